@@ -3,9 +3,11 @@ turned into something else."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from brandkit import ContentError, Post
+from brandkit import ContentError, MediaError, Post
 from brandkit.content import Variant
 
 
@@ -22,3 +24,25 @@ def test_a_hashtag_that_is_not_text_is_refused(tag: object, shown: str) -> None:
     assert f"hashtags[1] is {shown}, not text" in str(caught.value)
     with pytest.raises(ContentError, match=r"hashtags\[0\]"):
         Variant(hashtags=[tag])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("media", "field", "hint"),
+    [
+        ("photo.jpg", "media", "Media.from_path('photo.jpg', alt=...)"),
+        (Path("photo.jpg"), "media", "Media.from_path('photo.jpg', alt=...)"),
+        (["photo.jpg"], "media[0]", "Media.from_path('photo.jpg', alt=...)"),
+        ([b"\x89PNG"], "media[0]", "Media.from_bytes(data, alt=...)"),
+    ],
+)
+def test_a_path_or_bytes_given_as_media_says_how_to_make_media(
+    media: object, field: str, hint: str
+) -> None:
+    """media=["photo.jpg"] failed with "Post.media.0: Input should be a valid dictionary or
+    instance of Media": nothing said that a path is made into Media by Media.from_path."""
+    with pytest.raises(MediaError) as caught:
+        Post("We launched", media=media)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert hint in str(caught.value)
+    with pytest.raises(MediaError, match=r"Media\.from_"):
+        Variant(media=media)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from os import PathLike
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from brandkit.content._base import _MAX_DEPTH, ContentModel
 from brandkit.content._media import Media
-from brandkit.errors import ConfigurationError, ContentError
+from brandkit.errors import ConfigurationError, ContentError, MediaError
 
 __all__ = [
     "ACCOUNT_PLATFORMS",
@@ -287,6 +288,35 @@ def _tags(v: Any) -> Any:
     return tuple(out)
 
 
+def _how_to_make(value: Any) -> str | None:
+    """How to make `Media` of a path or bytes given where media go (None: neither)."""
+    if isinstance(value, str | PathLike):
+        return f"Media.from_path({str(value)[:200]!r}, alt=...)"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "Media.from_bytes(data, alt=...)"
+    return None
+
+
+def _media_items(v: Any) -> Any:
+    """Refuse a path or bytes given as media (or among them), saying how to make `Media` of
+    it: pydantic's own error ("a valid dictionary or instance of Media") says nothing of it."""
+    hint = _how_to_make(v)
+    if hint is not None:
+        raise MediaError(
+            f"media must be a list of Media, not {type(v).__name__}: give [{hint}]",
+            field="media",
+        )
+    if isinstance(v, list | tuple):
+        for i, item in enumerate(v):
+            hint = _how_to_make(item)
+            if hint is not None:
+                raise MediaError(
+                    f"media[{i}] is {type(item).__name__}, not Media: give {hint}",
+                    field=f"media[{i}]",
+                )
+    return v
+
+
 # A BCP 47 tag's shape: an ISO 639 code, then subtags of ASCII letters and digits ("pt-BR",
 # "zh-Hant-TW", "es-419"); at most 35 characters (RFC 5646, 4.4.1).
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*")
@@ -339,6 +369,11 @@ class Variant(ContentModel):
     @classmethod
     def _hashtags(cls, v: Any) -> Any:
         return None if v is None else _tags(v)
+
+    @field_validator("media", mode="before")
+    @classmethod
+    def _media(cls, v: Any) -> Any:
+        return _media_items(v)
 
     @field_validator("language")
     @classmethod
@@ -437,6 +472,11 @@ class Post(ContentModel):
     @classmethod
     def _hashtags(cls, v: Any) -> Any:
         return _tags(v)
+
+    @field_validator("media", mode="before")
+    @classmethod
+    def _media(cls, v: Any) -> Any:
+        return _media_items(v)
 
     @field_validator("language")
     @classmethod

@@ -254,3 +254,45 @@ def test_a_status_has_the_recorded_servers_field_order(
     ).json()
     ours = list(made)
     assert [k for k in ours if k in recorded] == [k for k in recorded if k in ours]
+
+
+def test_the_brand_pins_statuses_to_its_profile(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """``status_pin`` answers the status with ``pinned`` true (Statuses::PinsController),
+    ``account_statuses(pinned=True)`` lists the pins; StatusPinValidator's 422s: another
+    account's status, a direct one, a sixth pin; pinning twice is "Duplicate record";
+    ``status_unpin`` takes it back."""
+    emu, _ = served
+    me = api.me().id
+    posts = [api.status_post(f"news {i}") for i in range(6)]
+    assert api.status(posts[0].id).pinned is False
+    pinned = api.status_pin(posts[0].id)
+    assert pinned.id == posts[0].id and pinned.pinned is True
+    assert api.status(posts[0].id).pinned is True
+    with pytest.raises(mastodon.MastodonAPIError, match="Duplicate record"):
+        api.status_pin(posts[0].id)
+    for post in posts[1:5]:
+        api.status_pin(post.id)
+    with pytest.raises(
+        mastodon.MastodonAPIError,
+        match="Validation failed: You have already pinned the maximum number of posts",
+    ):
+        api.status_pin(posts[5].id)
+    assert [s.id for s in api.account_statuses(me, pinned=True)] == [p.id for p in posts[4::-1]]
+    fan = emu.audience("fan").post("hello")
+    with pytest.raises(mastodon.MastodonAPIError, match="Someone else's post cannot be pinned"):
+        api.status_pin(fan)
+    unpinned = api.status_unpin(posts[0].id)
+    assert unpinned.pinned is False
+    secret = api.status_post("@fan psst", visibility="direct")
+    with pytest.raises(
+        mastodon.MastodonAPIError,
+        match="Posts that are only visible to mentioned users cannot be pinned",
+    ):
+        api.status_pin(secret.id)
+    assert len(api.account_statuses(me, pinned=True)) == 4
+    api.status_delete(posts[1].id)  # a deleted status's pin goes with it
+    api.status_pin(posts[0].id)
+    api.status_pin(posts[5].id)
+    assert len(api.account_statuses(me, pinned=True)) == 5

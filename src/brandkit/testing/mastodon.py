@@ -225,6 +225,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("PUT", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?reblog"), "write:statuses"),
+    ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?pin"), "write:accounts"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?block"), "write:blocks"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?follow"), "write:follows"),
@@ -663,6 +664,8 @@ class MastodonEmulator(Emulator):
         # status has; who follows whom (follower id, followed id), and how many each has.
         self._reblogs: dict[tuple[str, str], str] = {}
         self._reblog_counts: Counter[str] = Counter()
+        # The statuses each user pinned to their profile (StatusPin), (user id, status id).
+        self._pins: set[tuple[str, str]] = set()
         # The visibility each reblog by an API user was made with, by the reblog's id.
         self._reblog_visibility: dict[str, str] = {}
         self._follows: set[tuple[str, str]] = set()
@@ -1349,6 +1352,8 @@ class MastodonEmulator(Emulator):
         and keeps naming the author. A quote keeps its link: 4.5's ``quotes`` row outlives the
         quoted status and is shown as ``"state": "deleted"`` (`_quote_json`)."""
         self._unlink_from_conversations(st)
+        # Status has_many :status_pins, dependent: :destroy.
+        self._pins = {pin for pin in self._pins if pin[1] != st.id}
         st.deleted_at = self.clock.time()
         for other in self._statuses.values():
             if other.in_reply_to_id == st.id:
@@ -1772,7 +1777,7 @@ class MastodonEmulator(Emulator):
     ) -> httpx.Response:
         # Api::V1::Accounts::StatusesController#index: AccountStatusesFilter's results
         # (exclude_replies keeps the account's replies to itself, Status.without_replies;
-        # only_media, tagged; pinned: none are pinned here), limit_param(20) (at most 40),
+        # only_media, tagged, pinned), limit_param(20) (at most 40),
         # paged by id (min_id reads the page just newer); the Link header's next (max_id)
         # only for a full page, prev (min_id) unless the page is empty, keeping limit and
         # AccountStatusesFilter::KEYS.
@@ -1793,7 +1798,7 @@ class MastodonEmulator(Emulator):
             )
             and not (_truthy(params.get("only_media")) and not s.media_ids)
             and not (tagged and hashtag_key(tagged) not in self._tags(s))
-            and not _truthy(params.get("pinned"))
+            and not (_truthy(params.get("pinned")) and (account_id, s.id) not in self._pins)
         ]
         page = self._page_by_id(items, params, limit)
         origin = self._origin(request)
@@ -2001,6 +2006,8 @@ class MastodonEmulator(Emulator):
             data["favourited"] = (viewer.id, st.id) in self._favourites
             data["reblogged"] = (viewer.id, st.id) in self._reblogs
             data["muted"] = self._muting(viewer.id, st)
+            if "pinned" in data:
+                data["pinned"] = (viewer.id, st.id) in self._pins
         data["account"] = self._account_json(user, origin)
         data["media_attachments"] = [self._media_json(self._media[i]) for i in st.media_ids]
         data["mentions"] = self._mentions_json(st.text, origin)
@@ -2017,6 +2024,7 @@ class MastodonEmulator(Emulator):
         favourited = (viewer.id, st.id) in self._favourites
         values["favourited"] = "true" if favourited else "false"
         values["reblogged"] = "true" if (viewer.id, st.id) in self._reblogs else "false"
+        values["pinned"] = "true" if (viewer.id, st.id) in self._pins else "false"
         muted = self._muting(viewer.id, st)
         values["muted"] = "true" if muted else "false"
         values["account"] = self._account_text(user, origin)
@@ -2454,6 +2462,34 @@ class MastodonEmulator(Emulator):
             self._reblog_visibility.pop(self._reblogs.pop(pair), None)
             self._reblog_counts[st.id] -= 1
             self._drop_notification("reblog", st.user_id, user.id, st.id)
+        return self.json(self._status_json(st, viewer=user))
+
+    @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>pin|unpin)")
+    @_api()
+    def _pin(
+        self, request: httpx.Request, user: _User, status_id: str, action: str
+    ) -> httpx.Response:
+        # Statuses::PinsController: StatusPin.create! with StatusPinValidator's errors
+        # (ownership, direct, PIN_LIMIT 5; statuses.pin_errors in config/locales/en.yml),
+        # then the unique index ("Duplicate record"); #destroy unpins if pinned. Both answer
+        # the status.
+        st = self._shown(status_id, user)
+        pair = (user.id, st.id)
+        if action == "pin":
+            errors = []
+            if st.user_id != user.id:
+                errors.append("Someone else's post cannot be pinned")
+            if st.visibility == "direct":
+                errors.append("Posts that are only visible to mentioned users cannot be pinned")
+            if sum(1 for owner, _ in self._pins if owner == user.id) >= 5:
+                errors.append("You have already pinned the maximum number of posts")
+            if errors:
+                raise Refusal(422, "Validation failed: " + ", ".join(errors))
+            if pair in self._pins:
+                raise Refusal(422, "Duplicate record")
+            self._pins.add(pair)
+        else:
+            self._pins.discard(pair)
         return self.json(self._status_json(st, viewer=user))
 
     def _next_favourite_id(self) -> int:
@@ -3934,6 +3970,7 @@ _STATUS_DYNAMIC = frozenset(
         "favourited",
         "reblogged",
         "muted",
+        "pinned",
         "account",
         "media_attachments",
         "mentions",

@@ -82,7 +82,16 @@ def _markdown() -> MarkdownIt:
     # CommonMark plus GitHub's tables and strikethrough, which writers of press releases use.
     # Raw HTML stays allowed: the article goes to the user's own blog, whose software (not
     # brandkit) decides what HTML its authors may publish.
-    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    # A line ending inside a paragraph as a space, which CommonMark allows and browsers show
+    # alike: rendered as a line ending, WordPress (wpautop) made each one a <br />, and a
+    # paragraph wrapped in its Markdown source showed broken lines on the blog.
+    md.add_render_rule("softbreak", _soft_break)
+    return md
+
+
+def _soft_break(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    return " "
 
 
 class _Text(HTMLParser):
@@ -372,7 +381,8 @@ class Article(ContentModel):
         return self
 
     def html(self) -> str:
-        """The body as HTML: Markdown converted with markdown-it-py, HTML returned as it is."""
+        """The body as HTML: Markdown converted with markdown-it-py (a line ending inside a
+        paragraph becomes a space, which reads the same), HTML returned as it is."""
         if self.body_format == "html":
             return self.body
         return str(_markdown().render(self.body))

@@ -251,3 +251,34 @@ def test_blocks_and_mutes_link_headers_and_limits(served: tuple[MastodonEmulator
         assert "link" not in http.get("/api/v1/blocks").headers
         assert http.get("/api/v1/blocks").json() == []
     assert httpx.get(f"{url}/api/v1/blocks").status_code == 401
+
+
+def test_followers_and_following_are_listed_by_follow(
+    served: tuple[MastodonEmulator, str],
+) -> None:
+    """``account_followers`` and ``account_following`` list the accounts of real follows
+    (the audience's, the brand's), newest follow first, paged by the Follow row's id
+    (FollowerAccountsController, FollowingAccountsController) with ``limit`` 40/80 and the
+    Link header; a blocked follower is gone with its follow; an unknown account is 404."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    me = api.me().id
+    for name in ("a1", "a2", "a3"):
+        emu.audience(name).follow("brand")
+    api.account_follow(emu.account_id("a2"))
+
+    assert [a.acct for a in api.account_followers(me)] == ["a3", "a2", "a1"]
+    first = api.account_followers(me, limit=2)
+    assert [a.acct for a in first] == ["a3", "a2"]
+    assert [a.acct for a in api.fetch_next(first)] == ["a1"]
+    assert int(first._pagination_next["max_id"]) < 1000
+    assert [a.acct for a in api.account_following(me)] == ["a2"]
+    assert [a.acct for a in api.account_following(emu.account_id("a1"))] == ["brand"]
+
+    api.account_block(emu.account_id("a3"))
+    assert [a.acct for a in api.account_followers(me)] == ["a2", "a1"]
+    with httpx.Client(base_url=url) as http:
+        anonymous = http.get(f"/api/v1/accounts/{me}/followers", params={"limit": 1})
+        assert [a["acct"] for a in anonymous.json()] == ["a2"]
+        assert 'rel="next"' in anonymous.headers["link"]
+        assert http.get("/api/v1/accounts/0/followers").status_code == 404

@@ -669,6 +669,8 @@ class MastodonEmulator(Emulator):
         # The visibility each reblog by an API user was made with, by the reblog's id.
         self._reblog_visibility: dict[str, str] = {}
         self._follows: set[tuple[str, str]] = set()
+        # Each follow's Follow row id, which the followers and following lists page by.
+        self._follow_ids: dict[tuple[str, str], int] = {}
         self._follower_counts: Counter[str] = Counter()
         self._following_counts: Counter[str] = Counter()
         # An account's follow options (reblogs, notify), by (follower id, followed id).
@@ -1017,11 +1019,13 @@ class MastodonEmulator(Emulator):
             pair = (author.id, followed.id)
             if kind == "follow" and pair not in self._follows:
                 self._follows.add(pair)
+                self._follow_ids[pair] = self._next_row("follows")
                 self._follower_counts[followed.id] += 1
                 self._following_counts[author.id] += 1
                 self._notify("follow", followed.id, author.id, None)
             elif kind == "unfollow" and pair in self._follows:
                 self._follows.discard(pair)
+                self._follow_ids.pop(pair, None)
                 self._follower_counts[followed.id] -= 1
                 self._following_counts[author.id] -= 1
                 self._drop_notification("follow", followed.id, author.id, None)
@@ -2633,6 +2637,7 @@ class MastodonEmulator(Emulator):
                 for follower, followed in (pair, (target.id, user.id)):
                     if (follower, followed) in self._follows:
                         self._follows.discard((follower, followed))
+                        self._follow_ids.pop((follower, followed), None)
                         self._follower_counts[followed] -= 1
                         self._following_counts[follower] -= 1
                 self._forget_notifications(user, lambda n: n.from_id != target.id)
@@ -2697,6 +2702,47 @@ class MastodonEmulator(Emulator):
             query = httpx.QueryParams(sorted([*keep, ("since_id", str(rows[0]))]))
             links.append(f'<{url}?{query}>; rel="prev"')
         return ", ".join(links) or None
+
+    @route("GET", r"/api/v1/accounts/(?P<account_id>[^/]+)/(?P<edge>followers|following)")
+    @_api(auth="optional")
+    def _follow_list(
+        self, request: httpx.Request, user: _User | None, account_id: str, edge: str
+    ) -> httpx.Response:
+        # Accounts::FollowerAccountsController / FollowingAccountsController: the accounts
+        # of the account's Follow rows, paginate_by_max_id on them (limit 40, at most 80),
+        # none when the account blocks the viewer, without the accounts another viewer
+        # blocked or muted (not_excluded_by_account); the Link header as for blocks.
+        account = self._users.get(account_id)
+        if account is None:
+            raise Refusal(404, "Record not found")
+        params = request.url.params
+        limit = self._accounts_limit(params)
+        max_id, since_id = params.get("max_id"), params.get("since_id")
+        rows = sorted(
+            (
+                (row, follower if edge == "followers" else followed)
+                for (follower, followed), row in self._follow_ids.items()
+                if (followed if edge == "followers" else follower) == account.id
+            ),
+            reverse=True,
+        )
+        hidden = user is not None and (account.id, user.id) in self._blocks
+        page = [
+            (row, self._users[other])
+            for row, other in rows
+            if not hidden
+            and (not max_id or row < _to_i(max_id))
+            and (not since_id or row > _to_i(since_id))
+            and not (user is not None and user.id != account.id and self._excluded_by(user, other))
+        ][:limit]
+        origin = self._origin(request)
+        response = self.json([self._account_json(u, origin) for _, u in page])
+        link = self._rows_links(
+            f"{origin}/api/v1/accounts/{account.id}/{edge}", params, [r for r, _ in page], limit
+        )
+        if link:
+            response.headers["link"] = link
+        return response
 
     @route("GET", r"/api/v1/blocks")
     @_api()
@@ -2840,11 +2886,13 @@ class MastodonEmulator(Emulator):
             )
             if pair not in self._follows:
                 self._follows.add(pair)
+                self._follow_ids[pair] = self._next_row("follows")
                 self._follower_counts[target.id] += 1
                 self._following_counts[user.id] += 1
                 self._notify("follow", target.id, user.id, None)
         elif pair in self._follows:
             self._follows.discard(pair)
+            self._follow_ids.pop(pair, None)
             self._follow_options.pop(pair, None)
             self._follower_counts[target.id] -= 1
             self._following_counts[user.id] -= 1

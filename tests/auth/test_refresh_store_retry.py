@@ -1,8 +1,8 @@
 """A refresh by the adapter of a stored account (X, Bluesky OAuth: both rotate their refresh
 tokens) whose new tokens the store fails to take at first (its file locked past its
 timeout, a database blip) is stored once the store takes it again: tried for up to
-`STORE_WAIT` seconds, as `refresh_locked` does, and past that logged at ERROR (no token)
-and tried again at the account's next request. Before, one failed write left the live
+`STORE_WAIT` seconds, as `refresh_locked` does, and past that logged at ERROR (no token),
+used by the request, and tried again at the account's next request. Before, one failed write left the live
 session in memory only until the next refresh, hours later, and a crash meanwhile lost
 the account (the stored refresh token is spent). Emulators over a socket, a real store
 file that refuses its first writes."""
@@ -97,7 +97,7 @@ def test_x_refresh_the_store_kept_refusing_is_stored_at_the_next_request(
         emu.clock.advance(7300)
         store.failures = 10_000
         with caplog.at_level(logging.WARNING, logger="brandkit.auth"):
-            assert post(account, "one") != "sent"
+            assert post(account, "one") == "sent"  # with the tokens only it holds
         assert store.refused > 1  # tried again, not once
         live = account.secret("refresh_token")
         assert live is not None and live in emu._refresh
@@ -129,7 +129,7 @@ def test_bluesky_refresh_the_store_kept_refusing_is_stored_at_the_next_request(
         emu.expire_oauth_tokens()
         store.failures = 10_000
         with caplog.at_level(logging.WARNING, logger="brandkit.auth"):
-            assert post(account, "one") != "sent"
+            assert post(account, "one") == "sent"  # with the tokens only it holds
         live = account.secret("oauth_refresh_token")
         assert live is not None and live in emu._oauth_refresh
         assert any(r.levelno == logging.ERROR for r in caplog.records)

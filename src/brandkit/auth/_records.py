@@ -776,18 +776,20 @@ def _locked_refresh(
     that fails to take it is tried again for up to `STORE_WAIT` seconds.
 
     A refresh whose record could not be stored even so is kept in ``link``, logged at
-    ERROR, and ``due_now`` makes the account's token look expired, so that its next
-    request comes back here: the record is stored then (and ``adopt`` gives the account
-    its real expiry back), without a refresh, while the store still holds the session it
-    replaced: that session's refresh token is spent, so it must never be adopted over the
-    live one. Until it is stored, each request tries once, and uses the live tokens; when
-    they are due (their expiry, by ``now``, within `LIVE_MARGIN`) while the store still
-    fails, they are refreshed in memory with the live refresh token, which no other holder
-    has (`_refresh_unsaved`), rather than sent expired.
+    ERROR, and used by the request that made it; ``due_now`` makes the account's token
+    look expired, so that its next request comes back here: the record is stored then
+    (and ``adopt`` gives the account its real expiry back), without a refresh, while the
+    store still holds the session it replaced: that session's refresh token is spent, so
+    it must never be adopted over the live one. Until it is stored, each request tries
+    once, and uses the live tokens; when they are due (their expiry, by ``now``, within
+    `LIVE_MARGIN`) while the store still fails, they are refreshed in memory with the live
+    refresh token, which no other holder has (`_refresh_unsaved`), rather than sent
+    expired.
 
     Raises:
         CredentialStoreLocked: another holder kept the lock past ``wait`` seconds.
-        BrandkitError: the store could not be read or written.
+        BrandkitError: the store could not be read or written before the refresh.
+        ConfigurationError: the store refuses the refreshed record itself (e.g. too large).
     """
     # Called for the pending record's sake (``due_now``), not for a stale token: the token
     # in use is the live one, and a store still failing must not fail the request.
@@ -834,7 +836,11 @@ def _locked_refresh(
                 link.unsaved = (stored, fresh)
                 due_now()
                 _not_kept(key, error)
-                raise error
+                # The account holds a good session: the request goes on with it (failing
+                # it left an outbox delivery "sending", for a post never sent). Only a
+                # record the store refuses outright, or an interruption, ends it.
+                if not isinstance(error, BrandkitError) or isinstance(error, ConfigurationError):
+                    raise error
     finally:
         link.holding = False
         held.__exit__(None, None, None)

@@ -67,3 +67,21 @@ def test_a_numbered_slug_moves_to_a_free_named_one(emu: GhostEmulator, client: C
     client.update(d, Article(title="Launch", body="x", slug="launch"))
     assert emu.post(d.parts[0].id)["slug"] == "launch"
     assert d.parts[0].url == f"{emu.base_url}/launch/"
+
+
+def test_a_named_slug_a_page_holds_keeps_the_post_where_it_is(
+    emu: GhostEmulator, client: Client
+) -> None:
+    """Ghost's slugs are one family for posts and pages (``generateSlug`` looks the slug up
+    among both): a post stored as ``about-2`` because a page is ``about`` was sent ``about``
+    on every update, as no other post held it, and moved between ``/about-3/`` and
+    ``/about-2/``."""
+    account = emu.account()
+    client.publish(Article(title="About", body="Us.", kind="page"), account)
+    (d,) = client.publish(Article(title="About", slug="about", body="v1"), account)
+    assert emu.post(d.parts[0].id)["slug"] == "about-2"
+    url = d.parts[0].url
+    for body in ("v2", "v3"):
+        client.update(d, Article(title="About", slug="about", body=body))
+        assert emu.post(d.parts[0].id)["slug"] == "about-2"
+        assert d.parts[0].url == url == f"{emu.base_url}/about-2/"

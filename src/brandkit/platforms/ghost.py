@@ -393,8 +393,8 @@ class GhostAdapter(BlogAdapter):
 
     def _holds_slug(self, current: PartRef, slug: str, resource: str) -> Flow[bool]:
         """Whether the post ``current`` already has the slug Ghost stores for ``slug`` (see
-        `ghost_slug`), or one of its ``-2``, ``-3``... while another post holds that slug
-        (read from the site): sent, Ghost would only number it again. A variant whose slug
+        `ghost_slug`), or one of its ``-2``, ``-3``... while another post or page holds that
+        slug (read from the site): sent, Ghost would only number it again. A variant whose slug
         is free is not held: sent, the post moves to it, as asked ("launch-2026" asked to
         be "launch")."""
         held = current.extra.get("slug")
@@ -405,17 +405,22 @@ class GhostAdapter(BlogAdapter):
             return True
         if re.fullmatch(rf"{re.escape(base)}-[0-9]+", held) is None:
             return False
-        response = yield from self._send(
-            self._request(
-                "GET",
-                f"{resource}/",
-                params={"filter": f"slug:'{base}'", "limit": "1", "fields": "id,slug"},
-            ),
-            idempotent=True,
-            bucket="api",
-        )
-        posts = self.parse(response, _Slugs).items(resource)
-        return any(post.slug == base and post.id != current.id for post in posts)
+        # Posts and pages share one family of slugs (generateSlug looks among both): a post
+        # numbered because a page holds its slug was sent it on every update, and moved.
+        for kind in dict.fromkeys((resource, "posts", "pages")):
+            response = yield from self._send(
+                self._request(
+                    "GET",
+                    f"{kind}/",
+                    params={"filter": f"slug:'{base}'", "limit": "1", "fields": "id,slug"},
+                ),
+                idempotent=True,
+                bucket="api",
+            )
+            posts = self.parse(response, _Slugs).items(kind)
+            if any(post.slug == base and post.id != current.id for post in posts):
+                return True
+        return False
 
     def _subdir(self) -> str:
         """The last segment of the site's path (``blog`` for ``https://example.com/blog``),

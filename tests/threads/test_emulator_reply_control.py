@@ -62,3 +62,29 @@ def test_reply_control_decides_who_of_the_audience_may_reply() -> None:
         got = http.get(f"/v1.0/{mentioned}/replies", params={"fields": "text,username"})
         assert [r["username"] for r in got.json()["data"]] == ["ada"]
         assert http.get(f"/v1.0/{own}/conversation").json()["data"] == []
+
+
+def test_a_reply_under_the_accounts_answer_is_nested_and_cannot_be_hidden_alone() -> None:
+    """manage_reply hides top-level replies only (Meta: "Replies nested deeper than the
+    top-level reply cannot be targeted in isolation"): a fan's reply under the account's
+    own answer to a top-level reply is nested, refused, and hidden with the top-level one."""
+    emu = ThreadsEmulator(engagement_rate=0)
+    acct = emu.account()
+    who, token = str(acct.settings["user_id"]), str(acct.secret("token"))
+    with (
+        emu.serve() as url,
+        httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}) as http,
+    ):
+        root = publish(http, who, "Launch day", "everyone")
+        first = emu.audience("ada").reply(root, "Congrats")
+        made = http.post(
+            f"/v1.0/{who}/threads",
+            data={"media_type": "TEXT", "text": "Thank you!", "reply_to_id": first},
+        )
+        answer = http.post(f"/v1.0/{who}/threads_publish", data={"creation_id": made.json()["id"]})
+        under = emu.audience("bob").reply(answer.json()["id"], "Me too")
+        refused = http.post(f"/v1.0/{under}/manage_reply", data={"hide": "true"})
+        assert refused.status_code == 400 and "top-level" in refused.json()["error"]["message"]
+        assert not emu.is_hidden(under)
+        top = http.post(f"/v1.0/{first}/manage_reply", data={"hide": "true"})
+        assert top.json() == {"success": True} and emu.is_hidden(under)

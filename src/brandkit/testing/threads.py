@@ -943,7 +943,11 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         if reply is None or reply.reply_to is None or root is None or root.owner != token.owner:
             raise self.unsupported("post", node)
         parent = self._posts[reply.reply_to]
-        if parent.owner != token.owner or reply.owner == token.owner:
+        if (
+            parent.owner != token.owner
+            or reply.owner == token.owner
+            or not self._own_chain(parent, token.owner)
+        ):
             # Meta: "Replies nested deeper than the top-level reply cannot be targeted in
             # isolation to be hidden/unhidden" (wording of the refusal is the emulator's).
             raise GraphError(
@@ -954,6 +958,18 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             )
         reply.hidden = hide_param(params)
         return self.json({"success": True})
+
+    def _own_chain(self, post: _Post, owner: str) -> bool:
+        """``post`` and every post above it are ``owner``'s (a post or its own thread): a
+        reply to it is top-level; under the account's answer to someone's reply, nested."""
+        node: _Post | None = post
+        for _ in range(10_000):
+            if node is None:
+                return True
+            if node.owner != owner:
+                return False
+            node = self._posts.get(node.reply_to) if node.reply_to else None
+        return False
 
     @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads")
     @graph_api()

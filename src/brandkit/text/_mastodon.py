@@ -22,12 +22,15 @@ from brandkit.text._graphemes import grapheme_len
 from brandkit.text._urls import Url, extract_urls
 
 # A remote mention as Mastodon's Account::MENTION_RE matches it,
-# (?<![=/[:word:]])@((USERNAME_RE)(?:@[[:word:]]+([.-]+[[:word:]]+)*)?): the domain is
-# Unicode word characters (an IDN such as bücher.example) joined by "." or "-". The user
-# part stays [a-z0-9_]+ (Mastodon's also takes "." and "-" inside), which only ever makes
-# the count larger. regex's \w, like Onigmo's [[:word:]], takes combining marks.
+# (?<![=/[:word:]])@((USERNAME_RE)(?:@[[:word:]]+([.-]+[[:word:]]+)*)?): the user part is
+# USERNAME_RE, [a-z0-9_]+([.-]+[a-z0-9_]+)* (remote accounts of Pixelfed, Misskey or Akkoma
+# have dots and dashes inside: "@jane.doe@pixelfed.social" counts as "@jane.doe"); the domain
+# is Unicode word characters (an IDN such as bücher.example) joined by "." or "-". regex's
+# \w, like Onigmo's [[:word:]], takes combining marks.
 # Groups: 1 the character before (text._split reads the groups), 2 user@domain, 3 user.
-_REMOTE_MENTION = regex.compile(r"(^|[^=/\w])@(([a-z0-9_]+)@\w+(?:[.-]+\w+)*)", regex.IGNORECASE)
+_REMOTE_MENTION = regex.compile(
+    r"(^|[^=/\w])@(([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)@\w+(?:[.-]+\w+)*)", regex.IGNORECASE
+)
 
 # Mastodon's path rules (config/initializers/twitter_regex.rb): a path goes on through any
 # character but whitespace, "<", ">", "(", ")" and "?" (kana, emoji and dashes too), and

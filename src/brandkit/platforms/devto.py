@@ -103,6 +103,9 @@ LOOKUP_SKEW = timedelta(minutes=5)
 """How far Forem's clock may be behind brandkit's for a found article to still count."""
 IMMUTABLE_SLACK = 60
 """Seconds Forem lets the date of an article published once move (none more)."""
+SCHEDULE_YEARS_MAX = 5
+"""How far ahead Forem keeps a ``published_at`` (``Article#remove_invalid_published_at``
+drops a later one as a mistake)."""
 PAGE_SIZE = 100
 """Articles per page of ``me/all``, which carries each article's Markdown: 1000 a page made
 an account's pages larger than brandkit reads of an answer, failing every lookup."""
@@ -252,6 +255,14 @@ def _status(published: bool, published_at: str | None) -> str:
     return "scheduled" if when is not None and when > datetime.now(UTC) else "published"
 
 
+def _years_later(moment: datetime, years: int) -> datetime:
+    """``moment`` ``years`` calendar years later (29 February becomes 28 February)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
 def _close(when: datetime, sent: str) -> bool:
     """Whether the ``published_at`` sent is within the minute Forem lets a published
     article's date move (``Article#correct_published_at?``)."""
@@ -340,7 +351,8 @@ class DevtoAdapter(BlogAdapter):
         Raises:
             ContentError: a page (``kind="page"``: Forem has articles only), a title longer
                 than 128 characters as Forem stores it (see `forem_title`), or of no
-                character Forem keeps.
+                character Forem keeps, or a ``scheduled_at`` more than 5 years ahead (Forem
+                would drop it and publish at once).
             MediaError: a featured image Forem does not take: not JPEG, PNG, GIF or WebP,
                 or over 25 MB (``capabilities.media``), refused before it is hosted.
             ConfigurationError: a featured image, and the account has no ``media_host``.
@@ -633,6 +645,16 @@ class DevtoAdapter(BlogAdapter):
             and article.scheduled_at is not None
             and article.scheduled_at > datetime.now(UTC)
         ):
+            if article.scheduled_at > _years_later(datetime.now(UTC), SCHEDULE_YEARS_MAX):
+                # Forem drops such a date as a mistake (remove_invalid_published_at) and
+                # keeps the article published without one: an embargo turned into "now".
+                raise ContentError(
+                    f"devto keeps no publication time more than {SCHEDULE_YEARS_MAX} years "
+                    f"ahead (it drops it and publishes at once); "
+                    f"{article.scheduled_at:%Y-%m-%d %H:%M} UTC is: check the year",
+                    field="scheduled_at",
+                    platform=self.name,
+                )
             fields["published_at"] = article.scheduled_at.astimezone(UTC).strftime(
                 "%Y-%m-%dT%H:%M:%SZ"
             )

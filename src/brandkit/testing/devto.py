@@ -38,7 +38,9 @@ validations and ``config/initializers/rack_attack.rb``):
   not allow (``°``, ``≥``, ``½``...) become spaces, runs of spaces one.
 - Slugs are Forem's: the title parameterized plus 4 random characters; a draft gets a
   ``-temp-slug-`` one that is replaced when it is first published. Renaming never moves a
-  slug. ``published`` with a future ``published_at`` is a scheduled article.
+  slug. ``published`` with a future ``published_at`` is a scheduled article; a
+  ``published_at`` more than 5 years ahead is dropped (``Article#remove_invalid_published_at``),
+  the article left published without a date.
 - ``PUT /api/articles/{id}`` (the user's own; another's is 404), ``GET /api/articles/me/all``
   (also ``me``, ``me/published``, ``me/unpublished``) newest first with ``page`` and
   ``per_page`` (30, at most 1000), ``GET /api/articles/{id}`` and ``/{username}/{slug}``
@@ -116,6 +118,15 @@ IMMUTABLE_PUBLISHED_AT = (
 (``models.article.immutable_published_at``)."""
 IMMUTABLE_SLACK = 60
 """Seconds a published article's ``published_at`` may move (front matter without seconds)."""
+
+
+def years_later(moment: datetime, years: int) -> datetime:
+    """``moment`` ``years`` calendar years later, as Rails' ``years.from_now`` counts (29
+    February becomes 28 February in a year without it)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
 
 
 # Tag#validate_name's [[:alnum:]]: in Onigmo, Alphabetic or a decimal digit.
@@ -507,6 +518,11 @@ class DevtoEmulator(Emulator):
             a.title = forem_title(a.title)
         if a.published and a.published_at is None:
             a.published_at = self.clock.now()
+        if a.published_at is not None and a.published_at > years_later(self.clock.now(), 5):
+            # Article#remove_invalid_published_at (before validation, after
+            # set_published_date): a date more than 5 years ahead is taken for a mistake and
+            # dropped, the article left published without a date.
+            a.published_at = None
         if a.published and "-temp-slug-" in a.slug:
             a.slug = self._slug(a.title)
 

@@ -179,6 +179,17 @@ def _check_json(value: Any, field: str, depth: int = 0) -> None:
     )
 
 
+def _check_common(options: Mapping[str, Any]) -> None:
+    """Refuse a `COMMON_OPTIONS` value of the wrong type: render reads ``thread_numbering``
+    as a flag, and ``bool("false")`` is true."""
+    value = options.get("thread_numbering", False)
+    if not isinstance(value, bool):
+        raise ContentError(
+            f"options.thread_numbering must be True or False, got {value!r:.40}",
+            field="options.thread_numbering",
+        )
+
+
 def _check_url(url: str, field: str) -> str:
     shown = repr(url) if len(url) <= 200 else f"{url[:150]!r}… ({len(url):,} characters)"
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
@@ -385,6 +396,7 @@ class Variant(ContentModel):
     def _options(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
         for key, value in (v or {}).items():
             _check_json(value, f"options.{key}")
+        _check_common(v or {})
         return v
 
 
@@ -517,6 +529,7 @@ class Post(ContentModel):
         _check_options(v, None, "options")
         for key, value in v.items():
             _check_json(value, f"options.{key}")
+        _check_common(v)
         return v
 
     @model_validator(mode="after")

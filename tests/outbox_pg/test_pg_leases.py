@@ -26,6 +26,7 @@ from brandkit.outbox import Outbox, Worker
 from brandkit.outbox._postgres import PostgresOutbox
 from brandkit.platforms._base import PartRef
 from tests.outbox._fakenet import OutboxNetEmulator
+from tests.outbox_pg._lost import lost_mid_call
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
@@ -368,10 +369,8 @@ def test_a_lease_that_could_not_be_given_back_still_ends(pg: str, emu: OutboxNet
         assert isinstance(holder, PostgresOutbox)
         (d,) = holder.add(Post(text="x"), emu.account())
         assert holder.claim(T0)
-        with psycopg.connect(pg, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (holder._conn.info.backend_pid,))
-        with pytest.raises(OutboxConflict):
-            holder.release(d.id)
+        raised = lost_mid_call(holder, pg, d.id, lambda: holder.release(d.id))
+        assert isinstance(raised, OutboxConflict)
         time.sleep(1.0)  # twice the lease: renewals would have kept it
         assert [x.id for x in other.claim(T0)] == [d.id]
 

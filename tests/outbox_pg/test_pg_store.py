@@ -17,6 +17,7 @@ from brandkit.errors import ConfigurationError, ContentError, OutboxConflict, Re
 from brandkit.outbox import Outbox, Worker
 from brandkit.outbox._postgres import PostgresOutbox
 from tests.outbox._fakenet import TOKEN, OutboxNetEmulator
+from tests.outbox_pg._lost import lost_mid_call
 
 
 def rows(url: str, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -122,17 +123,16 @@ def test_a_row_locked_past_the_timeout_is_a_typed_error(pg: str, emu: OutboxNetE
 
 
 def test_a_lost_connection_is_a_conflict_then_reopened(pg: str, emu: OutboxNetEmulator) -> None:
-    """The server dropping the session (a restart, a failover): the call in flight is an
-    OutboxConflict (a worker tries again), the next one connects anew."""
+    """The server dropping the session (a restart, a failover) during a call: that call is
+    an OutboxConflict (a worker tries again), the next one connects anew."""
     with Outbox(pg) as box:
         assert isinstance(box, PostgresOutbox)
-        pid = box._conn.info.backend_pid
-        with psycopg.connect(pg, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(OutboxConflict, match="lost the connection"):
-            box.counts()
+        (d,) = box.add(Post(text="before"), emu.account())
+        raised = lost_mid_call(box, pg, d.id, lambda: box.cancel(d.id))
+        assert isinstance(raised, OutboxConflict)
+        assert "lost the connection" in str(raised)
         box.add(Post(text="after"), emu.account())
-        assert box.counts()[DeliveryStatus.PENDING] == 1
+        assert box.counts()[DeliveryStatus.PENDING] == 2
 
 
 def test_run_forever_releases_every_lease(pg: str, emu: OutboxNetEmulator) -> None:

@@ -212,21 +212,26 @@ def test_redis_aupdate_against_a_dead_server_fails_without_the_password() -> Non
 
 
 def test_postgres_aupdate_reconnects_after_its_connection_was_lost(postgres_db: str) -> None:
-    """A connection killed under it fails one update (a BrandkitError without the password);
-    the next update opens a new one."""
+    """A connection killed during an update fails that update (a BrandkitError without the
+    password); the next update opens a new one. (One killed while idle is replaced before
+    use: tests/servers/test_reconnect.py.)"""
     state = PostgresState(postgres_db, prefix=unique_prefix())
     put = lambda e: e.__setitem__(("s", "60s"), Slot(5, 60.0))  # noqa: E731
+
+    def killed(entries: Entries) -> None:
+        # Mid-transaction: the scopes are locked and read, nothing written yet.
+        with psycopg.connect(postgres_db, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        entries[("s", "other")] = Slot(1, 60.0)
 
     async def run() -> dict[tuple[str, str], Any]:
         try:
             await state.aupdate(["s"], put)
-            with psycopg.connect(postgres_db, autocommit=True) as admin:
-                admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
             with pytest.raises(BrandkitError) as caught:
-                await state.aupdate(["s"], dict)
+                await state.aupdate(["s"], killed)
             password = psycopg.conninfo.conninfo_to_dict(postgres_db).get("password")
             assert password and str(password) not in str(caught.value)
             return await state.aupdate(["s"], dict)

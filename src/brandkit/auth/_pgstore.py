@@ -36,6 +36,7 @@ from brandkit.backends import (
     register,
     scrub,
     set_lock_timeout,
+    stale,
 )
 from brandkit.errors import BrandkitError, ConfigurationError
 
@@ -150,8 +151,11 @@ class PostgresStore:
 
     def _connect(self) -> psycopg.Connection[Any]:
         # One connection per process: a connection never crosses a fork.
-        if self._conn is not None and self._pid == os.getpid() and not self._conn.closed:
-            return self._conn
+        if self._conn is not None and self._pid == os.getpid():
+            if not stale(self._conn):
+                return self._conn
+            # Closed by the server while idle (a restart, idle_session_timeout): a new one.
+            self._conn.close()
         self._conn = connect(self._url.get_secret_value(), autocommit=True)
         self._pid = os.getpid()
         return self._conn
@@ -320,8 +324,10 @@ class PostgresStore:
                 pid, conn = self._idle.pop()
                 # A parent's connection is left alone: closing it would end the parent's
                 # session, whose socket this process shares.
-                if pid == os.getpid() and not conn.closed:
-                    return conn, True
+                if pid == os.getpid():
+                    if not stale(conn):
+                        return conn, True
+                    conn.close()
         return connect(self._url.get_secret_value(), autocommit=True), False
 
     def _park(self, conn: psycopg.Connection[Any]) -> None:

@@ -33,6 +33,7 @@ import math
 import os
 import pkgutil
 import re
+import select
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +68,7 @@ __all__ = [
     "registered",
     "scrub",
     "set_lock_timeout",
+    "stale",
     "upgrade",
 ]
 
@@ -242,6 +244,49 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
             f"cannot connect to {redact_url(url)}: {scrub(str(exc), url)}"
         ) from None
     return conn
+
+
+def stale(conn: Any) -> bool:
+    """Whether ``conn`` (a psycopg connection, sync or async, between statements) can no
+    longer be used: closed, or closed by the server while it was idle (a restart, a
+    failover, ``idle_session_timeout``, ``pg_terminate_backend``).
+
+    What the server sent meanwhile is read without waiting: on a live connection nothing
+    (no round trip), on one the server closed its farewell and the end of the stream. A
+    stale connection has not been sent anything of the next statement, so opening a new
+    one in its place is always safe, where using it failed the call.
+    """
+    if conn.closed:
+        return True
+    pgconn = conn.pgconn
+    if conn.info.transaction_status != _pq().TransactionStatus.IDLE:
+        return False  # a transaction under way is its own statement's to fail
+    for _ in range(4):  # a farewell, then the end of the stream; bounded all the same
+        if not _readable(pgconn.socket):
+            return False
+        try:
+            pgconn.consume_input()
+        except _psycopg().OperationalError:
+            return True
+        if conn.closed:
+            return True
+    return False
+
+
+def _pq() -> Any:
+    from psycopg import pq
+
+    return pq
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has something to read now (``poll``: a descriptor past 1023 is
+    beyond ``select``)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 def set_lock_timeout(conn: Any, seconds: float) -> None:

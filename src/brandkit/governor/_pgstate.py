@@ -39,6 +39,7 @@ from brandkit.backends import (
     register,
     scrub,
     set_lock_timeout,
+    stale,
 )
 from brandkit.errors import BrandkitError
 from brandkit.governor._aio import PerLoop
@@ -133,8 +134,11 @@ class PostgresState:
         return f"PostgresState({redact_url(self._url)!r}, prefix={self.prefix!r})"
 
     def _connect(self) -> psycopg.Connection[Any]:
-        if self._conn is not None and self._pid == os.getpid() and not self._conn.closed:
-            return self._conn
+        if self._conn is not None and self._pid == os.getpid():
+            if not stale(self._conn):
+                return self._conn
+            # Closed by the server while idle (a restart, idle_session_timeout): a new one.
+            self._conn.close()
         conn = connect(self._url)
         try:
             set_lock_timeout(conn, self.timeout)
@@ -214,7 +218,11 @@ class PostgresState:
         slot = await self._aconns.get()
         async with slot.lock:
             try:
-                if slot.conn is None or slot.conn.closed:
+                if slot.conn is None or stale(slot.conn):
+                    # Closed by the server while idle (a restart, idle_session_timeout).
+                    old, slot.conn = slot.conn, None
+                    if old is not None:
+                        await old.close()
                     slot.conn = await self._aconnect()
                 return await self._aupdate(slot.conn, scopes, change)
             except psycopg.Error as exc:

@@ -47,6 +47,7 @@ from brandkit.backends import (
     redact_url,
     register,
     set_lock_timeout,
+    stale,
 )
 from brandkit.backends import aconnect as pg_aconnect
 from brandkit.backends import connect as pg_connect
@@ -391,10 +392,13 @@ class PostgresOutbox(Outbox):
         return conn
 
     def _connection(self) -> Any:
-        """The connection, opened again if the last one broke (a server restart)."""
-        if self._conn is None or self._conn.closed:
+        """The connection, opened again if the last one broke or the server closed it while
+        it was idle (a restart, ``idle_session_timeout``: `stale`)."""
+        if self._conn is None or stale(self._conn):
             if self._stopped.is_set():
                 raise BrandkitError(f"the outbox {self.path!r} is closed: open it again")
+            if self._conn is not None:
+                self._conn.close()
             try:
                 self._conn = self._connect()
             except ConfigurationError:
@@ -480,7 +484,9 @@ class PostgresOutbox(Outbox):
             held = builtins.list(self._held)
         if not held:
             return conn
-        if conn is None or conn.closed:
+        if conn is None or stale(conn):
+            if conn is not None:
+                conn.close()
             conn = self._connect()
         d, a = self._t["deliveries"], self._t["accounts"]
         args = {"lease": self.lease, "me": self.owner, "held": held}

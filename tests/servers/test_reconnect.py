@@ -1,0 +1,131 @@
+"""A connection the server closed while it was idle (a restart, a failover, a session killed
+by ``idle_session_timeout`` or ``pg_terminate_backend``) is noticed before it is used: every
+PostgreSQL store opens a new one, and the call succeeds. Only a call under way when the
+server went away fails (nothing of the next statement had been sent, so connecting again is
+safe)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from brandkit import Account, DeliveryStatus, Post
+from brandkit.auth._pgstore import PostgresStore
+from brandkit.errors import BrandkitError
+from brandkit.governor import PostgresState, Slot
+from brandkit.outbox import Outbox
+from tests.servers._servers import unique_prefix
+
+KEY = b"k" * 32
+
+
+def _closing_idle_sessions(url: str, name: str) -> str:
+    """``url`` whose sessions the server ends after 300 ms idle, named ``name``."""
+    query = urlencode(
+        {"application_name": name, "options": "-c idle_session_timeout=300"}, quote_via=quote
+    )
+    return urlunsplit(urlsplit(url)._replace(query=query))
+
+
+def _sessions(url: str, name: str) -> int:
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _until_closed(url: str, name: str, *, terminate: bool = False) -> None:
+    """Wait until the server has ended every session named ``name`` (at most 10 s): idle
+    ones time out; ``terminate`` ends them at once, as a restart does (a session left
+    waiting for its client's next message after a pipeline, as psycopg's async one is,
+    never counts as idle)."""
+    if terminate:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (name,),
+            )
+    deadline = time.monotonic() + 10
+    while _sessions(url, name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sessions(url, name) == 0, "the server kept the sessions: the test proves nothing"
+
+
+def _twice(url: str, name: str, call: Callable[[], Any], *, terminate: bool = False) -> None:
+    """``call`` works, and works again once the server has closed its idle sessions."""
+    call()
+    _until_closed(url, name, terminate=terminate)
+    call()
+
+
+def test_the_outbox_opens_a_new_connection(postgres_db: str) -> None:
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    account = Account.mastodon("https://social.example", token="t", name="a")
+    with Outbox(_closing_idle_sessions(postgres_db, name), lease=3600) as box:
+        _twice(postgres_db, name, lambda: box.add(Post(text="hello"), account))
+        _until_closed(postgres_db, name)
+        assert box.counts()[DeliveryStatus.PENDING] == 2
+        _until_closed(postgres_db, name)
+        (taken,) = box.claim(limit=1)
+        _until_closed(postgres_db, name)
+        box.release(taken.id)
+
+
+def test_the_governor_state_opens_a_new_connection(postgres_db: str) -> None:
+    """Its updates are pipelined, after which PostgreSQL never counts the session idle: it
+    is ended as a restart ends it."""
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    put = lambda e: e.__setitem__(("s", "60s"), Slot(5, 60.0))  # noqa: E731
+    with PostgresState(_closing_idle_sessions(postgres_db, name), prefix=unique_prefix()) as state:
+        _twice(postgres_db, name, lambda: state.update(["s"], put), terminate=True)
+        _until_closed(postgres_db, name, terminate=True)
+        assert state.server_time() > 0
+
+        async def run() -> None:
+            try:
+                await state.aupdate(["s"], put)
+                await asyncio.to_thread(_until_closed, postgres_db, name, terminate=True)
+                assert list(await state.aupdate(["s"], dict)) == [("s", "60s")]
+            finally:
+                await state.aclose()
+
+        asyncio.run(run())
+
+
+def test_the_credential_store_opens_a_new_connection(postgres_db: str) -> None:
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    with PostgresStore(_closing_idle_sessions(postgres_db, name), key=KEY) as store:
+        _twice(postgres_db, name, lambda: store.put("acme", {"token": "t"}))
+        _until_closed(postgres_db, name)
+        assert store.keys() == ["acme"]
+        with store.lock("acme"):
+            pass
+        _until_closed(postgres_db, name)
+        with store.lock("acme"):
+            pass
+
+
+def test_a_call_under_way_still_fails(postgres_db: str) -> None:
+    """The server going away during an update is still an error (whether it was written is
+    not known); the update after it connects again."""
+    with PostgresState(postgres_db, prefix=unique_prefix()) as state:
+        pid = state._connect().info.backend_pid
+
+        def killed(entries: Any) -> None:
+            with psycopg.connect(postgres_db, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            entries[("s", "60s")] = Slot(5, 60.0)
+
+        with pytest.raises(BrandkitError, match="failed"):
+            state.update(["s"], killed)
+        assert state.update(["s"], dict) == {}

@@ -181,11 +181,11 @@ def _check_json(value: Any, field: str, depth: int = 0) -> None:
 
 def _check_common(options: Mapping[str, Any]) -> None:
     """Refuse a `COMMON_OPTIONS` value of the wrong type: render reads ``thread_numbering``
-    as a flag, and ``bool("false")`` is true."""
-    value = options.get("thread_numbering", False)
-    if not isinstance(value, bool):
+    as a flag, and ``bool("false")`` is true (``None`` is unset: no numbering)."""
+    value = options.get("thread_numbering")
+    if value is not None and not isinstance(value, bool):
         raise ContentError(
-            f"options.thread_numbering must be True or False, got {value!r:.40}",
+            f"options.thread_numbering must be True or False (or None), got {value!r:.40}",
             field="options.thread_numbering",
         )
 

@@ -296,3 +296,43 @@ def test_the_brand_pins_statuses_to_its_profile(
     api.status_pin(posts[0].id)
     api.status_pin(posts[5].id)
     assert len(api.account_statuses(me, pinned=True)) == 5
+
+
+def test_the_brand_edits_a_status(served: tuple[MastodonEmulator, str], api: Any) -> None:
+    """``status_update`` edits a status as UpdateStatusService does (``edited_at``, the new
+    content, the language kept, media kept only when sent again, the same validation as a
+    create); ``status_history`` lists the versions (one for an unedited status),
+    ``status_source`` the source; a fan who reblogged it is notified (``update``);
+    another account's status is 404."""
+    emu, _ = served
+    first = api.status_post("Our opening hours: 9-5", language="en")
+    (only,) = api.status_history(first.id)
+    assert only.content == "<p>Our opening hours: 9-5</p>" and only.created_at == first.created_at
+    fan = emu.audience("fan")
+    fan.reblog(first.id)
+    emu.clock.advance(60)
+
+    picture = api.media_post(tiny_png(), mime_type="image/png", description="map")
+    edited = api.status_update(first.id, "Our opening hours: 9-6", media_ids=[picture.id])
+    assert edited.id == first.id and edited.edited_at is not None
+    assert edited.content == "<p>Our opening hours: 9-6</p>" and edited.language == "en"
+    assert [m.id for m in edited.media_attachments] == [picture.id]
+    history = api.status_history(first.id)
+    assert [h.content for h in history] == [
+        "<p>Our opening hours: 9-5</p>",
+        "<p>Our opening hours: 9-6</p>",
+    ]
+    assert history[1].created_at == edited.edited_at
+    assert [len(h.media_attachments) for h in history] == [0, 1]
+    source = api.status_source(first.id)
+    assert (source.id, source.text, source.spoiler_text) == (first.id, "Our opening hours: 9-6", "")
+    assert [n["type"] for n in emu.notifications(emu.account_id("fan"))] == ["update"]
+
+    again = api.status_update(first.id, "Our opening hours: 9-7", spoiler_text="hours")
+    assert again.media_attachments == [] and again.sensitive is True
+    assert len(api.status_history(first.id)) == 3
+    with pytest.raises(mastodon.MastodonAPIError, match="character limit of 500 exceeded"):
+        api.status_update(first.id, "x" * 501)
+    said = fan.post("mine")
+    with pytest.raises(mastodon.MastodonNotFoundError):
+        api.status_update(said, "not yours")

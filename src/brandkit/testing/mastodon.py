@@ -282,6 +282,15 @@ class _Status:
     # The app it was written with (Status.application's name); None for a status of another
     # server, which Mastodon shows with no application.
     application: str | None = "brandkit"
+    # When it was last edited, and its StatusEdit snapshots (text, spoiler text, sensitive,
+    # when, media ids), oldest first; none until the first edit.
+    edited_at: float | None = None
+    edits: list[tuple[str, str, bool, float, tuple[str, ...]]] = attrs.field(factory=list)
+
+
+def _snapshot(st: _Status, at: float) -> tuple[str, str, bool, float, tuple[str, ...]]:
+    """Status#build_snapshot: what a StatusEdit keeps of ``st`` as it is now."""
+    return (st.text, st.spoiler_text, st.sensitive, at, tuple(st.media_ids))
 
 
 @attrs.frozen
@@ -2073,6 +2082,7 @@ class MastodonEmulator(Emulator):
             st.origin,
             user.username,
             user.domain,
+            st.edited_at,
         )
         memo = self._status_memo.get(st.id)
         if memo is None or memo[0] != shape:
@@ -2125,7 +2135,7 @@ class MastodonEmulator(Emulator):
             "reblogs_count": 0,
             "favourites_count": 0,
             "quotes_count": 0,
-            "edited_at": None,
+            "edited_at": None if st.edited_at is None else utc_millis(st.edited_at),
             "favourited": False,
             "reblogged": False,
             "muted": False,
@@ -2192,6 +2202,133 @@ class MastodonEmulator(Emulator):
             "quoted_status": self._status_json(quoted, nested=True, viewer=viewer),
         }
 
+    def _validate_media(
+        self, user: _User, params: Mapping[str, Any], now: float, status_id: str | None
+    ) -> list[_Attachment]:
+        """PostStatusService's (and UpdateStatusService's) validate_media!: the user's
+        uploads named by ``media_ids``, unattached (or already on ``status_id``, for an
+        edit), at most ``max_media_attachments``, no video beside others, all processed.
+
+        Raises:
+            Refusal: 422 with Mastodon's words for the first rule broken.
+        """
+        raw_ids = params.get("media_ids") or []
+        if not isinstance(raw_ids, list):
+            raw_ids = [raw_ids]
+        media_ids = [str(i) for i in raw_ids if str(i)]
+        if len(media_ids) > self.max_media_attachments:
+            raise Refusal(422, f"Cannot attach more than {self.max_media_attachments} files")
+        attachments = []
+        missing = []
+        for media_id in media_ids:
+            m = self._media.get(media_id)
+            if (
+                m is None
+                or m.user_id != user.id
+                or m.status_id not in (None, status_id)
+                or self._gone(m)
+            ):
+                missing.append(media_id)
+            else:
+                attachments.append(m)
+        if missing:
+            raise Refusal(
+                422, f"Media {', '.join(missing)} not found or already attached to another post"
+            )
+        if len(attachments) > 1 and any(m.type in ("video", "audio") for m in attachments):
+            raise Refusal(422, "Cannot attach a video to a post that already contains images")
+        if any(m.failed or now < m.ready_at for m in attachments):
+            raise Refusal(
+                422, "Cannot attach files that have not finished processing. Try again in a moment!"
+            )
+        return attachments
+
+    @route("PUT", r"/api/v1/statuses/(?P<status_id>[^/]+)")
+    @_api()
+    def _update_status(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        # StatusesController#update -> UpdateStatusService: the user's own status (404
+        # otherwise); media_ids always passed, so media not sent again are dropped;
+        # sensitive is sensitive or a spoiler; language valid_locale_cascade(language, the
+        # status's); the first edit keeps a snapshot of the original, each edit one of
+        # itself; the local accounts that reblogged it get an "update" notification and
+        # newly mentioned ones a mention.
+        st = self._statuses.get(status_id)
+        if st is None or st.user_id != user.id or st.deleted_at is not None:
+            raise Refusal(404, "Record not found")
+        params, _ = self._params(request)
+        now = self.clock.time()
+        attachments = self._validate_media(user, params, now, st.id)
+        text = str(params.get("status") or "")
+        spoiler = str(params.get("spoiler_text") or "")
+        if not text.strip() and not attachments:
+            raise Refusal(422, "Validation failed: Text can't be blank")
+        if self.status_length(text, spoiler) > self.max_characters:
+            raise Refusal(
+                422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
+            )
+        if not st.edits:
+            st.edits.append(_snapshot(st, st.created_at))
+        before = {u.id for u in self._mentioned_users(st)}
+        st.text, st.spoiler_text = text, spoiler
+        st.sensitive = _truthy(params.get("sensitive")) or bool(spoiler)
+        st.language = _valid_locale(params.get("language")) or st.language
+        for m in attachments:
+            m.status_id = st.id
+        st.media_ids = [m.id for m in attachments]
+        st.edited_at = now
+        st.edits.append(_snapshot(st, now))
+        self._changes += 1
+        for who, target in list(self._reblogs):
+            if target == st.id and self._users[who].domain is None:
+                self._notify("update", who, user.id, st.id)
+        for mentioned in self._mentioned_users(st):
+            if mentioned.id not in before:
+                self._notify("mention", mentioned.id, user.id, st.id)
+        return self.json(self._status_json(st, viewer=user))
+
+    def _mentioned_users(self, st: _Status) -> list[_User]:
+        found: dict[str, _User] = {}
+        for match in _MENTION.finditer(_URL.sub(" ", st.text)):
+            user = self._resolve(match.group(1), match.group(2))
+            if user is not None:
+                found.setdefault(user.id, user)
+        return list(found.values())
+
+    @route("GET", r"/api/v1/statuses/(?P<status_id>[^/]+)/history")
+    @_api(auth="optional")
+    def _status_history(
+        self, request: httpx.Request, user: _User | None, status_id: str
+    ) -> httpx.Response:
+        # Statuses::HistoriesController: the edits, oldest first, or one snapshot of the
+        # status as it is when it was never edited (REST::StatusEditSerializer).
+        st = self._shown(status_id, user)
+        origin = self._origin(request)
+        account = self._account_json(self._users[st.user_id], origin)
+        edits = st.edits or [_snapshot(st, st.created_at)]
+        return self.json(
+            [
+                {
+                    "content": render_content(text, st.origin),
+                    "spoiler_text": spoiler,
+                    "sensitive": sensitive,
+                    "created_at": utc_millis(at),
+                    "account": account,
+                    "media_attachments": [self._media_json(self._media[i]) for i in media],
+                    "emojis": [],
+                }
+                for text, spoiler, sensitive, at, media in edits
+            ]
+        )
+
+    @route("GET", r"/api/v1/statuses/(?P<status_id>[^/]+)/source")
+    @_api()
+    def _status_source(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        # Statuses::SourcesController: the user's own status's source (404 otherwise).
+        st = self._statuses.get(status_id)
+        if st is None or st.user_id != user.id or st.deleted_at is not None:
+            raise Refusal(404, "Record not found")
+        return self.json({"id": st.id, "text": st.text, "spoiler_text": st.spoiler_text})
+
     @route("POST", r"/api/v1/statuses")
     @_api()
     def _create_status(self, request: httpx.Request, user: _User) -> httpx.Response:
@@ -2216,31 +2353,7 @@ class MastodonEmulator(Emulator):
                     raise Refusal(404, "Record not found")
                 return self.json(self._status_json(original, viewer=user))
 
-        # validate_media!
-        raw_ids = params.get("media_ids") or []
-        if not isinstance(raw_ids, list):
-            raw_ids = [raw_ids]
-        media_ids = [str(i) for i in raw_ids if str(i)]
-        if len(media_ids) > self.max_media_attachments:
-            raise Refusal(422, f"Cannot attach more than {self.max_media_attachments} files")
-        attachments = []
-        missing = []
-        for media_id in media_ids:
-            m = self._media.get(media_id)
-            if m is None or m.user_id != user.id or m.status_id is not None or self._gone(m):
-                missing.append(media_id)
-            else:
-                attachments.append(m)
-        if missing:
-            raise Refusal(
-                422, f"Media {', '.join(missing)} not found or already attached to another post"
-            )
-        if len(attachments) > 1 and any(m.type in ("video", "audio") for m in attachments):
-            raise Refusal(422, "Cannot attach a video to a post that already contains images")
-        if any(m.failed or now < m.ready_at for m in attachments):
-            raise Refusal(
-                422, "Cannot attach files that have not finished processing. Try again in a moment!"
-            )
+        attachments = self._validate_media(user, params, now, None)
 
         # Status validations
         text = str(params.get("status") or "")

@@ -14,6 +14,7 @@ import importlib
 import logging
 import math
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -596,6 +597,41 @@ class _StoreLink:
     unsaved: tuple[object, Record] | None = attrs.field(default=None, repr=False)
 
 
+# The link of each account `load_account` made, for `refresh_accounts` (weakly: it lives as
+# long as its account).
+_links: weakref.WeakKeyDictionary[Account, _StoreLink] = weakref.WeakKeyDictionary()
+
+
+def _flush_unsaved(store: CredentialStore, key: str, link: _StoreLink) -> bool:
+    """Store, under the store's lock, the session ``link`` keeps because the store could
+    not take it (as the account's refresh hook does at its next request), if the store
+    still holds the session it replaced; whether it was stored. When the store holds
+    another session (stored since by another holder), it is let go: the hook takes that
+    one at the account's next request.
+
+    Raises:
+        CredentialStoreLocked: another holder kept the lock past `LOCK_WAIT`.
+        BrandkitError: the store could not be read or written (nothing changed).
+    """
+    with store.lock(key, timeout=LOCK_WAIT):
+        pair = link.unsaved
+        if pair is None:
+            return False
+        replaced, unsaved = pair
+        record = store.get(key)
+        stored = record is not None and record.get("access_token") == replaced
+        if stored:
+            store.put(key, unsaved)
+        if link.unsaved is pair:
+            link.unsaved = None
+        elif link.unsaved is not None and stored:
+            # Refreshed in memory meanwhile (`_refresh_unsaved`): that newer session now
+            # replaces the one just stored.
+            link.unsaved = (unsaved.get("access_token"), link.unsaved[1])
+            return False
+        return stored
+
+
 def _saver(
     store: CredentialStore, key: str, link: _StoreLink | None = None
 ) -> Callable[[Account, Mapping[str, str]], None]:
@@ -1083,6 +1119,7 @@ def load_account(
         on_credentials_changed=_saver(store, key, link),
         media_host=media_host,
     )
+    _links[account] = link
     if _bluesky_oauth(record):
         # Bluesky OAuth refreshes ahead of expiry or after a 401 under the store's lock.
         from brandkit.platforms.bluesky import set_oauth_refresh_hook
@@ -1113,6 +1150,12 @@ def refresh_accounts(
     ``store`` (under their name, as `load_account` makes them), and give each account
     its new tokens. What the worker runs before it publishes.
 
+    An account of `load_account` whose adapter refreshed when the store could not take
+    the result has its live session stored first: the stored refresh token is spent, and
+    refreshing from it would be refused (X) or, on Bluesky, taken as a replay that ends
+    the whole session, the live one too. While the store still cannot take it, the
+    account is not refreshed here (``"failed: …"``).
+
     Returns:
         what `refresh_due` returns, for the accounts found in the store.
     """
@@ -1120,9 +1163,24 @@ def refresh_accounts(
     mine = {a.name: a for a in accounts if a.name in known}
     if not mine:
         return {}
-    outcomes = refresh_due(store, keys=sorted(mine), clock=clock)
+    held: dict[str, str] = {}
+    flushed: set[str] = set()
+    for key, account in mine.items():
+        link = _links.get(account)
+        if link is None or link.unsaved is None:
+            continue
+        try:
+            if _flush_unsaved(store, key, link):
+                flushed.add(key)
+        except BrandkitError as exc:
+            held[key] = (
+                f"failed: {type(exc).__name__}: {exc} (its live session, in memory only, "
+                "could not be stored first; not refreshed from the spent stored one)"
+            )
+    outcomes = refresh_due(store, keys=sorted(set(mine) - set(held)), clock=clock)
+    outcomes.update(held)
     for key, outcome in outcomes.items():
-        if outcome != "refreshed":
+        if outcome != "refreshed" and key not in flushed:
             continue
         record = store.get(key) or {}
         account = mine[key]

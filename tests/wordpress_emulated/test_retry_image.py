@@ -90,3 +90,24 @@ def test_another_article_in_the_same_client_uploads_its_own_image() -> None:
         assert (
             emu.item(a.parts[0].id)["featured_media"] != emu.item(b.parts[0].id)["featured_media"]
         )
+
+
+def test_the_uploaded_image_is_used_again_where_its_file_cannot_be_read() -> None:
+    """The attachment is this delivery's own upload: the site still having it is enough. A
+    site whose files are served from elsewhere (a CDN, offloaded media) never let brandkit
+    read them back, and each attempt uploaded the image again."""
+    emu = WordPressEmulator()
+    with emu.serve():
+        account = emu.account()
+        emu.fault(method="POST", path=CREATE, status=500, times=100)
+        article = Article(title="Q3 results", body="Up 31%.", featured_image=chart())
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(article, account)
+        emu.clear_faults()
+        emu.fault(method="GET", path=r"/wp-content/uploads/.*", status=404, times=100)
+        with Client(retry=FAST, accounts=[account]) as client:
+            d = client.deliver(d)
+        assert d.status is DeliveryStatus.SENT
+        assert emu.count("POST", UPLOAD) == 1
+        (attachment,) = emu.items("attachment")
+        assert emu.item(d.parts[0].id)["featured_media"] == attachment["id"]

@@ -1356,20 +1356,44 @@ class WordPressAdapter(BlogAdapter):
         self, media: Media, *, since: datetime | None, progress: dict[str, str] | None
     ) -> Flow[int]:
         """The attachment for a new post's featured image: the one an earlier attempt of
-        the delivery uploaded (its id in ``progress``) while it still holds ``media``, else
-        a new upload, whose id is then kept in ``progress``."""
+        the delivery uploaded (its id in ``progress``) while the site still has it, else a
+        new upload, whose id is then kept in ``progress``."""
         # A create tried again (its answer lost, a 5xx, a worker's later attempt) uploaded
         # the image again each time: one more copy in the media library per attempt, each
         # but the last attached to no post.
         kept = (progress or {}).get("featured_media", "")
         if kept.isascii() and kept.isdigit():
-            same = yield from self._image_is(int(kept), media)
-            if same is not None:
-                return same
+            found = yield from self._uploaded(int(kept), media)
+            if found is not None:
+                return found
         media_id = yield from self.upload_image(media, since=since)
         if progress is not None:
             progress["featured_media"] = str(media_id)
         return media_id
+
+    def _uploaded(self, media_id: int, media: Media) -> Flow[int | None]:
+        """``media_id`` when the site still has that attachment, an upload of ``media`` by
+        this delivery (WordPress never gives an id twice), its size ``media``'s where
+        WordPress says it; its alt text is then set to ``media``'s. Else ``None``. Not
+        compared byte for byte: a site whose files are served from elsewhere (a CDN,
+        offloaded media) would never match, and each attempt upload again."""
+        response = yield Send(
+            self._request(
+                "GET",
+                f"media/{media_id}",
+                params={"context": "edit", "_fields": "id,source_url,alt_text,media_details"},
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        if response.status_code != 200:
+            return None  # gone (deleted since), or not this user's to see: uploaded again
+        item = self.parse(response, _Media)
+        stored = item.media_details.get("filesize")
+        if item.id != media_id or (isinstance(stored, int) and stored != media.size):
+            return None
+        yield from self._alt_text(item, media)
+        return item.id
 
     def _same_image(self, current: PartRef, media: Media) -> Flow[int | None]:
         """The id of the post's featured image when it is ``media`` (the same file name and
@@ -1378,11 +1402,7 @@ class WordPressAdapter(BlogAdapter):
         An image served from another host (a CDN, offloaded media) or scaled down by
         WordPress is not compared: ``None``, and the image is uploaded again.
         """
-        return (yield from self._image_is(current.extra.get("featured_media"), media))
-
-    def _image_is(self, media_id: object, media: Media) -> Flow[int | None]:
-        """`_same_image` of the attachment ``media_id``: its id when it holds ``media``
-        (its alt text then set to ``media``'s), else ``None``."""
+        media_id = current.extra.get("featured_media")
         if not isinstance(media_id, int) or isinstance(media_id, bool) or media_id <= 0:
             return None
         response = yield Send(

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from brandkit.content._base import ContentModel
-from brandkit.errors import MediaError
+from brandkit.errors import ConfigurationError, MediaError
 
 __all__ = ["Media", "MediaKind", "largest_media_bytes", "sniff"]
 
@@ -508,7 +508,13 @@ class Media(ContentModel):
         Raises:
             MediaError: the file cannot be read any more, is no longer a regular file (a
                 FIFO would block forever), or changed since it was measured.
+            ConfigurationError: ``size`` is not a whole number of at least 1 (0 read nothing
+                and looked like a file cut short; a negative size, like no content at all).
         """
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigurationError(
+                f"the chunk size must be a whole number of bytes, at least 1, got {size!r}"
+            )
         if self.data is not None:
             for i in range(0, len(self.data), size):
                 yield self.data[i : i + size]

@@ -301,7 +301,7 @@ def test_the_brand_pins_statuses_to_its_profile(
 def test_the_brand_edits_a_status(served: tuple[MastodonEmulator, str], api: Any) -> None:
     """``status_update`` edits a status as UpdateStatusService does (``edited_at``, the new
     content, the language kept, media kept only when sent again, the same validation as a
-    create); ``status_history`` lists the versions (one for an unedited status),
+    create; an edit that changes nothing is not kept); ``status_history`` lists the versions (one for an unedited status),
     ``status_source`` the source; a fan who reblogged it is notified (``update``);
     another account's status is 404."""
     emu, _ = served
@@ -331,6 +331,9 @@ def test_the_brand_edits_a_status(served: tuple[MastodonEmulator, str], api: Any
     again = api.status_update(first.id, "Our opening hours: 9-7", spoiler_text="hours")
     assert again.media_attachments == [] and again.sensitive is True
     assert len(api.status_history(first.id)) == 3
+    emu.clock.advance(60)
+    same = api.status_update(first.id, "Our opening hours: 9-7", spoiler_text="hours")
+    assert same.edited_at == again.edited_at and len(api.status_history(first.id)) == 3
     with pytest.raises(mastodon.MastodonAPIError, match="character limit of 500 exceeded"):
         api.status_update(first.id, "x" * 501)
     said = fan.post("mine")

@@ -2249,8 +2249,9 @@ class MastodonEmulator(Emulator):
         # StatusesController#update -> UpdateStatusService: the user's own status (404
         # otherwise); media_ids always passed, so media not sent again are dropped;
         # sensitive is sensitive or a spoiler; language valid_locale_cascade(language, the
-        # status's); the first edit keeps a snapshot of the original, each edit one of
-        # itself; the local accounts that reblogged it get an "update" notification and
+        # status's); an edit that changes nothing is not saved (NoChangesSubmittedError);
+        # the first edit keeps a snapshot of the original, each edit one of itself; the
+        # local accounts that reblogged it get an "update" notification and
         # newly mentioned ones a mention.
         st = self._statuses.get(status_id)
         if st is None or st.user_id != user.id or st.deleted_at is not None:
@@ -2266,15 +2267,27 @@ class MastodonEmulator(Emulator):
             raise Refusal(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
             )
+        sensitive = _truthy(params.get("sensitive")) or bool(spoiler)
+        language = _valid_locale(params.get("language")) or st.language
+        media_ids = [m.id for m in attachments]
+        if (text, spoiler, sensitive, language, media_ids) == (
+            st.text,
+            st.spoiler_text,
+            st.sensitive,
+            st.language,
+            st.media_ids,
+        ):
+            # NoChangesSubmittedError: nothing is saved, no edit is kept, the status is
+            # answered as it was.
+            return self.json(self._status_json(st, viewer=user))
         if not st.edits:
             st.edits.append(_snapshot(st, st.created_at))
         before = {u.id for u in self._mentioned_users(st)}
         st.text, st.spoiler_text = text, spoiler
-        st.sensitive = _truthy(params.get("sensitive")) or bool(spoiler)
-        st.language = _valid_locale(params.get("language")) or st.language
+        st.sensitive, st.language = sensitive, language
         for m in attachments:
             m.status_id = st.id
-        st.media_ids = [m.id for m in attachments]
+        st.media_ids = media_ids
         st.edited_at = now
         st.edits.append(_snapshot(st, now))
         self._changes += 1

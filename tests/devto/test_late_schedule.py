@@ -13,7 +13,8 @@ from brandkit.content import Article
 from brandkit.testing.devto import DevtoEmulator
 from tests.devto.conftest import CREATE
 
-LATE = "Published at only future or current published_at allowed when publishing an article"
+# Forem's models.article.future_or_current_published_at, after the attribute's name.
+LATE = "Published at only future or current published_at allowed"
 
 
 def test_forem_refuses_a_published_at_long_past(emu: DevtoEmulator) -> None:

@@ -30,7 +30,8 @@ validations and ``config/initializers/rack_attack.rb``):
   markdown is too long.`` (over 800 KiB in UTF-8, ``bytesize: { maximum: 800.kilobytes }``),
   and an ``article`` that is not an
   object; a published article whose ``published_at`` is more than 15 minutes past, ``Published
-  at only future or current published_at allowed when publishing an article``; on an update, a
+  at only future or current published_at allowed`` (``future_or_current_published_at``); on
+  an update, a
   new ``published_at`` (more than a minute off) for an article published once, also after it
   was unpublished, ``Published at updating published_at for articles that have already been
   published is not allowed``. Titles are
@@ -107,9 +108,9 @@ API_READS = 3
 PAST_PUBLISHED_AT = timedelta(minutes=15)
 """How far in the past a new published article's ``published_at`` may be (Forem's
 ``future_or_current_published_at``)."""
-PAST_PUBLISHED_AT_MESSAGE = (
-    "Published at only future or current published_at allowed when publishing an article"
-)
+PAST_PUBLISHED_AT_MESSAGE = "Published at only future or current published_at allowed"
+"""Forem's refusal of a ``published_at`` more than 15 minutes past
+(``models.article.future_or_current_published_at``)."""
 IMMUTABLE_PUBLISHED_AT = (
     "Published at updating published_at for articles that have already been published is "
     "not allowed"

@@ -17,7 +17,8 @@ the emulator follows the reference field by field):
 
 - ``POST /v1.0/{user-id}/threads`` makes a container (``TEXT``, ``IMAGE``, ``VIDEO``,
   ``CAROUSEL`` of 2-20 ``is_carousel_item`` children; ``text``, ``reply_to_id``,
-  ``alt_text``, ``link_attachment``). Text is checked as Threads counts it: 500 characters,
+  ``alt_text``, ``link_attachment``, ``reply_control``, ``quote_post_id``). Text is checked
+  as Threads counts it: 500 characters,
   each emoji its UTF-8 bytes, at most 5 distinct links (``THREADS_API__LINK_LIMIT_EXCEEDED``).
   Media is downloaded for real from ``image_url``/``video_url`` (127.0.0.1 only, see
   `LoopbackMediaHost`) and processed for ``image_processing`` /
@@ -178,6 +179,7 @@ class _Container(Container):
     reply_to: str | None = None
     link_attachment: str | None = None
     reply_control: str = "everyone"
+    quote_of: str | None = None  # the quote_post_id it was made with
 
 
 @attrs.define
@@ -189,6 +191,7 @@ class _Post(Published):
     hidden: bool = False  # hidden by the root post's author (manage_reply)
     topic_tag: str | None = None  # chosen apart from the text (composer or topic_tag param)
     reply_control: str = "everyone"  # who may reply, as the container's reply_control said
+    quote_of: str | None = None  # the post it quotes (Meta's Quote Posts page)
 
 
 class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
@@ -558,7 +561,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "views": likes * 20,
             "replies": likes // 6 + replies,
             "reposts": likes // 8,
-            "quotes": likes // 15,
+            "quotes": likes // 15 + sum(1 for q in self.live() if q.quote_of == p.id),
             "shares": likes // 10,
         }
         self.add_engagement(counts, p.extra)
@@ -602,7 +605,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "is_reply": lambda f: p.reply_to is not None,
             "replied_to": lambda f: {"id": p.reply_to} if p.reply_to else OMIT,
             "root_post": lambda f: {"id": p.root},
-            "is_quote_post": lambda f: False,
+            "is_quote_post": lambda f: p.quote_of is not None,
             "link_attachment_url": lambda f: p.link_attachment or OMIT,
             "topic_tag": lambda f: p.topic_tag or OMIT,
             "hide_status": lambda f: "HIDDEN" if self._hidden(p) else "NOT_HUSHED",
@@ -620,7 +623,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 else OMIT
             ),
             "reply_audience": lambda f: p.reply_control.upper(),
-            "quoted_post": lambda f: OMIT,  # no quote posts here (is_quote_post is false)
+            "quoted_post": lambda f: {"id": p.quote_of} if p.quote_of else OMIT,
             "reposted_post": lambda f: OMIT,  # nor reposts
             "gif_url": lambda f: OMIT,
             "is_verified": lambda f: False,
@@ -1010,6 +1013,12 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             raise GraphError(
                 400, 100, f"(#100) The reply_to_id {reply_to} does not exist", subcode=33
             )
+        quote_of = params.get("quote_post_id") or None
+        if quote_of is not None and self.live_post(str(quote_of)) is None:
+            # Meta documents the parameter but not this refusal's words: the emulator's own.
+            raise GraphError(
+                400, 100, f"(#100) The quote_post_id {quote_of} does not exist", subcode=33
+            )
         if media_type == "TEXT":
             if not text:
                 raise GraphError(400, 100, "(#100) The parameter text is required.")
@@ -1041,6 +1050,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             link_attachment=str(link) if link else None,
             is_carousel_item=carousel_item,
             reply_control=reply_control,
+            quote_of=str(quote_of) if quote_of else None,
         )
         if media_type == "CAROUSEL":
             children = [c.strip() for c in str(params.get("children") or "").split(",") if c]
@@ -1127,5 +1137,6 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             children=list(c.children),
             link_attachment=c.link_attachment,
             reply_control=c.reply_control,
+            quote_of=c.quote_of,
         )
         return self.keep_published(c, post, kind)

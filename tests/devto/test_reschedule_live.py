@@ -95,3 +95,22 @@ def test_a_scheduled_article_is_rescheduled(emu: DevtoEmulator, client: Client) 
     (stored,) = emu.articles()
     assert stored["published_at"] == _stamp(later)
     assert d.parts[0].extra["status"] == "scheduled"
+
+
+def test_a_scheduled_article_moved_to_a_time_already_past_goes_live_now(
+    emu: DevtoEmulator, client: Client
+) -> None:
+    """A time already past is published at once, as for a new article: sent without a
+    date, the article kept its old time, days ahead, still scheduled."""
+    article = Article(
+        title="Q3 results", body="Up.", scheduled_at=datetime.now(UTC) + timedelta(days=3)
+    )
+    (d,) = client.publish(article, emu.account())
+    assert d.parts[0].extra["status"] == "scheduled"
+    emu.clock.advance(2)
+    past = datetime.now(UTC) - timedelta(minutes=10)
+    client.update(d, article.model_copy(update={"scheduled_at": past}))
+    assert d.parts[0].extra["status"] == "published"
+    (stored,) = emu.articles()
+    when = datetime.fromisoformat(stored["published_at"].replace("Z", "+00:00"))
+    assert abs(when - datetime.now(UTC)) < timedelta(minutes=1)

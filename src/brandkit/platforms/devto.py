@@ -469,7 +469,7 @@ class DevtoAdapter(BlogAdapter):
         ``status="draft"`` unpublishes it,
         and ``status="published"`` publishes a scheduled one now, or a draft that was
         scheduled (its ``published_at`` becomes now; the article is read first, as Forem
-        keeps it otherwise).
+        keeps it otherwise), as does ``status="scheduled"`` with a time already past.
 
         Raises:
             ContentError: ``status="scheduled"`` for an article published once (Forem never
@@ -479,7 +479,12 @@ class DevtoAdapter(BlogAdapter):
             PlatformError: another refusal (typed by `error_for`).
         """
         fields = self._fields(article, update=True)
-        if article.status == "published" or "published_at" in fields:
+        # A scheduled time already past goes live now, as a new article does: sent without
+        # a date, the article kept its old time ahead and stayed scheduled.
+        live_now = article.status == "published" or (
+            article.status == "scheduled" and "published_at" not in fields
+        )
+        if live_now or "published_at" in fields:
             # Forem keeps a scheduled article's published_at when it is sent published: it
             # would stay scheduled. Asked, not taken from the stored answer: an article live
             # since then must keep its published_at (Forem refuses to change it). A scheduled
@@ -488,7 +493,7 @@ class DevtoAdapter(BlogAdapter):
             current = yield from self._own(ref)
             when = _time(current.published_at)
             now = datetime.now(UTC)
-            if article.status == "published":
+            if live_now:
                 if when is not None and when > now:
                     fields["published_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
             elif when is not None and when <= now and not _close(when, fields["published_at"]):

@@ -116,3 +116,16 @@ def test_an_account_loaded_past_its_end_fails_saying_to_connect_again(
     assert "connect the account again" in str(delivery.error)
     assert token_requests(emu) == sent
     assert emu.posts(HANDLE) == []
+
+
+def test_a_session_the_server_says_has_ended_is_reported_so(emu: BlueskyEmulator) -> None:
+    """Credentials saved before brandkit kept the end: the refresh is sent, and the
+    server's "Session expired" is read as the same typed error, saying to connect again."""
+    saved = {**bluesky_session(emu).to_dict(), "refresh_expires_at": None}
+    creds = bsky.BlueskyCredentials.from_dict(saved)
+    emu.clock.advance(TWO_WEEKS + DAY)
+    with pytest.raises(GrantRefused) as caught:
+        bsky.refresh(creds, clock=emu.clock.time)
+    assert type(caught.value).__name__ == "SessionExpired"
+    assert caught.value.platform_message == "Session expired"
+    assert "connect the account again" in str(caught.value) and HANDLE in str(caught.value)

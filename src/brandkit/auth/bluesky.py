@@ -1176,7 +1176,14 @@ def refresh_flow(
         "client_id": creds.client_id,
     }
     response, nonce = yield from _dpop_post(creds.token_endpoint, form, key, creds.dpop_nonce)
-    body = _token(response, "the refresh token")
+    try:
+        body = _token(response, "the refresh token")
+    except GrantRefused as exc:
+        # The provider's words for a session past its lifetime (credentials saved before
+        # brandkit kept its end): as dead as one found ended before sending.
+        if exc.code == "invalid_grant" and exc.platform_message in _ENDED:
+            raise _session_expired(creds, refused=exc.platform_message) from None
+        raise
     if body.sub != creds.did:
         raise GrantRefused(
             f"bluesky refreshed tokens for {body.sub}, not {creds.did}", platform=PLATFORM
@@ -1194,16 +1201,32 @@ def refresh_flow(
     )
 
 
-def _session_expired(creds: BlueskyCredentials) -> SessionExpired:
-    """The `SessionExpired` of ``creds``, whose session has ended: when, and the command
-    that connects the account again. Raises nothing; holds no secret."""
-    ended = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(creds.refresh_expires_at or 0.0))
+_ENDED = frozenset({"Session expired", "Refresh token expired"})
+"""The ``error_description`` of ``@atproto/oauth-provider``'s ``invalid_grant`` for a session
+past its lifetime (``SESSION_LIFETIME``) or a refresh token past its own."""
+
+
+def _session_expired(creds: BlueskyCredentials, refused: str | None = None) -> SessionExpired:
+    """The `SessionExpired` of ``creds``, whose session has ended: when (or the server's
+    ``refused`` words, when it said so), and the command that connects the account again.
+    Raises nothing; holds no secret."""
     who = creds.handle or creds.did or "HANDLE"
+    again = f"connect the account again (brandkit connect bluesky {who} --key KEY --replace)"
+    if refused is not None:
+        return SessionExpired(
+            f"bluesky: the OAuth session of {who} has ended (the server refused its refresh "
+            f"token: {refused}; a session lasts two weeks from the sign-in and no refresh "
+            f"extends it): {again}",
+            platform=PLATFORM,
+            status_code=400,
+            code="invalid_grant",
+            platform_message=refused,
+        )
+    ended = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(creds.refresh_expires_at or 0.0))
     return SessionExpired(
         f"bluesky: the OAuth session of {who} ended on {ended} (a session lasts two weeks "
         "from the sign-in and no refresh extends it), so its refresh token is refused and "
-        f"nothing was sent: connect the account again (brandkit connect bluesky {who} "
-        "--key KEY --replace)",
+        f"nothing was sent: {again}",
         platform=PLATFORM,
         code="session_expired",
     )
@@ -1221,8 +1244,9 @@ def refresh(
 
     Raises:
         ConfigurationError: ``creds`` hold no refresh token.
-        SessionExpired: the session has ended (``creds.refresh_expires_at`` has passed by
-            ``clock``): nothing is sent, connect the account again.
+        SessionExpired: the session has ended: ``creds.refresh_expires_at`` has passed by
+            ``clock`` (nothing is sent), or the server says so ("Session expired",
+            "Refresh token expired"); connect the account again.
         GrantRefused: the refresh token was spent, revoked or expired, or the DPoP proof
             was refused.
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try

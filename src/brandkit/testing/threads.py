@@ -28,7 +28,8 @@ the emulator follows the reference field by field):
   (once per container), ``GET /{user-id}/threads_publishing_limit`` (250 posts, 1,000 replies,
   100 deletes per 24 h, configurable), ``GET /{user-id}/threads`` and ``/replies``,
   ``GET /{media-id}`` with fields, ``GET /{media-id}/insights``,
-  ``GET /{user-id}/threads_insights``, ``DELETE /{media-id}``.
+  ``GET /{user-id}/threads_insights``, ``DELETE /{media-id}``, ``POST /{media-id}/repost``
+  (a ``REPOST_FACADE`` with ``reposted_post`` in the account's ``/threads``).
 - ``GET /v1.0/me``: ``id``, ``username``, ``name``, ``threads_profile_picture_url``,
   ``threads_biography``, ``is_verified``. Only ``v1.0`` exists (other versions: code 2500).
 - The audience (`brandkit.testing.Emulator.audience`, or `ThreadsEmulator.add_reply`):
@@ -192,6 +193,7 @@ class _Post(Published):
     topic_tag: str | None = None  # chosen apart from the text (composer or topic_tag param)
     reply_control: str = "everyone"  # who may reply, as the container's reply_control said
     quote_of: str | None = None  # the post it quotes (Meta's Quote Posts page)
+    repost_of: str | None = None  # a REPOST_FACADE's reposted post (Meta's Reposts page)
 
 
 class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
@@ -299,7 +301,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         """The texts of the accounts' posts (and replies) that exist now, oldest first
         (the audience's replies are in `replies`)."""
         with self.lock:
-            return [p.text for p in self.live() if not p.audience]
+            return [p.text for p in self.live() if not p.audience and p.repost_of is None]
 
     def add_reply(self, post_id: str, *, author: str = "audience_member", text: str) -> str:
         """Someone else (``author``, a username) replies to a post or to a reply, as the
@@ -560,7 +562,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "likes": likes,
             "views": likes * 20,
             "replies": likes // 6 + replies,
-            "reposts": likes // 8,
+            "reposts": likes // 8 + sum(1 for q in self.live() if q.repost_of == p.id),
             "quotes": likes // 15 + sum(1 for q in self.live() if q.quote_of == p.id),
             "shares": likes // 10,
         }
@@ -597,6 +599,8 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         """A post's answer to ``fields=`` as ``viewer`` (an account's user id; default: its
         author) sees it."""
         kind = {"TEXT": "TEXT_POST", "CAROUSEL": "CAROUSEL_ALBUM"}.get(p.media_type, p.media_type)
+        if p.repost_of is not None:
+            kind = "REPOST_FACADE"
         mine = (viewer or p.owner) == p.owner
         getters = self.post_getters(p) | {
             "text": lambda f: p.text or OMIT,
@@ -624,7 +628,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             ),
             "reply_audience": lambda f: p.reply_control.upper(),
             "quoted_post": lambda f: {"id": p.quote_of} if p.quote_of else OMIT,
-            "reposted_post": lambda f: OMIT,  # nor reposts
+            "reposted_post": lambda f: {"id": p.repost_of} if p.repost_of else OMIT,
             "gif_url": lambda f: OMIT,
             "is_verified": lambda f: False,
             "profile_picture_url": lambda f: f"https://scontent.cdninstagram.com/t51/{p.owner}.jpg",
@@ -973,6 +977,35 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 return False
             node = self._posts.get(node.reply_to) if node.reply_to else None
         return False
+
+    @route("POST", rf"/{VERSION}/(?P<node>[0-9]+)/repost")
+    @graph_api()
+    def _repost(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        # Meta's Reposts page: POST /{threads_id}/repost answers the repost's id; the repost
+        # is in the account's /threads as a REPOST_FACADE with reposted_post. (Reposting
+        # one post twice gives back the same repost: the app toggles a repost.)
+        self.publisher(token, token.owner)
+        target = self.live_post(node)
+        if target is None or target.repost_of is not None:
+            raise self.unsupported("post", node)
+        for p in self.live():
+            if p.owner == token.owner and p.repost_of == target.id:
+                return self.json({"id": p.id})
+        post_id = self.new_id()
+        self._posts[post_id] = _Post(
+            id=post_id,
+            owner=token.owner,
+            container_id="",
+            text="",
+            media_type="TEXT",
+            created_at=self.clock.time(),
+            shortcode=shortcode(post_id),
+            root=post_id,
+            repost_of=target.id,
+        )
+        return self.json({"id": post_id})
 
     @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads")
     @graph_api()

@@ -4,9 +4,11 @@ SQLite-only tests of tests/outbox)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
+import uuid
 
 import psycopg
 import pytest
@@ -197,3 +199,28 @@ def test_save_many_is_all_or_nothing(pg: str, emu: OutboxNetEmulator) -> None:
         with pytest.raises(OutboxConflict, match="cancelled"):
             box.save_many([first, second])
         assert box.get(first.id).status is DeliveryStatus.PENDING  # type: ignore[union-attr]
+
+
+def test_close_closes_every_connection_the_async_wait_opened_too(pg: str) -> None:
+    """An AsyncWorker's wait listens on an async connection of its own: ``close`` left it
+    open on the server for as long as the outbox object lived (an app that keeps its
+    closed outboxes, a task queue that opens one per task, kept a session each)."""
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    box = Outbox(f"{pg}&application_name={name}")
+
+    def sessions() -> int:
+        sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+        ((count,),) = rows(pg, sql, name)
+        assert isinstance(count, int)
+        return count
+
+    assert asyncio.run(box.await_work(0.05)) is False
+    box.wait_for_work(0.05)
+    assert sessions() >= 3  # the outbox's, the listener's, the async listener's
+    box.close()
+    deadline = time.monotonic() + 10
+    while sessions() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sessions() == 0
+    assert asyncio.run(box.await_work(0.05)) is False  # closed: nothing opened again
+    assert sessions() == 0

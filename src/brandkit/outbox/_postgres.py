@@ -525,6 +525,9 @@ class PostgresOutbox(Outbox):
                 if conn is not None:
                     conn.close()
             self._listener = None
+        # The async wait's own: it stayed open on the server while the outbox lived.
+        alistener, self._alistener = self._alistener, None
+        _close_async(alistener)
 
     def __del__(self) -> None:
         # Dropped without close(): give the server its connections back all the same.
@@ -535,6 +538,7 @@ class PostgresOutbox(Outbox):
             conn = getattr(self, name, None)
             if conn is not None and not conn.closed:
                 conn.close()
+        _close_async(getattr(self, "_alistener", None))
 
     def __repr__(self) -> str:
         return f"PostgresOutbox({self.path!r})"
@@ -1000,20 +1004,30 @@ class PostgresOutbox(Outbox):
         if self._stopped.is_set():
             return False
         try:
-            if self._alistener is None or self._alistener.closed:
-                self._alistener = await pg_aconnect(self.url, autocommit=True)
-                await self._alistener.execute(f'LISTEN "{self.channel}"')
+            listener = self._alistener
+            if listener is None or listener.closed:
+                listener = await pg_aconnect(self.url, autocommit=True)
+                self._alistener = listener
+                if self._stopped.is_set():
+                    # close() ran while this connected: it would outlive the outbox.
+                    self._alistener = None
+                    await listener.close()
+                    return False
+                await listener.execute(f'LISTEN "{self.channel}"')
             woken = False
             try:
-                async for _ in self._alistener.notifies(timeout=max(0.0, timeout), stop_after=1):
+                async for _ in listener.notifies(timeout=max(0.0, timeout), stop_after=1):
                     woken = True
             except asyncio.CancelledError:
                 # Cut off mid-wait (the worker was stopped): listen anew next time.
-                listener, self._alistener = self._alistener, None
+                if self._alistener is listener:
+                    self._alistener = None
                 await listener.close()
                 raise
             return woken
         except psycopg.Error:
+            if self._stopped.is_set():
+                return False  # closed under the wait (close() ends its connection)
             logger.warning("outbox %s: listening failed", self.path, exc_info=True)
             if self._alistener is not None:
                 await self._alistener.close()
@@ -1192,6 +1206,20 @@ def _heartbeat(ref: weakref.ref[PostgresOutbox], stopped: threading.Event, perio
     finally:
         if conn is not None:
             conn.close()
+
+
+def _close_async(conn: Any) -> None:
+    """Close a psycopg ``AsyncConnection`` from synchronous code (`PostgresOutbox.close`):
+    its ``close`` awaits nothing (no pool), so it runs to its end at once."""
+    if conn is None or conn.closed:
+        return
+    closing = conn.close()
+    try:
+        closing.send(None)
+    except StopIteration:
+        return
+    # It did wait for something after all: not here; the connection ends with the object.
+    closing.close()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import regex
 
 from brandkit.text._data import bluesky_tlds
-from brandkit.text._graphemes import grapheme_len, offset_map, utf8_len
+from brandkit.text._graphemes import grapheme_len, offset_map, require_text, utf8_len
 
 # JavaScript's \s: WhiteSpace and LineTerminator of ECMAScript.
 _WS = "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
@@ -186,8 +186,10 @@ def facets(text: str) -> list[dict[str, Any]]:
     sending. Offsets are UTF-8 bytes, sorted by ``byteStart``, never overlapping.
 
     Raises:
-        Nothing: any string is accepted; text with nothing to detect gives ``[]``.
+        ContentError: ``text`` is not a str (any string is accepted; text with nothing to
+            detect gives ``[]``).
     """
+    require_text(text)
     spans = _spans(text)
     if not spans:
         return []

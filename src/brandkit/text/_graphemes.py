@@ -12,7 +12,28 @@ from itertools import accumulate, repeat
 
 import regex
 
+from brandkit.errors import ContentError
+
 GRAPHEME = regex.compile(r"\X")
+
+
+def require_text(value: object, field: str = "text") -> None:
+    """Refuse a ``value`` that is not a str, where the text functions take text.
+
+    Raises:
+        ContentError: naming ``field`` and what was given (bytes: to decode them first).
+    """
+    if not isinstance(value, str):
+        hint = (
+            ": decode it first, e.g. value.decode('utf-8')"
+            if isinstance(value, bytes | bytearray | memoryview)
+            else ""
+        )
+        raise ContentError(
+            f"{field} must be text (str), got {type(value).__name__}{hint}", field=field
+        )
+
+
 _ASTRAL = regex.compile(r"[\U00010000-\U0010FFFF]")
 
 

@@ -17,7 +17,7 @@ from brandkit.text._counts import (
     unique_links,
 )
 from brandkit.text._data import twitter_config_names
-from brandkit.text._graphemes import grapheme_len, utf8_len, utf16_len
+from brandkit.text._graphemes import grapheme_len, require_text, utf8_len, utf16_len
 from brandkit.text._mastodon import status_length
 from brandkit.text._urls import urls_at_most
 from brandkit.text._x import weighted_length, x_limit
@@ -281,7 +281,9 @@ def count(text: str, platform: str, **options: Any) -> int:
     Raises:
         ConfigurationError: unknown platform (the message names the known ones), unknown
             option, or an option of the wrong type.
+        ContentError: ``text`` is not a str.
     """
+    require_text(text)
     if not options and isinstance(platform, str):
         # The defaults are resolved and checked once per platform, not on every call.
         found = _RESOLVED_DEFAULTS.get(platform)
@@ -395,6 +397,7 @@ def _problems(
 def _measure(
     text: str, platform: str, options: Mapping[str, Any], field: str
 ) -> tuple[Measure, list[tuple[str, int]]]:
+    require_text(text)
     spec, merged = resolve(platform, options)
     length = spec.length(text, merged)
     problems = _problems(text, platform, spec, merged, length, field)
@@ -431,6 +434,7 @@ def measure(text: str, platform: str, **options: Any) -> Measure:
 
     Raises:
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
+        ContentError: ``text`` is not a str.
     """
     return _measure(text, platform, options, "text")[0]
 
@@ -442,6 +446,7 @@ def check(text: str, platform: str, *, field: str = "text", **options: Any) -> M
         ContentError: a rule is broken. The message names ``field`` and says what to fix and
             by how much (every broken rule, joined by ``"; "``); ``field``, ``platform`` and
             ``over_by`` (of the first broken rule: the length when that is over) are set.
+            Also when ``text`` is not a str.
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
     """
     result, problems = _measure(text, platform, options, field)

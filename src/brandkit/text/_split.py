@@ -38,7 +38,7 @@ import regex
 from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
 from brandkit.text._counts import emoji_extras
-from brandkit.text._graphemes import GRAPHEME, grapheme_len, utf8_len
+from brandkit.text._graphemes import GRAPHEME, grapheme_len, require_text, utf8_len
 from brandkit.text._mastodon import _REMOTE_MENTION
 from brandkit.text._platforms import (
     BLUESKY_MAX_BYTES,
@@ -1107,9 +1107,10 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     Raises:
         ContentError: a URL, mention or hashtag (or a single grapheme cluster) is too long to
             fit in a part on its own, the message naming it; or a Mastodon content warning
-            leaves no room for text in any part.
+            leaves no room for text in any part; or ``text`` is not a str.
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
     """
+    require_text(text)
     return _split(text, platform, numbered, options, measured=False)[0]
 
 

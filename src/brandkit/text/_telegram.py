@@ -18,7 +18,7 @@ from typing import Any
 
 import regex
 
-from brandkit.text._graphemes import offset_map
+from brandkit.text._graphemes import offset_map, require_text
 from brandkit.text._urls import extract_urls
 
 _WORD = r"\p{L}\p{Nd}\p{Nl}\p{No}_"
@@ -36,8 +36,10 @@ def telegram_entities(text: str) -> list[dict[str, Any]]:
     with UTF-16 offsets, sorted by offset, never overlapping.
 
     Raises:
-        Nothing: any string is accepted; text with nothing to detect gives ``[]``.
+        ContentError: ``text`` is not a str (any string is accepted; text with nothing to
+            detect gives ``[]``).
     """
+    require_text(text)
     spans: list[tuple[int, int, str]] = [(u.start, u.end, "url") for u in extract_urls(text)]
     if "@" in text:
         spans.extend((m.start(), m.end(), "mention") for m in MENTION.finditer(text))

@@ -19,7 +19,7 @@ import brandkit.platforms as _platforms
 from brandkit import text as textlib
 from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
-from brandkit.errors import ContentError, MediaError
+from brandkit.errors import ConfigurationError, ContentError, MediaError
 from brandkit.platforms._base import Capabilities, MediaRules
 from brandkit.text._bluesky import LINK as _BLUESKY_LINK
 from brandkit.text._bluesky import TAG_TYPE as _BLUESKY_TAG
@@ -589,8 +589,13 @@ def render(
             ``hashtags`` would not be that whole tag on the platform (``"launch-day"``
             would be ``#launch`` on X, ``"2026"`` no tag at all).
         MediaError: a media rule is broken (count, type, size, alt text).
-        ConfigurationError: the platform is unknown.
+        ConfigurationError: the platform is unknown, or ``post`` is not a `Post`.
     """
+    if not isinstance(post, Post):
+        example = f"Post(text={post!r:.60})" if isinstance(post, str) else "Post(text=...)"
+        raise ConfigurationError(
+            f"render takes a Post, not a {type(post).__name__}: give {example}"
+        )
     if capabilities is None:
         capabilities = _platforms.capabilities(platform)
     caps = capabilities

@@ -104,3 +104,42 @@ def test_bluesky_refreshes_in_memory_while_the_store_is_down(
         assert KEY in caplog.text
         for token in (*sent, stored["access_token"], stored["refresh_token"], first_live):
             assert str(token) not in caplog.text
+
+
+def test_x_refreshes_in_memory_while_the_store_is_down(
+    store: EncryptedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brandkit.testing.x import XEmulator
+
+    from .conftest import REDIRECT, consent
+
+    monkeypatch.setattr(store_module, "STORE_WAIT", 0.3)
+    scopes = ["tweet.read", "tweet.write", "users.read", "offline.access"]
+    emu = XEmulator()
+    with emu.serve():
+        app = emu.oauth_app(redirect_uri=REDIRECT, scopes=scopes)
+        start = auth.x.start(app.client_id, REDIRECT, scopes, base_url=emu.base_url)
+        creds = auth.x.finish(start, consent(start.url), client_secret=app.client_secret)
+        store.put(KEY, auth.record_of(creds, client_secret=app.client_secret))
+        account = load_account(store, KEY)
+        emu.token_lifetime = TTL
+        emu.expire_tokens()
+
+        other = sqlite3.connect(store.path)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            assert post(account, "one") == "sent"  # refreshed; the store could not take it
+            first_live = account.secret("user_token")
+            time.sleep(TTL - 60.0 + 0.2)
+            emu.expire_tokens()
+            assert post(account, "two") == "sent"
+            assert account.secret("user_token") != first_live
+        finally:
+            other.rollback()
+            other.close()
+
+        assert post(account, "three") == "sent"
+        stored = store.get(KEY) or {}
+        assert stored["refresh_token"] == account.secret("refresh_token")
+        assert stored["refresh_token"] in emu._refresh
+        assert emu.count("POST", "/2/oauth2/token") == 3  # the code, then two refreshes

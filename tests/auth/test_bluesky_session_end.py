@@ -129,3 +129,15 @@ def test_a_session_the_server_says_has_ended_is_reported_so(emu: BlueskyEmulator
     assert type(caught.value).__name__ == "SessionExpired"
     assert caught.value.platform_message == "Session expired"
     assert "connect the account again" in str(caught.value) and HANDLE in str(caught.value)
+
+
+def test_an_end_no_calendar_holds_is_still_reported_as_the_typed_error(
+    emu: BlueskyEmulator,
+) -> None:
+    saved = {**bluesky_session(emu).to_dict(), "refresh_expires_at": -1e300}
+    creds = bsky.BlueskyCredentials.from_dict(saved)
+    sent = token_requests(emu)
+    with pytest.raises(GrantRefused) as caught:
+        bsky.refresh(creds, clock=emu.clock.time)
+    assert type(caught.value).__name__ == "SessionExpired"
+    assert token_requests(emu) == sent

@@ -1222,7 +1222,9 @@ def _session_expired(creds: BlueskyCredentials, refused: str | None = None) -> S
             code="invalid_grant",
             platform_message=refused,
         )
-    ended = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(creds.refresh_expires_at or 0.0))
+    # Clamped to what a calendar holds: a stored end may be any finite number.
+    at = max(0.0, min(creds.refresh_expires_at or 0.0, 253_402_300_799.0))
+    ended = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
     return SessionExpired(
         f"bluesky: the OAuth session of {who} ended on {ended} (a session lasts two weeks "
         "from the sign-in and no refresh extends it), so its refresh token is refused and "

@@ -101,9 +101,9 @@ def test_the_same_title_twice_within_five_minutes(http: httpx.Client, emu: Devto
 
 def test_a_canonical_url_is_unique_in_the_community(http: httpx.Client, emu: DevtoEmulator) -> None:
     url = "https://acme.example/blog/launch"
-    assert post(http, title="Launch", canonical_url=url).status_code == 201
-    assert refusal(post(http, title="Launch again", canonical_url=url), 422) == (
-        "Canonical url has already been taken"
+    assert post(http, title="Launch", canonical_url=url, published=True).status_code == 201
+    assert refusal(post(http, title="Launch again", canonical_url=url, published=True), 422) == (
+        "Canonical url has already been taken. Email yo@dev.to for further details."
     )
 
 

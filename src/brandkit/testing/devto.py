@@ -23,7 +23,8 @@ validations and ``config/initializers/rack_attack.rb``):
 - Validation in Forem's words, answered 422 ``{"error": "...", "status": 422}`` (several
   joined as Rails' ``to_sentence`` joins them: ``A, B, and C``): ``Body markdown has
   already been taken`` (the same user, title and body again, at any time), ``Canonical url
-  has already been taken`` (by any article of the community), ``Title can't
+  has already been taken. Email yo@dev.to for further details.`` (a published article's, by
+  any published article of the community; drafts are not checked), ``Title can't
   be blank``, ``Title is too long (maximum is 128 characters)``, ``Tag list exceed the maximum of
   4 tags``, a tag that is not letters and digits, ``Title has already been used in the last
   five minutes`` (the same user, the same title, created less than 5 minutes ago), ``Body
@@ -187,6 +188,8 @@ class DevtoEmulator(Emulator):
         read_throttle: Rack::Attack's 3 reads (GETs under ``/api/``) per second per address
             are enforced.
         creation_limit: published articles a user may create per 30 seconds.
+        contact_email: the community's contact address, which some refusals name
+            (``ForemInstance.contact_email``; DEV's is ``yo@dev.to``).
     """
 
     platform: ClassVar[str] = "devto"
@@ -201,8 +204,10 @@ class DevtoEmulator(Emulator):
         write_throttle: bool = True,
         read_throttle: bool = True,
         creation_limit: int = 9,
+        contact_email: str = "yo@dev.to",
     ) -> None:
         super().__init__(clock=clock, strict=strict)
+        self.contact_email = contact_email
         self.write_throttle = write_throttle
         self.read_throttle = read_throttle
         self.creation_limit = creation_limit
@@ -433,8 +438,17 @@ class DevtoEmulator(Emulator):
             for o in others
         ):
             problems.append("Body markdown has already been taken")
-        if a.canonical_url and any(o.canonical_url == a.canonical_url for o in others):
-            problems.append("Canonical url has already been taken")
+        # uniqueness: { scope: :published, message: unique_url_error }, if: :published?:
+        # among published articles only, drafts neither checked nor counted.
+        if (
+            a.published
+            and a.canonical_url
+            and any(o.published and o.canonical_url == a.canonical_url for o in others)
+        ):
+            problems.append(
+                f"Canonical url has already been taken. Email {self.contact_email} for "
+                "further details."
+            )
         if not a.title.strip():
             problems.append("Title can't be blank")
         elif len(a.title) > TITLE_MAX:

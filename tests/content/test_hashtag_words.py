@@ -77,3 +77,12 @@ def test_tags_of_any_script_are_one_word(tag: str) -> None:
     post = Post(text=f"Today #{tag} here", hashtags=[f"#{tag}"])
     for platform in ("x", "mastodon", "bluesky", "threads", "telegram"):
         assert render(post, platform).parts[0].text == f"Today #{tag} here"
+
+
+@pytest.mark.parametrize("tag", ["🍕", "pizza🍕", "👍🏽"])
+def test_instagram_takes_emoji_in_its_tags(tag: str) -> None:
+    """Instagram makes tags of emoji (#🍕); X, Mastodon and the rest end a tag there."""
+    post = Post(text="Dinner", hashtags=[tag], media=_media_if_needed("instagram"))
+    assert render(post, "instagram").parts[0].text == f"Dinner\n\n#{tag}"
+    with pytest.raises(ContentError, match="is not a whole hashtag on x"):
+        render(post.model_copy(update={"media": ()}), "x")

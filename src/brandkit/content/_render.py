@@ -258,6 +258,12 @@ _HASHTAG = regex.compile(r"(?<![\w&/=)])[#＃](\w+)")
 _WORD_TAGS = frozenset({"x", "mastodon", "instagram", "telegram", "linkedin", "facebook"})
 _TAG_WORD_CHAR = regex.compile(r"\w")
 _TAG_LETTER = regex.compile(r"\p{L}")
+# Instagram makes tags of emoji too (#🍕, #pizza🍕): pictographs with their skin tones,
+# joiners, variation selectors and keycaps, and flags.
+_INSTAGRAM_TAG_CHAR = regex.compile(
+    r"[\w\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\u200d\ufe0f\u20e3]"
+)
+_INSTAGRAM_TAG_NAME = regex.compile(r"[\p{L}\p{Extended_Pictographic}\p{Regional_Indicator}]")
 # Threads' topic tags take neither "." nor "&".
 _THREADS_TAG_STOP = ".&"
 
@@ -278,11 +284,14 @@ def _tag_problem(tag: str, rules: str) -> str | None:
         return None if stop is None else f"Threads' topic tags take no {stop!r}"
     if rules not in _WORD_TAGS:
         return None
-    stop = next((c for c in tag if not _TAG_WORD_CHAR.match(c)), None)
+    char, name = _TAG_WORD_CHAR, _TAG_LETTER
+    if rules == "instagram":
+        char, name = _INSTAGRAM_TAG_CHAR, _INSTAGRAM_TAG_NAME
+    stop = next((c for c in tag if not char.match(c)), None)
     if stop is not None:
         cut = tag[: tag.index(stop)]
         return f"{stop!r} ends it" + (f" (the tag would be #{cut})" if cut else " (no tag at all)")
-    if not _TAG_LETTER.search(tag):
+    if not name.search(tag):
         return "digits alone make no tag"
     return None
 

@@ -7,6 +7,8 @@ import io
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -166,12 +168,11 @@ def _hold_schema_lock(url: str, prefix: str, seconds: float) -> threading.Thread
 
 def test_a_store_that_waits_for_no_lock_still_waits_for_a_migration(postgres_db: str) -> None:
     """A store opened with timeout=0 (lock waits of a millisecond) while another process
-    migrated (or only opened: every open takes the schema lock) failed to open with
+    migrated (ten workers of a new deployment starting at once) failed to open with
     "canceling statement due to lock timeout"; it waits for the schema lock instead, and
     its own lock waits stay as short as asked."""
     from brandkit.governor import PostgresState
 
-    PostgresState(postgres_db, prefix="w_").close()
     holder = _hold_schema_lock(postgres_db, "w_", 0.5)
     try:
         with PostgresState(postgres_db, prefix="w_", timeout=0) as state:
@@ -210,6 +211,69 @@ def test_a_migration_held_up_too_long_says_so(
             migrate(conn, Schema("thing", (V1,)), prefix="w_")
     finally:
         holder.join()
+
+
+@pytest.fixture
+def worker_url(postgres_db: str) -> Iterator[str]:
+    """``postgres_db`` as a least-privilege role: it may read and write rows, not create
+    tables (the deployment runs ``brandkit db upgrade`` as another user)."""
+    role = f"worker_{uuid.uuid4().hex[:10]}"
+    password = uuid.uuid4().hex
+    with psycopg.connect(postgres_db, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        admin.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO {role}")
+        admin.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO {role}")
+    parts = urlsplit(postgres_db)
+    try:
+        yield parts._replace(netloc=f"{role}:{password}@{parts.hostname}:{parts.port}").geturl()
+    finally:
+        with psycopg.connect(postgres_db, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
+
+
+def test_a_user_without_create_rights_opens_an_upgraded_database(
+    postgres_db: str, worker_url: str
+) -> None:
+    """Workers connect as a user that may not create tables, once ``brandkit db upgrade``
+    has run as one that may: every store opened (even ``Outbox(create=False)``) failed with
+    "permission denied for schema public", as each open ran CREATE TABLE IF NOT EXISTS. An
+    up-to-date schema is now only read."""
+    from brandkit import Account, Post
+    from brandkit.auth._pgstore import PostgresStore
+    from brandkit.governor import PostgresState, Slot
+    from brandkit.inbox import Inbox
+    from brandkit.outbox import Outbox
+
+    with psycopg.connect(worker_url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("CREATE TABLE brandkit_nope (id int)")  # the test can fail
+    backends.upgrade(postgres_db)
+    account = Account.mastodon("https://social.example", token="t", name="a")
+    with Outbox(worker_url, create=False) as box:
+        box.add(Post(text="hello"), account)
+    with PostgresState(worker_url) as state:
+        state.update(["s"], lambda e: e.__setitem__(("s", "60s"), Slot(5, 60.0)))
+    with PostgresStore(worker_url, key=b"k" * 32) as store:
+        store.put("acme", {"token": "t"})
+    with Inbox(worker_url) as inbox:
+        assert inbox.messages() == []
+
+    async def amigrated() -> int:
+        async with await backends.aconnect(worker_url) as conn:
+            return await backends.amigrate(conn, discover_one("outbox"))
+
+    assert asyncio.run(amigrated()) == discover_one("outbox").version
+    # Behind: migrating needs the rights, and says what failed.
+    with (
+        backends.connect(worker_url) as conn,
+        pytest.raises(BrandkitError, match="migrating the thing schema"),
+    ):
+        migrate(conn, Schema("thing", (V1,)))
+
+
+def discover_one(component: str) -> Schema:
+    return backends.discover()[component]
 
 
 def test_async_twins(postgres_db: str) -> None:

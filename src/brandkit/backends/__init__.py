@@ -442,6 +442,15 @@ def _plan(schema: Schema, prefix: str, found: int | None) -> list[str]:
     ]
 
 
+def _schema_reads(prefix: str) -> tuple[str, str]:
+    """Whether the table of versions exists (on the search path, as every statement finds
+    it), and one component's version in it."""
+    return (
+        "SELECT to_regclass(%s) IS NOT NULL",
+        f"SELECT version FROM {prefix}schema WHERE component = %s",  # noqa: S608 - prefix validated
+    )
+
+
 def _schema_table(prefix: str) -> tuple[str, str]:
     return (
         f"CREATE TABLE IF NOT EXISTS {prefix}schema ("
@@ -490,7 +499,19 @@ def migrate(conn: psycopg.Connection[Any], schema: Schema, *, prefix: str = DEFA
     check_prefix(prefix)
     pg = _psycopg()
     create, record = _schema_table(prefix)
+    exists, read = _schema_reads(prefix)
     try:
+        # Up to date, as nearly every open finds it: only read, without the lock or any
+        # DDL, so that a user who may not create tables (the workers, once `brandkit db
+        # upgrade` ran as another) opens the stores.
+        with conn.transaction():
+            known = conn.execute(exists, (f"{prefix}schema",)).fetchone()
+            row = None
+            if known is not None and known[0]:
+                row = conn.execute(read, (schema.component,)).fetchone()
+        if row is not None and int(row[0]) >= schema.version:
+            _plan(schema, prefix, int(row[0]))  # refuses a newer one
+            return int(row[0])
         with conn.transaction():
             row = conn.execute(_WAIT_SCHEMA, (_schema_wait(),)).fetchone()
             own = str(row[0]) if row else "0"
@@ -501,10 +522,7 @@ def migrate(conn: psycopg.Connection[Any], schema: Schema, *, prefix: str = DEFA
             # The migration's own statements wait for table locks as the connection does.
             conn.execute(_RESTORE, (own,))
             conn.execute(create)
-            row = conn.execute(
-                f"SELECT version FROM {prefix}schema WHERE component = %s",  # noqa: S608 - prefix validated
-                (schema.component,),
-            ).fetchone()
+            row = conn.execute(read, (schema.component,)).fetchone()
             found = int(row[0]) if row else 0
             steps = _plan(schema, prefix, found)
             for step in steps:
@@ -532,7 +550,19 @@ async def amigrate(
     check_prefix(prefix)
     pg = _psycopg()
     create, record = _schema_table(prefix)
+    exists, read = _schema_reads(prefix)
     try:
+        # Up to date: only read (see `migrate`).
+        async with conn.transaction():
+            cur = await conn.execute(exists, (f"{prefix}schema",))
+            known = await cur.fetchone()
+            row = None
+            if known is not None and known[0]:
+                cur = await conn.execute(read, (schema.component,))
+                row = await cur.fetchone()
+        if row is not None and int(row[0]) >= schema.version:
+            _plan(schema, prefix, int(row[0]))  # refuses a newer one
+            return int(row[0])
         async with conn.transaction():
             cur = await conn.execute(_WAIT_SCHEMA, (_schema_wait(),))
             row = await cur.fetchone()
@@ -543,10 +573,7 @@ async def amigrate(
                 raise _held_up(schema, prefix) from None
             await conn.execute(_RESTORE, (own,))
             await conn.execute(create)
-            cur = await conn.execute(
-                f"SELECT version FROM {prefix}schema WHERE component = %s",  # noqa: S608 - prefix validated
-                (schema.component,),
-            )
+            cur = await conn.execute(read, (schema.component,))
             row = await cur.fetchone()
             found = int(row[0]) if row else 0
             steps = _plan(schema, prefix, found)

@@ -233,6 +233,8 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/api/v1/reports"), "write:reports"),
     ("POST", re.compile(r"/api/v[12]/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
     ("POST", re.compile(r"/api/v1/markers"), "write:statuses"),
+    ("PUT", re.compile(r"/api/v1/scheduled_statuses/[^/]+"), "write:statuses"),
+    ("DELETE", re.compile(r"/api/v1/scheduled_statuses/[^/]+"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/conversations/[^/]+/read"), "write:conversations"),
     ("DELETE", re.compile(r"/api/v1/conversations/[^/]+"), "write:conversations"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
@@ -257,6 +259,20 @@ class _Attachment:
     failed: bool = False
     destroyed: bool = False
     created_at: float = 0.0
+    # The scheduled status it waits with (MediaAttachment#scheduled_status_id).
+    scheduled_id: str | None = None
+
+
+@attrs.define
+class _Scheduled:
+    """A ScheduledStatus: the options the status will be posted with, and when."""
+
+    id: str
+    user_id: str
+    scheduled_at: float | None
+    params: dict[str, Any]
+    media_ids: list[str]
+    origin: str
 
 
 @attrs.define
@@ -699,6 +715,8 @@ class MastodonEmulator(Emulator):
         self._markers: dict[str, dict[str, _Marker]] = {}
         # set_group_key!'s Redis keys: (account, type prefix) -> (hour bucket, set at).
         self._group_buckets: dict[tuple[str, str], tuple[int, float]] = {}
+        # The statuses waiting for their scheduled_at (ScheduledStatus), by id.
+        self._scheduled: dict[str, _Scheduled] = {}
         # Each account's direct-message conversations (AccountConversation) by row id.
         self._account_conversations: dict[int, _AccountConversation] = {}
         # (user id, conversation id) of the conversations each user muted.
@@ -799,6 +817,7 @@ class MastodonEmulator(Emulator):
         """The source texts of the statuses the accounts (not the audience) have now,
         oldest first."""
         with self.lock:
+            self._publish_due()
             return [s.text for s in self._live() if not self._users[s.user_id].audience]
 
     @property
@@ -806,6 +825,7 @@ class MastodonEmulator(Emulator):
         """The statuses the accounts (not the audience) have now, oldest first, as the API
         shows them, plus their source ``text``."""
         with self.lock:
+            self._publish_due()
             return [
                 self._status_json(s, source=True, viewer=self._users[s.user_id])
                 for s in self._live()
@@ -939,6 +959,7 @@ class MastodonEmulator(Emulator):
                 made yet to mention.
         """
         with self.lock:
+            self._publish_due()
             author = self._audience_user(member.name)
             if kind in _AUDIENCE_ACTS:
                 return self._audience_act(author, kind, target)
@@ -1387,9 +1408,9 @@ class MastodonEmulator(Emulator):
         """Mastodon's error body: ``{"error": message}``."""
         return self.json({"error": message, **extra}, status=status)
 
-    def _new_id(self) -> str:
+    def _new_id(self, at: float | None = None) -> str:
         # Mastodon ids: milliseconds since the epoch shifted 16 bits, plus a sequence.
-        candidate = int(self.clock.time() * 1000) << 16
+        candidate = int((self.clock.time() if at is None else at) * 1000) << 16
         self._last_id = max(candidate, self._last_id + 1)
         return str(self._last_id)
 
@@ -1486,6 +1507,7 @@ class MastodonEmulator(Emulator):
     def _run(
         self, fn: Handler, request: httpx.Request, auth: str, kwargs: dict[str, Any]
     ) -> httpx.Response:
+        self._publish_due()
         now = self.clock.time()
         try:
             user = self._authenticate(request) if auth != "none" else None
@@ -1921,7 +1943,11 @@ class MastodonEmulator(Emulator):
 
     def _gone(self, m: _Attachment) -> bool:
         """Destroyed, or an upload no status took that the daily vacuum has removed."""
-        orphaned = m.status_id is None and self.clock.time() - m.created_at >= self.orphan_ttl
+        orphaned = (
+            m.status_id is None
+            and m.scheduled_id is None
+            and self.clock.time() - m.created_at >= self.orphan_ttl
+        )
         return m.destroyed or orphaned
 
     def _own_unattached(self, user: _User, media_id: str) -> _Attachment:
@@ -2361,12 +2387,21 @@ class MastodonEmulator(Emulator):
         if key:
             known = self._keys.get((user.id, key))
             if known is not None and now - known[1] < self.idempotency_ttl:
+                if known[0].startswith("scheduled:"):
+                    # idempotency_duplicate: scheduled_statuses.find, gone once published.
+                    waiting = self._scheduled.get(known[0].removeprefix("scheduled:"))
+                    if waiting is None:
+                        raise Refusal(404, "Record not found")
+                    return self.json(self._scheduled_json(waiting))
                 original = self._statuses[known[0]]
                 if original.deleted_at is not None:
                     raise Refusal(404, "Record not found")
                 return self.json(self._status_json(original, viewer=user))
 
         attachments = self._validate_media(user, params, now, None)
+        scheduled_at = self._scheduled_time(params.get("scheduled_at"))
+        if scheduled_at is not None and scheduled_at > now:
+            return self._schedule(request, user, params, attachments, parent, scheduled_at, key)
 
         # Status validations
         text = str(params.get("status") or "")
@@ -2414,6 +2449,237 @@ class MastodonEmulator(Emulator):
         _, _, window = self._window("statuses", now)
         self._hits[("statuses", user.id, window)] = used + 1
         return self.json(self._status_json(st, viewer=user))
+
+    # -- scheduled statuses ----------------------------------------------------------------
+
+    @staticmethod
+    def _scheduled_time(value: Any) -> float | None:
+        """``scheduled_at`` as a time, or ``None`` when absent.
+
+        Raises:
+            Refusal: 422 "Record invalid", as PostStatusService answers a time
+                ``to_datetime`` cannot parse (ArgumentError).
+        """
+        if value is None or not str(value).strip():
+            return None
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise Refusal(422, "Record invalid") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+
+    def _schedule_errors(self, user: _User, at: float | None, now: float) -> list[str]:
+        """ScheduledStatus's validations: at least MINIMUM_OFFSET (5 minutes) ahead, at
+        most TOTAL_LIMIT (300) scheduled, DAILY_LIMIT (25) on one UTC day; the words of
+        scheduled_statuses.* in config/locales/en.yml."""
+        errors = []
+        if at is not None and at <= now + 300:
+            errors.append("Scheduled at date must be in the future")
+        mine = [s for s in self._scheduled.values() if s.user_id == user.id]
+        if len(mine) >= 300:
+            errors.append("You have exceeded the limit of 300 scheduled posts")
+        day = _day(at) if at is not None else None
+        if (
+            day is not None
+            and sum(1 for s in mine if s.scheduled_at and _day(s.scheduled_at) == day) >= 25
+        ):
+            errors.append("You have exceeded the limit of 25 scheduled posts for today")
+        return errors
+
+    def _schedule(
+        self,
+        request: httpx.Request,
+        user: _User,
+        params: Mapping[str, Any],
+        attachments: list[_Attachment],
+        parent: _Status | None,
+        at: float,
+        key: str | None,
+    ) -> httpx.Response:
+        """PostStatusService#schedule_status!: the status is checked (any fault is a bare
+        RecordInvalid, "Record invalid"), then a ScheduledStatus keeps the options
+        (scheduled_options) and the media until ``at``."""
+        now = self.clock.time()
+        text = str(params.get("status") or "")
+        spoiler = str(params.get("spoiler_text") or "")
+        if (
+            (not text.strip() and not attachments)
+            or str(params.get("visibility") or "public") not in VISIBILITIES
+            or self.status_length(text, spoiler) > self.max_characters
+        ):
+            raise Refusal(422, "Record invalid")
+        errors = self._schedule_errors(user, at, now)
+        if errors:
+            raise Refusal(422, "Validation failed: " + ", ".join(errors))
+        stored: dict[str, Any] = {
+            "text": params.get("status"),
+            "media_ids": params.get("media_ids"),
+            "sensitive": params.get("sensitive"),
+            "spoiler_text": params.get("spoiler_text"),
+            "visibility": params.get("visibility"),
+            "language": params.get("language"),
+            "scheduled_at": None,
+            "poll": params.get("poll"),
+            "allowed_mentions": params.get("allowed_mentions"),
+            "idempotency": None,
+            "with_rate_limit": False,
+            "in_reply_to_id": int(parent.id) if parent else None,
+        }
+        sch = _Scheduled(
+            id=str(self._next_row("scheduled_statuses")),
+            user_id=user.id,
+            scheduled_at=at,
+            # jsonb keeps an object's keys ordered by length, then bytes.
+            params=dict(sorted(stored.items(), key=lambda kv: (len(kv[0]), kv[0]))),
+            media_ids=[m.id for m in attachments],
+            origin=self._origin(request),
+        )
+        self._scheduled[sch.id] = sch
+        for m in attachments:
+            m.scheduled_id = sch.id
+        if key:
+            self._keys[(user.id, key)] = (f"scheduled:{sch.id}", now)
+        return self.json(self._scheduled_json(sch))
+
+    def _scheduled_json(self, sch: _Scheduled) -> dict[str, Any]:
+        """REST::ScheduledStatusSerializer."""
+        return {
+            "id": sch.id,
+            "scheduled_at": None if sch.scheduled_at is None else utc_millis(sch.scheduled_at),
+            "params": dict(sch.params),
+            "media_attachments": [self._media_json(self._media[i]) for i in sch.media_ids],
+        }
+
+    def _publish_due(self) -> None:
+        """PublishScheduledStatusWorker for every scheduled status whose time has come, in
+        time order: the record goes, then PostStatusService posts it at its time (nothing
+        is posted if the status it answers is gone, as RecordNotFound is swallowed)."""
+        now = self.clock.time()
+        due = sorted(
+            (
+                s
+                for s in self._scheduled.values()
+                if s.scheduled_at is not None and s.scheduled_at <= now
+            ),
+            key=lambda s: (s.scheduled_at or 0.0, int(s.id)),
+        )
+        for sch in due:
+            del self._scheduled[sch.id]
+            media = [self._media[i] for i in sch.media_ids if i in self._media]
+            for m in media:
+                m.scheduled_id = None
+            params = sch.params
+            parent: _Status | None = None
+            if params.get("in_reply_to_id") is not None:
+                parent = self._statuses.get(str(params["in_reply_to_id"]))
+                if parent is None or parent.deleted_at is not None:
+                    continue
+            at = sch.scheduled_at or now
+            spoiler = str(params.get("spoiler_text") or "")
+            st = _Status(
+                id=self._new_id(at),
+                user_id=sch.user_id,
+                text=str(params.get("text") or ""),
+                spoiler_text=spoiler,
+                visibility=str(params.get("visibility") or "public"),
+                language=_valid_locale(params.get("language")) or self.default_language,
+                sensitive=_truthy(params.get("sensitive")) or bool(spoiler),
+                in_reply_to_id=parent.id if parent else None,
+                in_reply_to_account_id=parent.user_id if parent else None,
+                media_ids=[m.id for m in media if not self._gone(m) and m.status_id is None],
+                created_at=at,
+                origin=sch.origin,
+            )
+            self._add_status(st)
+            self._notify_about(st)
+            self._deliver_to_conversation(st)
+            for m in media:
+                if m.id in st.media_ids:
+                    m.status_id = st.id
+
+    def _own_scheduled(self, user: _User, scheduled_id: str) -> _Scheduled:
+        # current_account.scheduled_statuses.find(params[:id]).
+        sch = self._scheduled.get(str(_to_i(scheduled_id)))
+        if sch is None or sch.user_id != user.id:
+            raise Refusal(404, "Record not found")
+        return sch
+
+    @route("GET", r"/api/v1/scheduled_statuses")
+    @_api()
+    def _list_scheduled(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # ScheduledStatusesController#index: to_a_paginated_by_id (limit 20, at most 40);
+        # the Link header's next (max_id) for a full page, prev (min_id) unless empty.
+        params = request.url.params
+        raw_limit = params.get("limit")
+        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        rows = [(int(s.id), s) for s in self._scheduled.values() if s.user_id == user.id]
+        max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
+        if max_id:
+            rows = [r for r in rows if r[0] < _to_i(max_id)]
+        if min_id:
+            page = sorted((r for r in rows if r[0] > _to_i(min_id)), key=_first)[:limit]
+            page.reverse()
+        else:
+            if since_id:
+                rows = [r for r in rows if r[0] > _to_i(since_id)]
+            page = sorted(rows, key=_first, reverse=True)[:limit]
+        response = self.json([self._scheduled_json(s) for _, s in page])
+        keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
+        url = f"{self._origin(request)}/api/v1/scheduled_statuses"
+        links = []
+        if page and len(page) == limit:
+            query = httpx.QueryParams(sorted([*keep, ("max_id", str(page[-1][0]))]))
+            links.append(f'<{url}?{query}>; rel="next"')
+        if page:
+            query = httpx.QueryParams(sorted([*keep, ("min_id", str(page[0][0]))]))
+            links.append(f'<{url}?{query}>; rel="prev"')
+        if links:
+            response.headers["link"] = ", ".join(links)
+        return response
+
+    @route("GET", r"/api/v1/scheduled_statuses/(?P<scheduled_id>[^/]+)")
+    @_api()
+    def _get_scheduled(
+        self, request: httpx.Request, user: _User, scheduled_id: str
+    ) -> httpx.Response:
+        return self.json(self._scheduled_json(self._own_scheduled(user, scheduled_id)))
+
+    @route("PUT", r"/api/v1/scheduled_statuses/(?P<scheduled_id>[^/]+)")
+    @_api()
+    def _move_scheduled(
+        self, request: httpx.Request, user: _User, scheduled_id: str
+    ) -> httpx.Response:
+        # #update: update!(scheduled_at:) with the model's validations (a time that does
+        # not parse is stored as none, as a datetime attribute casts it).
+        sch = self._own_scheduled(user, scheduled_id)
+        params, _ = self._params(request)
+        at = sch.scheduled_at
+        if "scheduled_at" in params:
+            try:
+                at = self._scheduled_time(params["scheduled_at"])
+            except Refusal:
+                at = None
+        # The limits count the stored rows, this one (at its old time) among them.
+        errors = self._schedule_errors(user, at, self.clock.time())
+        if errors:
+            raise Refusal(422, "Validation failed: " + ", ".join(errors))
+        sch.scheduled_at = at
+        return self.json(self._scheduled_json(sch))
+
+    @route("DELETE", r"/api/v1/scheduled_statuses/(?P<scheduled_id>[^/]+)")
+    @_api()
+    def _delete_scheduled(
+        self, request: httpx.Request, user: _User, scheduled_id: str
+    ) -> httpx.Response:
+        # #destroy: the record goes; its media are let go (dependent: :nullify).
+        sch = self._own_scheduled(user, scheduled_id)
+        del self._scheduled[sch.id]
+        for media_id in sch.media_ids:
+            if media_id in self._media:
+                self._media[media_id].scheduled_id = None
+        return self.json({})
 
     @route("GET", r"/api/v1/statuses")
     @_api(auth="optional")

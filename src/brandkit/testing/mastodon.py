@@ -27,8 +27,12 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   "Cannot attach files that have not finished processing. Try again in a moment!") and the
   ``statuses`` rate-limit family (300 per 3 h).
 - ``GET /api/v1/statuses?id[]=`` (at most 20 ids; missing ones are left out),
-  ``GET/DELETE /api/v1/statuses/:id``, ``GET /api/v1/accounts/verify_credentials``,
-  ``GET /api/v1/accounts/:id/statuses``.
+  ``GET/PUT/DELETE /api/v1/statuses/:id`` (edits with ``/history`` and ``/source``),
+  ``scheduled_at`` and ``/api/v1/scheduled_statuses`` (published by the emulator clock),
+  ``POST /api/v1/statuses/:id/reblog``, ``/unreblog``, ``/pin``, ``/unpin``,
+  ``GET /api/v1/accounts/verify_credentials``, ``GET /api/v1/accounts/:id/statuses``
+  (``Link`` headers, ``exclude_replies``, ``only_media``, ``tagged``, ``pinned``),
+  ``GET /api/v1/accounts/:id/followers`` and ``/following``.
 - Conversations: an audience (``emu.audience("fan1")``, or ``"fan1@other.example"`` for a
   user of another server) whose replies, mentions and quotes (4.5+), favourites, reblogs
   and follows (`MastodonAudience`) make the notifications Mastodon makes (and, taken back,

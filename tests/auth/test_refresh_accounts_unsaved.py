@@ -103,3 +103,33 @@ def test_while_the_store_still_fails_the_spent_stored_session_is_not_refreshed(
         assert not any(s.revoked for s in emu._spent_refresh.values())  # no replay
         assert post(account, "two") == "sent"  # stores the live session
         assert (store.get(KEY) or {})["refresh_token"] == account.secret("oauth_refresh_token")
+
+
+def test_a_load_whose_refresh_the_store_could_not_take_keeps_the_session(
+    store: EncryptedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`load_account` refreshes a token due soon; the store could not take the result.
+    Before, the load raised `CredentialsNotStored` and the new session was lost with it
+    (the stored refresh token spent: connect again). Now the account keeps it, posts with
+    it and stores it once the store answers."""
+    monkeypatch.setattr(store_module, "STORE_WAIT", 0.3)
+    emu = BlueskyEmulator()
+    with emu.serve():
+        emu.add_user("brand.test")
+        record = {**auth.record_of(bluesky_session(emu)), "expires_at": time.time() + 30}
+        store.put(KEY, record)
+        other = sqlite3.connect(store.path)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            account = load_account(store, KEY)  # refreshed ahead; not stored
+            assert account.secret("oauth_refresh_token") != record["refresh_token"]
+            assert post(account, "one") == "sent"
+        finally:
+            other.rollback()
+            other.close()
+        assert post(account, "two") == "sent"  # stores the live session first
+        stored = store.get(KEY) or {}
+        assert stored["refresh_token"] == account.secret("oauth_refresh_token")
+        assert stored["refresh_token"] in emu._oauth_refresh
+        assert not any(s.revoked for s in emu._spent_refresh.values())
+        assert post(load_account(store, KEY, name="other"), "three") == "sent"

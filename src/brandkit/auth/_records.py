@@ -28,6 +28,7 @@ from brandkit._flow import Flow, Wait
 from brandkit.accounts import Account, MediaHost
 from brandkit.auth.store import (
     LOCK_WAIT,
+    CredentialsNotStored,
     CredentialStore,
     CredentialStoreLocked,
     Record,
@@ -937,6 +938,26 @@ def _store_refresher(
     return hook
 
 
+def _rotates(record: Mapping[str, Any]) -> bool:
+    """Whether ``record``'s refresh spends its refresh token for a new one (X OAuth 2,
+    Bluesky OAuth): then a refresh the store could not take is the only live session."""
+    platform = record.get("platform")
+    if platform == "x":
+        return record.get("oauth") != "1.0a"
+    return _bluesky_oauth(record)
+
+
+def _due_now(account: Account) -> None:
+    """Make ``account``'s access token look expired in memory only (where its adapter
+    reads the expiry), so that its next request goes through its refresh hook, which
+    stores the session the store could not take (`_locked_refresh`)."""
+    oauth = account.settings.get("oauth")
+    if account.platform == "bluesky" and isinstance(oauth, Mapping):
+        account.settings["oauth"] = {**oauth, "expires_at": 0.0}
+    else:
+        account.settings["token_expires_at"] = 0.0
+
+
 def _bluesky_oauth(record: Mapping[str, Any]) -> bool:
     """Whether ``record`` is a Bluesky OAuth session (not an app password)."""
     return record.get("platform") == "bluesky" and not record.get("app_password")
@@ -1055,7 +1076,10 @@ def load_account(
     its platform's margin (under the store's lock), and refreshed tokens written back. A
     refresh ahead that fails (the platform down or limiting, the lock held, the grant
     refused) while the stored token has not expired yet is logged as a warning, and the
-    account uses that token meanwhile.
+    account uses that token meanwhile. A refresh ahead whose new tokens the store could not
+    take (`STORE_WAIT`) spent the stored refresh token: for X and Bluesky OAuth, whose
+    refresh tokens rotate, the account keeps the new session (logged at ERROR) and stores
+    it at its next request the store answers, as its adapter's refreshes do.
 
     Later refreshes by the account's adapter (X, LinkedIn, Bluesky OAuth: after a 401, or
     a minute before expiry) also happen under the store's lock: the stored record is read
@@ -1079,6 +1103,8 @@ def load_account(
             refresh of a token that has expired (try again later).
         TransportError: the platform could not be reached to refresh a token that has
             expired.
+        CredentialsNotStored: the store could not keep the refreshed tokens of another
+            platform (connect the account again).
     """
     record = store.get(key)
     if record is None:
@@ -1086,16 +1112,33 @@ def load_account(
             f"no account {key!r} in {store!r}: connect it (brandkit connect ...) or check "
             "the key with brandkit accounts list --store"
         )
+    unsaved: tuple[object, Record] | None = None
     if refresh and _due(record, clock(), None):
+        fresh: list[Record] = []
+
+        def refreshed(stored: Record) -> Record:
+            new = refresh_record(stored, http=http, clock=clock)
+            fresh.append(new)
+            return new
+
         try:
             record = refresh_locked(
                 store,
                 key,
-                lambda r: refresh_record(r, http=http, clock=clock),
+                refreshed,
                 had=record,
                 clock=clock,
                 margin=MARGINS.get(_platform(record), 300.0),
             )
+        except CredentialsNotStored as exc:
+            if not fresh or not _rotates(record):
+                raise
+            # The stored refresh token is spent and the new session exists only here: the
+            # account keeps it, as its refresh hook does (stored at its next request),
+            # rather than the caller losing it with the error (connect again).
+            unsaved = (record.get("access_token"), fresh[-1])
+            record = fresh[-1]
+            _not_kept(key, exc)
         except (PlatformError, CredentialStoreLocked) as exc:
             expires_at = expiry_of(record).expires_at
             if expires_at is None or clock() >= expires_at:
@@ -1120,6 +1163,9 @@ def load_account(
         media_host=media_host,
     )
     _links[account] = link
+    if unsaved is not None:
+        link.unsaved = unsaved
+        _due_now(account)
     if _bluesky_oauth(record):
         # Bluesky OAuth refreshes ahead of expiry or after a 401 under the store's lock.
         from brandkit.platforms.bluesky import set_oauth_refresh_hook

@@ -183,12 +183,18 @@ def test_one_write_per_second(http: httpx.Client, emu: DevtoEmulator) -> None:
 
 
 def test_published_article_creation_limit(http: httpx.Client, emu: DevtoEmulator) -> None:
+    """RateLimitChecker refuses a create while more than the setting's number of live
+    articles were created in the last 30 seconds (2 lets 3 through), a draft's create too;
+    drafts and scheduled articles do not count."""
     emu.creation_limit = 2
-    for n in range(2):
+    later = (emu.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert post(http, title="Draft").status_code == 201
+    assert post(http, title="Later", published=True, published_at=later).status_code == 201
+    for n in range(3):
         assert post(http, title=f"A{n}", published=True).status_code == 201
-    r = post(http, title="A2", published=True)
+    r = post(http, title="A3", published=True)
     assert refusal(r, 429) == "Rate limit reached, try again in 30 seconds"
     assert r.headers["retry-after"] == "30"
-    assert post(http, title="Draft is fine").status_code == 201
+    assert refusal(post(http, title="Draft too"), 429).startswith("Rate limit reached")
     emu.clock.advance(31)
-    assert post(http, title="A2", published=True).status_code == 201
+    assert post(http, title="A3", published=True).status_code == 201

@@ -51,8 +51,10 @@ validations and ``config/initializers/rack_attack.rb``):
 - Rate limits: Rack::Attack's ``api_write_throttle`` (1 write per second per key: 429
   ``Retry later`` with ``Retry-After``), its ``api_throttle`` (3 GETs under ``/api/`` per
   second per address, in windows of the epoch's seconds; every client of the emulator is
-  one address), and the limit on published articles created (9 per 30 seconds: 429 ``Rate
-  limit reached, try again in 30 seconds``, ``Retry-After: 30``); all configurable
+  one address), and the limit on articles created (checked before every create, a draft's
+  too: refused while more than 9 of the user's live articles were created in the last 30
+  seconds, 429 ``Rate limit reached, try again in 30 seconds``, ``Retry-After: 30``); all
+  configurable
   (``write_throttle``, ``read_throttle``, ``creation_limit``).
 - Front matter, as Forem's ``ContentRenderer`` reads it (the front_matter_parser gem's
   Markdown syntax: optional whitespace, ``---``, anything, ``---`` ending a line, at the
@@ -187,7 +189,9 @@ class DevtoEmulator(Emulator):
         write_throttle: Rack::Attack's 1 write per second per API key is enforced.
         read_throttle: Rack::Attack's 3 reads (GETs under ``/api/``) per second per address
             are enforced.
-        creation_limit: published articles a user may create per 30 seconds.
+        creation_limit: Forem's ``published_article_creation`` setting (9): a create (a
+            draft's too) is refused while more than this many of the user's published
+            articles (live, not scheduled) were created in the last 30 seconds.
         contact_email: the community's contact address, which some refusals name
             (``ForemInstance.contact_email``; DEV's is ``yo@dev.to``).
     """
@@ -564,13 +568,16 @@ class DevtoEmulator(Emulator):
         return f"{_parameterize(title)}-{tail}"
 
     def _rate_limit(self, user: _User) -> None:
+        # RateLimitChecker#check_published_article_creation_limit: the user's articles in
+        # the published scope (published, published_at not ahead) created in the last 30
+        # seconds, refused when more than the setting: the setting's 9 lets 10 through.
         since = self.clock.now() - timedelta(seconds=30)
         recent = sum(
             1
             for a in self._articles.values()
-            if a.user_id == user.id and a.published and a.created_at > since
+            if a.user_id == user.id and self._visible(a) and a.created_at > since
         )
-        if recent >= self.creation_limit:
+        if recent > self.creation_limit:
             raise Refusal(
                 429, "Rate limit reached, try again in 30 seconds", headers={"retry-after": "30"}
             )
@@ -582,6 +589,8 @@ class DevtoEmulator(Emulator):
         self._throttle(request)
         user = self._authenticate(request)
         params = self._params(request)
+        # Articles::Creator#call checks the limit first, for every create (a draft too).
+        self._rate_limit(user)
         now = self.clock.now()
         a = _Article(
             id=self._next_id,
@@ -604,8 +613,6 @@ class DevtoEmulator(Emulator):
         elif not a.slug:
             a.slug = self._slug(a.title)
         self._validate(a, new=True)
-        if a.published:
-            self._rate_limit(user)
         self._next_id += 1
         self._articles[a.id] = a
         response = self.json(self._show(a), status=201)

@@ -339,3 +339,25 @@ def test_the_brand_edits_a_status(served: tuple[MastodonEmulator, str], api: Any
     said = fan.post("mine")
     with pytest.raises(mastodon.MastodonNotFoundError):
         api.status_update(said, "not yours")
+
+
+def test_a_status_with_only_a_content_warning_becomes_its_text(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """PostStatusService#preprocess_attributes!: a blank text with a content warning takes
+    the warning as its text and keeps no warning (still sensitive); ``sensitive`` is cast
+    as ActiveModel casts a boolean ("no" is true, "off" false)."""
+    only_warning = api.status_post("", spoiler_text="Spoilers for episode 3")
+    assert only_warning.content == "<p>Spoilers for episode 3</p>"
+    assert only_warning.spoiler_text == "" and only_warning.sensitive is True
+    session = requests.Session()
+    session.trust_env = False
+    auth = {"Authorization": f"Bearer {api.access_token}"}
+    for sent, cast in (("no", True), ("off", False), ("0", False), ("yes", True)):
+        made = session.post(
+            f"{served[1]}/api/v1/statuses",
+            data={"status": f"sensitive={sent}", "sensitive": sent},
+            headers=auth,
+            timeout=5,
+        )
+        assert made.json()["sensitive"] is cast, sent

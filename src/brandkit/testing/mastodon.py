@@ -2407,9 +2407,15 @@ class MastodonEmulator(Emulator):
         if scheduled_at is not None and scheduled_at > now:
             return self._schedule(request, user, params, attachments, parent, scheduled_at, key)
 
-        # Status validations
+        # preprocess_attributes!: sensitive as a boolean cast (or a warning given); a blank
+        # text with a warning takes the warning as its text, and keeps no warning.
         text = str(params.get("status") or "")
         spoiler = str(params.get("spoiler_text") or "")
+        sensitive = _form_bool(params.get("sensitive"), default=False) or bool(spoiler.strip())
+        if not text.strip() and spoiler.strip():
+            text, spoiler = spoiler, ""
+
+        # Status validations
         if not text.strip() and not attachments:
             raise Refusal(422, "Validation failed: Text can't be blank")
         visibility = str(params.get("visibility") or "public")
@@ -2425,7 +2431,6 @@ class MastodonEmulator(Emulator):
         if used >= limit:
             raise Refusal(429, "Too many requests")
 
-        sensitive = _truthy(params.get("sensitive")) or bool(spoiler)
         # PostStatusService: language is valid_locale_cascade(@options[:language],
         # @account.user&.preferred_posting_language, I18n.default_locale).
         language = _valid_locale(params.get("language")) or self.default_language

@@ -10,8 +10,13 @@ from brandkit.text._urls import extract_urls
 # A grapheme cluster holding one of these is an emoji for Threads' count.
 _EMOJI_CHAR = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
 
-# A hashtag holds a letter: Instagram makes no tag of an all-digit "#1".
-INSTAGRAM_HASHTAG = regex.compile(r"(?<![\w#＃])[#＃]\w*[^\W\d_]\w*")
+# A hashtag holds a letter or an emoji (Instagram makes tags of emoji: #🍕, #pizza🍕), and
+# no tag of an all-digit "#1".
+_TAG_EMOJI = r"\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\u200d\ufe0f\u20e3"
+INSTAGRAM_HASHTAG = regex.compile(
+    rf"(?<![\w#＃])[#＃][\w{_TAG_EMOJI}]*?"
+    rf"(?:[^\W\d_]|[\p{{Extended_Pictographic}}\p{{Regional_Indicator}}])[\w{_TAG_EMOJI}]*"
+)
 INSTAGRAM_MENTION = regex.compile(r"(?<![\w@＠])[@＠][\w.]+")
 
 

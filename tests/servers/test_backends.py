@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import sys
 import threading
 import time
@@ -270,6 +271,49 @@ def test_a_user_without_create_rights_opens_an_upgraded_database(
         pytest.raises(BrandkitError, match="migrating the thing schema"),
     ):
         migrate(conn, Schema("thing", (V1,)))
+
+
+def test_cli_status_fails_for_a_database_newer_than_this_brandkit(
+    postgres_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a rollback to an older brandkit, ``db status`` exited 0 though every store of
+    this brandkit refuses to open the newer schema: a start-up check passed, the workers
+    then failed."""
+    backends.discover()
+    monkeypatch.setattr(backends, "_registry", {})
+    with backends.connect(postgres_db) as conn:
+        migrate(conn, Schema("thing", (V1, V2)), prefix="t_")
+    backends.register(Schema("thing", (V1,)))
+    import brandkit.backends._cli as cli
+
+    monkeypatch.setattr(cli, "discover", backends.registered)
+    monkeypatch.setenv("BRANDKIT_DATABASE_URL", postgres_db)
+    out = io.StringIO()
+    assert main(["db", "status", "--prefix", "t_"], out=out) == 1
+    assert "thing: database 2, this brandkit 1 (newer: upgrade brandkit)" in out.getvalue()
+    out = io.StringIO()
+    assert main(["db", "status", "--prefix", "t_", "--json"], out=out) == 1
+    assert json.loads(out.getvalue()) == {"thing": {"database": 2, "latest": 1}}
+
+
+def test_cli_status_says_why_it_cannot_read_the_versions(
+    postgres_db: str,
+    worker_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A user who may not read ``<prefix>schema``: one line saying so (exit 1), not a
+    traceback, and not the password."""
+    backends.upgrade(postgres_db)
+    role = urlsplit(worker_url).username
+    with psycopg.connect(postgres_db, autocommit=True) as admin:
+        admin.execute(f"REVOKE SELECT ON brandkit_schema FROM {role}")
+    monkeypatch.setenv("BRANDKIT_DATABASE_URL", worker_url)
+    assert main(["db", "status"], out=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert "permission denied" in err and "brandkit_schema" in err
+    password = urlsplit(worker_url).password
+    assert password and password not in err
 
 
 def discover_one(component: str) -> Schema:

@@ -23,9 +23,10 @@ from brandkit.backends import (
     discover,
     kind_of,
     redact_url,
+    scrub,
     upgrade,
 )
-from brandkit.errors import ConfigurationError
+from brandkit.errors import BrandkitError, ConfigurationError
 
 __all__ = ["add_commands"]
 
@@ -101,26 +102,48 @@ def _upgrade(args: argparse.Namespace, out: TextIO) -> int:
 def _status(args: argparse.Namespace, out: TextIO) -> int:
     url = _url(args)
     schemas = discover()
-    found: dict[str, int] = {}
-    with connect(url) as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", (f"{args.prefix}schema",)).fetchone()
-        if exists and exists[0] is not None:
-            rows = conn.execute(
-                f"SELECT component, version FROM {args.prefix}schema"  # noqa: S608 - prefix validated
-            ).fetchall()
-            found = {str(c): int(v) for c, v in rows}
+    found = _versions(url, args.prefix)
     names = sorted(set(schemas) | set(found))
     report: dict[str, dict[str, int | None]] = {
         n: {"database": found.get(n, 0), "latest": schemas[n].version if n in schemas else None}
         for n in names
     }
+    # Newer than this brandkit is a failure too: its stores refuse to open such a schema
+    # (after a rollback a start-up check passed, then every worker failed).
+    differ = {n for n in schemas if found.get(n, 0) != schemas[n].version}
     if args.json:
         out.write(json.dumps(report) + "\n")
     else:
         for name, row in report.items():
-            out.write(f"{name}: database {row['database']}, this brandkit {row['latest']}\n")
-    behind = any(found.get(n, 0) < schemas[n].version for n in schemas)
-    return 1 if behind else 0
+            line = f"{name}: database {row['database']}, this brandkit {row['latest']}"
+            if name in differ and found.get(name, 0) > schemas[name].version:
+                line += " (newer: upgrade brandkit)"
+            out.write(line + "\n")
+    return 1 if differ else 0
+
+
+def _versions(url: str, prefix: str) -> dict[str, int]:
+    """Each component's version recorded in the database (none: no table of versions).
+
+    Raises:
+        BrandkitError: the server cannot be reached or refused the reading (the message
+            without the password).
+    """
+    import psycopg
+
+    with connect(url) as conn:
+        try:
+            exists = conn.execute("SELECT to_regclass(%s)", (f"{prefix}schema",)).fetchone()
+            if not exists or exists[0] is None:
+                return {}
+            rows = conn.execute(
+                f"SELECT component, version FROM {prefix}schema"  # noqa: S608 - prefix validated
+            ).fetchall()
+        except psycopg.Error as exc:
+            raise BrandkitError(
+                f"{redact_url(url)}: reading {prefix}schema failed: {scrub(str(exc), url)}"
+            ) from None
+    return {str(c): int(v) for c, v in rows}
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -151,7 +174,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "status",
         parents=[common],
         help="each component's schema version in the database and in this brandkit",
-        description="Exit status 1 when the database is behind this brandkit (or cannot be "
-        "read), 2 when the URL or prefix given is wrong.",
+        description="Exit status 1 when the database is behind this brandkit (brandkit db "
+        "upgrade) or ahead of it (upgrade brandkit), or cannot be read; 2 when the URL or "
+        "prefix given is wrong.",
     )
     st.set_defaults(func=_usage_errors(_status))

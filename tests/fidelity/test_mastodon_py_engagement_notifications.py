@@ -217,3 +217,30 @@ def test_the_brand_reblogs_a_fans_status() -> None:
             api.status_reblog(direct.id)
         with pytest.raises(mastodon.MastodonNotFoundError):
             api.status_reblog("999")
+
+
+def test_the_brand_reads_back_what_it_favourited() -> None:
+    """``favourites`` lists the statuses the account favourited, newest favourite first,
+    paged by the Favourite's own id (FavouritesController: limit 20, at most 40, ``next``
+    with ``max_id`` for a full page, ``prev`` with ``min_id``); an unfavourite or a deleted
+    status leaves it."""
+    emu = MastodonEmulator(engagement_rate=0)
+    with emu.serve() as url:
+        token = emu.account(username="brand").secret("token")
+        api = connect(url, token)
+        said = [emu.audience(f"fan{i}").post(f"post {i}") for i in range(4)]
+        for status_id in said:
+            api.status_favourite(status_id)
+        assert [s.id for s in api.favourites()] == said[::-1]
+        first = api.favourites(limit=3)
+        assert [s.id for s in first] == said[:0:-1]
+        assert [s.id for s in api.fetch_next(first)] == [said[0]]
+        assert int(first._pagination_next["max_id"]) < 1000
+        api.status_unfavourite(said[1])
+        assert [s.id for s in api.favourites()] == [said[3], said[2], said[0]]
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+            page = http.get("/api/v1/favourites", params={"limit": 99})
+            assert len(page.json()) == 3 and all(s["favourited"] for s in page.json())
+            assert (
+                page.headers["link"] == f'<{url}/api/v1/favourites?limit=99&min_id=4>; rel="prev"'
+            )

@@ -2624,28 +2624,12 @@ class MastodonEmulator(Emulator):
         raw_limit = params.get("limit")
         limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
         rows = [(int(s.id), s) for s in self._scheduled.values() if s.user_id == user.id]
-        max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
-        if max_id:
-            rows = [r for r in rows if r[0] < _to_i(max_id)]
-        if min_id:
-            page = sorted((r for r in rows if r[0] > _to_i(min_id)), key=_first)[:limit]
-            page.reverse()
-        else:
-            if since_id:
-                rows = [r for r in rows if r[0] > _to_i(since_id)]
-            page = sorted(rows, key=_first, reverse=True)[:limit]
+        page = self._paginated_by_id(rows, params, limit)
         response = self.json([self._scheduled_json(s) for _, s in page])
-        keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
         url = f"{self._origin(request)}/api/v1/scheduled_statuses"
-        links = []
-        if page and len(page) == limit:
-            query = httpx.QueryParams(sorted([*keep, ("max_id", str(page[-1][0]))]))
-            links.append(f'<{url}?{query}>; rel="next"')
-        if page:
-            query = httpx.QueryParams(sorted([*keep, ("min_id", str(page[0][0]))]))
-            links.append(f'<{url}?{query}>; rel="prev"')
-        if links:
-            response.headers["link"] = ", ".join(links)
+        link = self._rows_links(url, params, [r for r, _ in page], limit, prev="min_id")
+        if link:
+            response.headers["link"] = link
         return response
 
     @route("GET", r"/api/v1/scheduled_statuses/(?P<scheduled_id>[^/]+)")
@@ -2897,6 +2881,29 @@ class MastodonEmulator(Emulator):
             self._pins.discard(pair)
         return self.json(self._status_json(st, viewer=user))
 
+    @route("GET", r"/api/v1/favourites")
+    @_api()
+    def _list_favourites(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Api::V1::FavouritesController#index: the user's Favourite rows of live statuses,
+        # to_a_paginated_by_id on their ids (limit 20, at most 40; min_id reads the page just
+        # newer); the Link header's next (max_id) for a full page, prev (min_id) unless
+        # empty, keeping only limit.
+        params = request.url.params
+        raw_limit = params.get("limit")
+        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        rows = [
+            (row, self._statuses[status_id])
+            for (who, status_id), row in self._favourite_ids.items()
+            if who == user.id and self._statuses[status_id].deleted_at is None
+        ]
+        page = self._paginated_by_id(rows, params, limit)
+        response = self.json([self._status_json(st, viewer=user) for _, st in page])
+        url = f"{self._origin(request)}/api/v1/favourites"
+        link = self._rows_links(url, params, [r for r, _ in page], limit, prev="min_id")
+        if link:
+            response.headers["link"] = link
+        return response
+
     def _next_favourite_id(self) -> int:
         self._last_favourite += 1
         return self._last_favourite
@@ -3090,19 +3097,39 @@ class MastodonEmulator(Emulator):
         return page, limit
 
     @staticmethod
-    def _rows_links(url: str, params: httpx.QueryParams, rows: list[int], limit: int) -> str | None:
+    def _rows_links(
+        url: str, params: httpx.QueryParams, rows: list[int], limit: int, prev: str = "since_id"
+    ) -> str | None:
         """The Link header of a list paged by row ids: ``next`` (``max_id``, the page's last
-        row) only when the page is full, ``prev`` (``since_id``, its first) unless it is
-        empty, each keeping only ``limit`` (``params.slice(:limit)``)."""
+        row) only when the page is full, ``prev`` (``prev``: ``since_id`` or ``min_id``, its
+        first) unless it is empty, each keeping only ``limit`` (``params.slice(:limit)``)."""
         keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
         links = []
         if rows and len(rows) == limit:
             query = httpx.QueryParams(sorted([*keep, ("max_id", str(rows[-1]))]))
             links.append(f'<{url}?{query}>; rel="next"')
         if rows:
-            query = httpx.QueryParams(sorted([*keep, ("since_id", str(rows[0]))]))
+            query = httpx.QueryParams(sorted([*keep, (prev, str(rows[0]))]))
             links.append(f'<{url}?{query}>; rel="prev"')
         return ", ".join(links) or None
+
+    @staticmethod
+    def _paginated_by_id(
+        rows: Iterable[tuple[int, Any]], params: httpx.QueryParams, limit: int
+    ) -> list[tuple[int, Any]]:
+        """to_a_paginated_by_id over (id, item) rows: under ``max_id``; ``min_id`` reads the
+        page just newer, else the newest over ``since_id``; answered newest first."""
+        items = list(rows)
+        max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
+        if max_id:
+            items = [r for r in items if r[0] < _to_i(max_id)]
+        if min_id:
+            page = sorted((r for r in items if r[0] > _to_i(min_id)), key=_first)[:limit]
+            page.reverse()
+            return page
+        if since_id:
+            items = [r for r in items if r[0] > _to_i(since_id)]
+        return sorted(items, key=_first, reverse=True)[:limit]
 
     @route("GET", r"/api/v1/accounts/(?P<account_id>[^/]+)/(?P<edge>followers|following)")
     @_api(auth="optional")
@@ -3219,29 +3246,13 @@ class MastodonEmulator(Emulator):
             for row in self._account_conversations.values()
             if row.account_id == user.id
         ]
-        max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
-        if max_id:
-            rows = [r for r in rows if r[0] < _to_i(max_id)]
-        if min_id:
-            page = sorted((r for r in rows if r[0] > _to_i(min_id)), key=_first)[:limit]
-            page.reverse()
-        else:
-            if since_id:
-                rows = [r for r in rows if r[0] > _to_i(since_id)]
-            page = sorted(rows, key=_first, reverse=True)[:limit]
+        page = self._paginated_by_id(rows, params, limit)
         origin = self._origin(request)
         response = self.json([self._conversation_json(row, origin) for _, row in page])
-        keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
         url = f"{origin}/api/v1/conversations"
-        links = []
-        if page and len(page) == limit:
-            query = httpx.QueryParams(sorted([*keep, ("max_id", str(page[-1][0]))]))
-            links.append(f'<{url}?{query}>; rel="next"')
-        if page:
-            query = httpx.QueryParams(sorted([*keep, ("min_id", str(page[0][0]))]))
-            links.append(f'<{url}?{query}>; rel="prev"')
-        if links:
-            response.headers["link"] = ", ".join(links)
+        link = self._rows_links(url, params, [r for r, _ in page], limit, prev="min_id")
+        if link:
+            response.headers["link"] = link
         return response
 
     @route("POST", r"/api/v1/conversations/(?P<conversation_id>[^/]+)/read")

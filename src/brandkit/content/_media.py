@@ -363,7 +363,9 @@ class Media(ContentModel):
     Build it with `from_path` or `from_bytes`. The mime type, kind, size and (for
     images) pixel dimensions are always read from the content itself; values a caller passes
     for them are ignored. A file given by path is not loaded into memory: uploads stream it,
-    and measuring it reads only its headers. Image dimensions are as displayed: a JPEG whose
+    and measuring it reads only its headers. A relative path is made absolute (from the
+    working directory when the media is made), so a later upload from elsewhere reads the
+    same file. Image dimensions are as displayed: a JPEG whose
     EXIF orientation turns it by 90 degrees has its width and height swapped.
 
     Raises:
@@ -427,6 +429,9 @@ class Media(ContentModel):
                         f"cannot read media file {label!r}: {exc.strerror or exc}", field="media"
                     ) from None
             values["filename"] = values.get("filename") or p.name
+            # Kept absolute: the file is read again at upload, maybe by an outbox worker
+            # whose working directory is not this one. (Not resolved: a symlink stays one.)
+            values["path"] = p.absolute()
         else:
             if isinstance(data, str):
                 # JSON carries bytes as base64 (the outbox stores posts that way).

@@ -102,3 +102,17 @@ def test_scheduling_refusals_and_deletion(served: tuple[MastodonEmulator, str]) 
     assert emu.post_texts() == ["late"]
     with pytest.raises(mastodon.MastodonNotFoundError):
         api.scheduled_status(planned.id)
+
+
+def test_media_waiting_with_a_scheduled_status_outlive_the_daily_vacuum(
+    served: tuple[MastodonEmulator, str],
+) -> None:
+    """An upload held by a scheduled status is not an orphan (the media vacuum skips
+    ``scheduled_status_id``): scheduled two days ahead, the status is published with it."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    picture = api.media_post(tiny_png(), mime_type="image/png", description="poster")
+    api.status_post("Launch!", media_ids=[picture.id], scheduled_at=at(emu, 2 * 86_400))
+    emu.clock.advance(timedelta(days=2, seconds=1))
+    (posted,) = api.account_statuses(api.me().id)
+    assert [m.id for m in posted.media_attachments] == [picture.id]

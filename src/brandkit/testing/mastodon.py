@@ -2576,9 +2576,15 @@ class MastodonEmulator(Emulator):
         )
         for sch in due:
             del self._scheduled[sch.id]
-            media = [self._media[i] for i in sch.media_ids if i in self._media]
-            for m in media:
-                m.scheduled_id = None
+            # Decided before they are let go: waiting, they were no orphans to vacuum.
+            media = [
+                m
+                for m in (self._media[i] for i in sch.media_ids if i in self._media)
+                if not m.destroyed and m.status_id is None
+            ]
+            for m in self._media.values():
+                if m.scheduled_id == sch.id:
+                    m.scheduled_id = None
             params = sch.params
             parent: _Status | None = None
             if params.get("in_reply_to_id") is not None:
@@ -2597,7 +2603,7 @@ class MastodonEmulator(Emulator):
                 sensitive=_truthy(params.get("sensitive")) or bool(spoiler),
                 in_reply_to_id=parent.id if parent else None,
                 in_reply_to_account_id=parent.user_id if parent else None,
-                media_ids=[m.id for m in media if not self._gone(m) and m.status_id is None],
+                media_ids=[m.id for m in media],
                 created_at=at,
                 origin=sch.origin,
             )
@@ -2605,8 +2611,7 @@ class MastodonEmulator(Emulator):
             self._notify_about(st)
             self._deliver_to_conversation(st)
             for m in media:
-                if m.id in st.media_ids:
-                    m.status_id = st.id
+                m.status_id = st.id
 
     def _own_scheduled(self, user: _User, scheduled_id: str) -> _Scheduled:
         # current_account.scheduled_statuses.find(params[:id]).

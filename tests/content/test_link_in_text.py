@@ -35,7 +35,10 @@ def test_a_longer_url_in_the_text_is_not_the_link(platform: str, body: str) -> N
         f"It is out ({_CARD}).",
         f"It is out: {_CARD}. Tell us!",
         f"{_CARD}\nIt is out",
+        f"It is out: {_CARD}/",
     ],
 )
 def test_the_link_in_the_text_is_not_added_again(platform: str, body: str) -> None:
     assert render(Post(body, link=Link(url=_CARD)), platform).parts[-1].text == body
+    # The same page, written with a trailing "/" on one side or the other.
+    assert render(Post(body, link=Link(url=f"{_CARD}/")), platform).parts[-1].text == body

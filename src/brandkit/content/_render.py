@@ -400,14 +400,17 @@ def _with_hashtags(text: str, tags: tuple[str, ...], rules: str) -> tuple[str, l
 def _links_page(text: str, url: str, rules: str) -> bool:
     """Whether ``text`` holds ``url`` other than as the start of a longer link (another page:
     ``…/launch-faq`` is not ``…/launch``), by the links the platform counted by ``rules``
-    finds: a place that is that very link, or that no link covers, holds it."""
+    finds: a place that is that very link (give or take a trailing "/", the same page), or
+    that no link covers, holds it."""
+    url = url.removesuffix("/")
     at = text.find(url)
     if at < 0:
         return False
     spans = _links(text, rules)
     while at >= 0:
         end = at + len(url)
-        if not any(start <= at < stop and (start, stop) != (at, end) for start, stop in spans):
+        same = {(at, end), (at, end + 1)} if text.startswith("/", end) else {(at, end)}
+        if not any(start <= at < stop and (start, stop) not in same for start, stop in spans):
             return True
         at = text.find(url, end)
     return False

@@ -215,6 +215,10 @@ def test_the_brand_reblogs_a_fans_status() -> None:
         direct = api.status_post("@fan psst", visibility="direct")
         with pytest.raises(mastodon.MastodonAPIError, match="not allowed"):
             api.status_reblog(direct.id)
+        # ReblogService: a hidden (private) status's reblog keeps its visibility.
+        own = api.status_post("followers only", visibility="private")
+        assert api.status_reblog(own.id, visibility="public").visibility == "private"
+        assert api.status_reblog(said).visibility == "public"
         with pytest.raises(mastodon.MastodonNotFoundError):
             api.status_reblog("999")
 

@@ -2837,6 +2837,8 @@ class MastodonEmulator(Emulator):
             self._hits[("statuses", user.id, window)] = used + 1
             params, _ = self._params(request)
             visibility = str(params.get("visibility") or "public")
+            if st.visibility in ("private", "direct"):
+                visibility = st.visibility  # reblogged_status.hidden?: its own visibility
             self._reblogs[pair] = reblog_id = self._new_id()
             self._reblog_visibility[reblog_id] = (
                 visibility if visibility in ("public", "unlisted", "private") else "public"

@@ -13,11 +13,13 @@ from brandkit.errors import ConfigurationError
 
 __all__ = [
     "MAX_DURATION",
+    "MAX_LIFETIME",
     "MAX_LOCK_WAIT",
     "MAX_TIMEOUT",
     "MAX_WINDOW",
     "backoff",
     "checked_seconds",
+    "expiry_after",
     "lock_wait",
     "parse_duration",
     "policy_fits",
@@ -184,3 +186,24 @@ def stored_time(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
+
+
+MAX_LIFETIME = 100 * 365 * 86_400.0
+"""The longest token lifetime read as one (seconds); a longer one is read as no expiry."""
+
+
+def expiry_after(now: float, expires_in: object) -> float | None:
+    """When a token that lives ``expires_in`` seconds (a token answer's) from ``now``
+    expires: ``None`` (no known expiry) when the answer gives no lifetime, or one that no
+    clock holds: not a finite number (JSON parsers take ``NaN``, ``Infinity``, ``1e400``),
+    not positive, or longer than `MAX_LIFETIME`. The one rule for the connect flows and the
+    adapters' own refreshes. Raises nothing: a token answer is never thrown away for its
+    lifetime, since a refresh's answer holds the only copy of a rotated refresh token."""
+    if (
+        not isinstance(expires_in, int | float)
+        or isinstance(expires_in, bool)
+        or not math.isfinite(expires_in)
+        or not 0 < expires_in <= MAX_LIFETIME
+    ):
+        return None
+    return now + float(expires_in)

@@ -557,6 +557,28 @@ def test_token_known_to_expire_is_refreshed_before_the_request() -> None:
     assert script.requests[-1].headers["authorization"] == "Bearer a2"
 
 
+@pytest.mark.parametrize("lifetime", [1e300, 10**12, -5, 0])
+def test_a_refresh_answer_with_a_lifetime_no_clock_holds_gives_no_known_expiry(
+    lifetime: float,
+) -> None:
+    """The adapter's own refresh reads ``expires_in`` by the connect flows' rule: a lifetime
+    past a century (or none at all) is no expiry, not one 10**300 seconds ahead that a
+    credential store or ``brandkit accounts list`` is then handed."""
+    changes: list[dict[str, Any]] = []
+    acct = oauth2_account(on_credentials_changed=lambda a, c: changes.append(dict(c)))
+    status, body = _token_answer("access-2")
+    body["expires_in"] = lifetime
+    script = (
+        Script()
+        .on("DELETE", r"/2/tweets/\d+", (401, UNAUTHORIZED), (200, {"data": {"deleted": True}}))
+        .on("POST", "/2/oauth2/token", (status, body))
+    )
+    ad = XAdapter(acct)
+    run_flow(ad.delete_part(PartRef(index=0, id="1")), script)
+    assert ad.token_expires_at is None
+    assert acct.secret("user_token") == "access-2"
+
+
 # -- error mapping ---------------------------------------------------------------------------
 
 RESET = 1_900_000_000

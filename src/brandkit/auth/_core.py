@@ -7,7 +7,6 @@ import base64
 import contextlib
 import hashlib
 import logging
-import math
 import secrets
 import threading
 import time
@@ -471,24 +470,6 @@ def settle(start: _Stated, *, spent: bool, once_in: FinishLedger | None = None) 
             once_in,
             type(exc).__name__,
         )
-
-
-MAX_LIFETIME = 100 * 365 * 86_400.0
-"""The longest token lifetime read as one (seconds); a longer one is read as no expiry."""
-
-
-def expiry_after(now: float, expires_in: float | None) -> float | None:
-    """When a token that lives ``expires_in`` seconds (a token answer's) from ``now``
-    expires: ``None`` (no known expiry) when the answer gives no lifetime, or one that no
-    clock holds: not a finite number (JSON parsers take ``NaN``, ``Infinity``, ``1e400``),
-    not positive, or longer than `MAX_LIFETIME`. Raises nothing: a token answer is never
-    thrown away for its lifetime, since a refresh's answer holds the only copy of a rotated
-    refresh token."""
-    if expires_in is None or not math.isfinite(expires_in):
-        return None
-    if not 0 < expires_in <= MAX_LIFETIME:
-        return None
-    return now + float(expires_in)
 
 
 class TokenBody(pydantic.BaseModel):

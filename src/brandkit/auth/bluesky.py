@@ -60,7 +60,7 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
-from brandkit._durations import stored_time
+from brandkit._durations import expiry_after, stored_time
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     AnyObject,
@@ -73,7 +73,6 @@ from brandkit.auth._core import (
     claim,
     code_from,
     error_body,
-    expiry_after,
     failure,
     fields_of,
     form_request,

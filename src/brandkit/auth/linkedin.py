@@ -28,7 +28,7 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
-from brandkit._durations import stored_time
+from brandkit._durations import expiry_after, stored_time
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
@@ -40,7 +40,6 @@ from brandkit.auth._core import (
     api_root,
     code_from,
     comma_scopes,
-    expiry_after,
     form_request,
     new_state,
     not_now,

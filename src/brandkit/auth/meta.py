@@ -29,6 +29,7 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
+from brandkit._durations import expiry_after
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
@@ -41,7 +42,6 @@ from brandkit.auth._core import (
     body_of,
     code_from,
     comma_scopes,
-    expiry_after,
     form_request,
     new_state,
     not_now,

@@ -31,7 +31,7 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
-from brandkit._durations import stored_time
+from brandkit._durations import expiry_after, stored_time
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
@@ -45,7 +45,6 @@ from brandkit.auth._core import (
     basic,
     challenge,
     code_from,
-    expiry_after,
     form_request,
     new_state,
     new_verifier,

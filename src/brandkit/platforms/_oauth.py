@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar
 import httpx
 import pydantic
 
-from brandkit._durations import stored_time
+from brandkit._durations import expiry_after, stored_time
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import MalformedResponse
 from brandkit.platforms._base import Adapter, Answer
@@ -65,14 +65,6 @@ class TokenAnswer(Answer):
         | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
         | None
     ) = None
-
-
-def expiry_after(now: float, expires_in: float | None) -> float | None:
-    """When a token that lives ``expires_in`` seconds from ``now`` expires; ``None`` when
-    the answer gave no lifetime (an older expiry would no longer be the new token's)."""
-    if expires_in is None or expires_in <= 0:
-        return None
-    return now + float(expires_in)
 
 
 RefreshHook: TypeAlias = Callable[["RefreshingAdapter", "str | None"], Flow[None]]

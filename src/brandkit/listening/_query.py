@@ -154,10 +154,11 @@ class Query(ContentModel):
         """Whether a post meets the query: words and phrases match whole words (an emoji
         is a word, and so is each Chinese character and kana), case-insensitively,
         whatever the form of their letters (composed or decomposed accents, full-width
-        letters) and of their apostrophes (``'`` or ``’``); a hashtag matches ``#tag`` not
-        followed by a letter, digit or ``_`` (``#tag…``, ``#tag’s``, ``#tag🎉`` are the tag,
-        as Mastodon reads them); a handle matches ``@handle`` in the text
-        (``@handle@server`` too) or the author. The reference meaning that tests and
+        letters) and of their apostrophes (``'`` or ``’``), a possessive or an elided
+        French article being the word it names (``Acme's``, ``l'Acme``); a hashtag matches
+        ``#tag`` not followed by a letter, digit or ``_`` (``#tag…``, ``#tag’s``,
+        ``#tag🎉`` are the tag, as Mastodon reads them); a handle matches ``@handle`` in
+        the text (``@handle@server`` too) or the author. The reference meaning that tests and
         emulators share; each platform's own search may differ in detail (stemming,
         accents). ``tagged``: whether the post carries a hashtag (given without ``#``) as
         its platform files tags, where that differs from reading the text (Mastodon files
@@ -271,10 +272,25 @@ def _words(text: str) -> list[str]:
     folded = fold(text)
     if _CJK.search(folded):
         folded = _CJK.sub(r" \1 ", folded)
-    return [w for w in _TOKEN.findall(folded) if w[0].isalnum() or unicodedata.category(w) == "So"]
+    return [
+        _bare(w) if "'" in w else w
+        for w in _TOKEN.findall(folded)
+        if w[0].isalnum() or unicodedata.category(w) == "So"
+    ]
+
+
+def _bare(word: str) -> str:
+    """``word`` without an elided French article before it (``l'acme``) nor the English
+    possessive after it (``acme's``): the brand they name is the word, as Mastodon's search
+    reads words (Elasticsearch's ``elision`` and ``english_possessive_stemmer`` filters),
+    so its results named ``acme`` and were dropped; other apostrophes (``don't``) stay."""
+    word = _ELIDED.sub("", word, count=1)
+    return word[:-2] if word.endswith("'s") else word
 
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
+# Elasticsearch's elision filter's articles (Lucene's FrenchAnalyzer.DEFAULT_ARTICLES).
+_ELIDED = re.compile(r"^(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)'(?=[^\W_])")
 # Hiragana, katakana (with its prolonged sound mark), CJK ideographs and their extensions.
 _CJK = re.compile(
     "([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f])"

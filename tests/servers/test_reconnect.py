@@ -7,6 +7,7 @@ safe)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -129,3 +130,41 @@ def test_a_call_under_way_still_fails(postgres_db: str) -> None:
         with pytest.raises(BrandkitError, match="failed"):
             state.update(["s"], killed)
         assert state.update(["s"], dict) == {}
+
+
+def test_a_credential_row_held_by_another_session_is_waited_for_a_bounded_time(
+    postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session that keeps a record's row locked (a transaction left open in an admin's
+    shell) made every write of that record wait without end: a token refresh, and the
+    worker publishing with it, hung. The wait now ends, saying why."""
+    from brandkit.auth import _pgstore
+
+    monkeypatch.setattr(_pgstore, "ROW_WAIT", 0.3)
+    with PostgresStore(postgres_db, key=KEY) as store:
+        store.put("acme", {"token": "t"})
+        raised: list[BaseException | None] = []
+
+        def write() -> None:
+            try:
+                store.put("acme", {"token": "t2"})
+            except BaseException as exc:
+                raised.append(exc)
+            else:
+                raised.append(None)
+
+        with psycopg.connect(postgres_db) as other:
+            other.execute("SELECT 1 FROM brandkit_credentials WHERE key = 'acme' FOR UPDATE")
+            thread = threading.Thread(target=write, daemon=True)
+            thread.start()
+            thread.join(10)
+            waited_for_ever = thread.is_alive()
+            other.rollback()
+        thread.join(10)
+        assert not waited_for_ever, "the write waited for the row without end"
+        (exc,) = raised
+        assert isinstance(exc, BrandkitError)
+        assert "another session held the record's row" in str(exc)
+        store.put("acme", {"token": "t3"})  # the row free again: written
+        record = store.get("acme")
+        assert record is not None and record["token"] == "t3"

@@ -65,6 +65,11 @@ SCHEMA = register(
 )
 
 
+ROW_WAIT = 10.0
+"""How long a read or write of a record waits for a row another session keeps locked
+(seconds): the store's own statements hold one for a moment only; a transaction left open
+elsewhere would have stopped every refresh of that account for good."""
+
 IDLE_LOCK_CONNECTIONS = 4
 """Lock connections a store keeps open between holds: a refresh that polls a busy key (and
 every later hold) reuses one instead of opening a connection per poll."""
@@ -156,9 +161,15 @@ class PostgresStore:
                 return self._conn
             # Closed by the server while idle (a restart, idle_session_timeout): a new one.
             self._conn.close()
-        self._conn = connect(self._url.get_secret_value(), autocommit=True)
+        conn = connect(self._url.get_secret_value(), autocommit=True)
+        try:
+            set_lock_timeout(conn, ROW_WAIT)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
         self._pid = os.getpid()
-        return self._conn
+        return conn
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -166,7 +177,14 @@ class PostgresStore:
             conn.close()
 
     def _fail(self, exc: Exception) -> BrandkitError:
+        from psycopg import errors as pg_errors
+
         self._drop()
+        if isinstance(exc, pg_errors.LockNotAvailable):
+            return BrandkitError(
+                f"{self!r}: another session held the record's row longer than {ROW_WAIT:g} s "
+                "(a transaction left open?); nothing was changed: try again"
+            )
         detail = scrub(f"{type(exc).__name__}: {exc}", self._url.get_secret_value())
         return BrandkitError(f"{self!r} failed: {detail}")
 

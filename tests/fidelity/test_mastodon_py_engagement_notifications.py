@@ -248,3 +248,26 @@ def test_the_brand_reads_back_what_it_favourited() -> None:
             assert (
                 page.headers["link"] == f'<{url}/api/v1/favourites?limit=99&min_id=4>; rel="prev"'
             )
+
+
+def test_the_brand_bookmarks_statuses() -> None:
+    """``status_bookmark`` answers the status ``bookmarked`` (Statuses::BookmarksController),
+    ``bookmarks`` lists them newest bookmark first, paged by the Bookmark's id (limit 20,
+    at most 40, Link headers); ``status_unbookmark`` takes one back; nobody is notified."""
+    emu = MastodonEmulator(engagement_rate=0)
+    with emu.serve() as url:
+        api = connect(url, emu.account(username="brand").secret("token"))
+        said = [emu.audience(f"fan{i}").post(f"idea {i}") for i in range(3)]
+        marked = api.status_bookmark(said[0])
+        assert marked.id == said[0] and marked.bookmarked is True
+        assert api.status(said[0]).bookmarked is True
+        api.status_bookmark(said[2])
+        api.status_bookmark(said[1])
+        assert [s.id for s in api.bookmarks()] == [said[1], said[2], said[0]]
+        first = api.bookmarks(limit=2)
+        assert [s.id for s in api.fetch_next(first)] == [said[0]]
+        assert api.status_unbookmark(said[2]).bookmarked is False
+        assert [s.id for s in api.bookmarks()] == [said[1], said[0]]
+        assert emu.notifications(emu.account_id("fan0")) == []
+        with pytest.raises(mastodon.MastodonNotFoundError):
+            api.status_bookmark("999")

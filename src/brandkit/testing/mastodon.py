@@ -230,6 +230,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?reblog"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?pin"), "write:accounts"),
+    ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?bookmark"), "write:bookmarks"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?block"), "write:blocks"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?follow"), "write:follows"),
@@ -693,6 +694,8 @@ class MastodonEmulator(Emulator):
         # status has; who follows whom (follower id, followed id), and how many each has.
         self._reblogs: dict[tuple[str, str], str] = {}
         self._reblog_counts: Counter[str] = Counter()
+        # Each bookmark's Bookmark row id, by (user id, status id).
+        self._bookmark_ids: dict[tuple[str, str], int] = {}
         # The statuses each user pinned to their profile (StatusPin), (user id, status id).
         self._pins: set[tuple[str, str]] = set()
         # The visibility each reblog by an API user was made with, by the reblog's id.
@@ -2049,6 +2052,7 @@ class MastodonEmulator(Emulator):
             data["favourited"] = (viewer.id, st.id) in self._favourites
             data["reblogged"] = (viewer.id, st.id) in self._reblogs
             data["muted"] = self._muting(viewer.id, st)
+            data["bookmarked"] = (viewer.id, st.id) in self._bookmark_ids
             if "pinned" in data:
                 data["pinned"] = (viewer.id, st.id) in self._pins
         data["account"] = self._account_json(user, origin)
@@ -2068,6 +2072,7 @@ class MastodonEmulator(Emulator):
         values["favourited"] = "true" if favourited else "false"
         values["reblogged"] = "true" if (viewer.id, st.id) in self._reblogs else "false"
         values["pinned"] = "true" if (viewer.id, st.id) in self._pins else "false"
+        values["bookmarked"] = "true" if (viewer.id, st.id) in self._bookmark_ids else "false"
         muted = self._muting(viewer.id, st)
         values["muted"] = "true" if muted else "false"
         values["account"] = self._account_text(user, origin)
@@ -2888,28 +2893,60 @@ class MastodonEmulator(Emulator):
             self._pins.discard(pair)
         return self.json(self._status_json(st, viewer=user))
 
-    @route("GET", r"/api/v1/favourites")
+    @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>bookmark|unbookmark)")
     @_api()
-    def _list_favourites(self, request: httpx.Request, user: _User) -> httpx.Response:
-        # Api::V1::FavouritesController#index: the user's Favourite rows of live statuses,
-        # to_a_paginated_by_id on their ids (limit 20, at most 40; min_id reads the page just
-        # newer); the Link header's next (max_id) for a full page, prev (min_id) unless
-        # empty, keeping only limit.
+    def _bookmark(
+        self, request: httpx.Request, user: _User, status_id: str, action: str
+    ) -> httpx.Response:
+        # Statuses::BookmarksController: find_or_create_by! a Bookmark of a status the user
+        # may see (404 otherwise), or destroy it; both answer the status.
+        st = self._shown(status_id, user)
+        pair = (user.id, st.id)
+        if action == "bookmark":
+            if pair not in self._bookmark_ids:
+                self._bookmark_ids[pair] = self._next_row("bookmarks")
+        else:
+            self._bookmark_ids.pop(pair, None)
+        return self.json(self._status_json(st, viewer=user))
+
+    @route("GET", r"/api/v1/bookmarks")
+    @_api()
+    def _list_bookmarks(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Api::V1::BookmarksController#index: as FavouritesController, by Bookmark id.
+        return self._statuses_by_row(request, user, self._bookmark_ids, "bookmarks")
+
+    def _statuses_by_row(
+        self,
+        request: httpx.Request,
+        user: _User,
+        rows_of: Mapping[tuple[str, str], int],
+        path: str,
+    ) -> httpx.Response:
+        """The user's live statuses of ``rows_of`` (a Favourite's or Bookmark's id by (user,
+        status)), to_a_paginated_by_id on the rows (limit 20, at most 40); the Link header's
+        next (max_id) for a full page, prev (min_id) unless empty, keeping only limit."""
         params = request.url.params
         raw_limit = params.get("limit")
         limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
         rows = [
             (row, self._statuses[status_id])
-            for (who, status_id), row in self._favourite_ids.items()
+            for (who, status_id), row in rows_of.items()
             if who == user.id and self._statuses[status_id].deleted_at is None
         ]
         page = self._paginated_by_id(rows, params, limit)
         response = self.json([self._status_json(st, viewer=user) for _, st in page])
-        url = f"{self._origin(request)}/api/v1/favourites"
+        url = f"{self._origin(request)}/api/v1/{path}"
         link = self._rows_links(url, params, [r for r, _ in page], limit, prev="min_id")
         if link:
             response.headers["link"] = link
         return response
+
+    @route("GET", r"/api/v1/favourites")
+    @_api()
+    def _list_favourites(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Api::V1::FavouritesController#index: the user's Favourite rows of live statuses,
+        # to_a_paginated_by_id on their ids.
+        return self._statuses_by_row(request, user, self._favourite_ids, "favourites")
 
     def _next_favourite_id(self) -> int:
         self._last_favourite += 1
@@ -4437,6 +4474,7 @@ _STATUS_DYNAMIC = frozenset(
         "favourited",
         "reblogged",
         "muted",
+        "bookmarked",
         "pinned",
         "account",
         "media_attachments",

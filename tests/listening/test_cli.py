@@ -242,3 +242,37 @@ def test_a_saved_query_can_be_removed_from_the_shell(
     assert run("listen", "remove", "acme", "--db", str(db))[0] == 1
     assert "no saved query 'acme'" in capsys.readouterr().err
     assert run("listen", "remove", "acme", "--db", str(tmp_path / "none.db"))[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("words", "advice"),
+    [
+        ("acme -job", "--exclude job"),
+        ("acme OR trailco", "any of them already"),
+        ('"trail boots"', "--phrase"),
+        ("acme 'trail boots'", "--phrase"),
+    ],
+)
+def test_search_syntax_in_the_words_is_a_usage_error_not_words_that_match_more(
+    served: tuple[XEmulator, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    words: str,
+    advice: str,
+) -> None:
+    """QUERY is words, any of which is found: "acme OR trailco" searched for the word "or"
+    too (every post saying "or else" was found, and on X billed), '"trail boots"' for any
+    post saying "boots", and "acme -job" for posts saying "job" rather than without it.
+    Such words are refused (exit status 2) with the option that says it, and nothing is
+    saved."""
+    _, config = served
+    db = tmp_path / "b.db"
+    common = ("--accounts", str(config), "--db", str(db))
+    assert run("listen", "add", "brand", words, *common)[0] == 2
+    assert advice in capsys.readouterr().err
+    assert not db.exists()
+    status, text = run("listen", "add", "brand", "acme", "--exclude", "job", *common)
+    assert status == 0, text
+    status, text = run("listen", "sync", *common, "--json")
+    assert status == 0, text
+    assert [r["found"] for r in json.loads(text)] == [12]

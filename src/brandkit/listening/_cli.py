@@ -74,9 +74,28 @@ def _accounts(path: str, wanted: list[str] | None) -> list[Any]:
     return loaded
 
 
+def _syntax(words: str) -> str | None:
+    """What is wrong with QUERY's ``words`` when they hold a search engine's syntax, which
+    the words (any of them is found) do not read, else ``None``."""
+    for word in words.split():
+        if word in ("OR", "AND", "NOT"):
+            # Read as a word, "OR" found every post that says "or" (and X billed them).
+            return f"{word!r}: QUERY's words are any of them already; leave out {word}"
+        if word.startswith("-") and len(word) > 1:
+            return f"{word!r}: a word no post may hold is --exclude {word[1:]}"
+        if '"' in word or word[0] == "'" or word[-1] == "'":
+            # A quote's words became separate words, any of which was found.
+            return f"{word!r}: an exact phrase is --phrase 'two words' (repeatable)"
+    return None
+
+
 def _add(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.listening._query import Query
 
+    wrong = _syntax(args.query)
+    if wrong is not None:
+        print(f"brandkit listen add: error: {wrong}", file=sys.stderr)
+        return 2
     query = Query(
         any=tuple(args.query.split()) if args.query else (),
         all=tuple(args.all or ()),
@@ -268,7 +287,12 @@ def add_commands(subparsers: Any) -> None:
         "ones. Makes no request.",
     )
     a.add_argument("name", help="the query's name")
-    a.add_argument("query", nargs="?", default="", help="words, any of which is found")
+    a.add_argument(
+        "query",
+        nargs="?",
+        default="",
+        help="words, any of which is found (no search syntax: --phrase, --exclude)",
+    )
     a.add_argument("--all", action="append", help="a word every post holds (repeatable)")
     a.add_argument("--phrase", action="append", help="an exact phrase (repeatable)")
     a.add_argument("--hashtag", action="append", help="a hashtag, without # (repeatable)")

@@ -36,3 +36,23 @@ def test_a_wrapped_markdown_paragraph_shows_as_one(
     assert "<br" not in shown
     assert "40 people work at Acme Berlin." in shown
     assert "<li>an item that wraps onward</li>" in shown
+
+
+def test_a_wrapped_html_paragraph_shows_as_one(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """HTML as Word's "Save as HTML" writes it: paragraphs wrapped over lines."""
+    body = (
+        "<p class=MsoNormal>From June on, 40 people work\nat Acme Berlin.</p>\n"
+        "<p>Signed,<br>\nThe team</p>\n<pre>keep\nthese</pre>"
+    )
+    with Client() as client:
+        (d,) = client.publish(
+            Article(title="Wrapped HTML", body=body, body_format="html", slug=unique("html")),
+            account(wordpress, wordpress),
+        )
+    assert d.ok, d.error
+    shown = http.get(f"{V2}/posts/{d.parts[0].id}").json()["content"]["rendered"]
+    assert "40 people work at Acme Berlin.</p>" in shown
+    assert shown.count("<br />") == 1
+    assert "<pre>keep\nthese</pre>" in shown

@@ -251,6 +251,63 @@ def unique_slug_variant(slug: str, n: int) -> str:
     return truncate_post_slug(slug, POST_SLUG_MAX - len(suffix)) + suffix
 
 
+_RAW_TEXT = ("pre", "textarea", "script", "style", "svg", "math", "xmp", "listing", "plaintext")
+"""Elements whose line endings show (or matter): kept as they are."""
+_KEPT_HTML = re.compile(
+    r"<(" + "|".join(_RAW_TEXT) + r")\b.*?</\1\s*>|<!--.*?-->|<[^>]*>",
+    re.IGNORECASE | re.DOTALL,
+)
+# wpautop's $allblocks, and <br>: a line ending beside one of these never becomes a <br />.
+_BLOCK_TAG = re.compile(
+    r"</?(?:table|thead|tfoot|caption|col|colgroup|tbody|tr|td|th|div|dl|dd|dt|ul|ol|li|pre"
+    r"|form|map|area|blockquote|address|math|style|p|h[1-6]|hr|fieldset|legend|section"
+    r"|article|aside|hgroup|header|footer|nav|figure|figcaption|details|menu|summary|br)\b",
+    re.IGNORECASE,
+)
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_BR = re.compile(r"<br\b", re.IGNORECASE)
+
+
+def unwrapped(html: str) -> str:
+    """``html`` with the line endings of its text as spaces, which a browser shows alike,
+    for WordPress's ``wpautop``: it made each line ending inside an element a ``<br />``,
+    and a paragraph wrapped over several lines (Word's "Save as HTML", a CMS's export)
+    showed broken lines. What is inside ``<pre>``, ``<textarea>``, scripts and styles, in
+    tags and in comments is kept, and so are the line endings between block-level tags
+    (``</p>`` and ``<ul>``) or after a ``<br>``, which ``wpautop`` leaves alone. Content
+    made of blocks (``<!-- wp:``), which WordPress does not run through ``wpautop``, and
+    content whose ``<pre>`` (or the like) is never closed come back as they are."""
+    if "<!-- wp:" in html or not _LINE_END.search(html):
+        return html
+    for tag in _RAW_TEXT:
+        opened = len(re.findall(rf"<{tag}\b", html, re.IGNORECASE))
+        if opened != len(re.findall(rf"</{tag}\s*>", html, re.IGNORECASE)):
+            return html  # an element left open: where its text ends cannot be told
+    parts: list[str] = []
+    done = 0
+    for kept in _KEPT_HTML.finditer(html):
+        parts += [html[done : kept.start()], kept.group(0)]
+        done = kept.end()
+    parts.append(html[done:])
+    out: list[str] = []
+    for n, part in enumerate(parts):
+        if n % 2 == 1 or not _LINE_END.search(part):
+            out.append(part)
+            continue
+        beside = [parts[i] for i in (n - 1, n + 1) if 0 <= i < len(parts)]
+        if not part.strip() and any(_BLOCK_TAG.match(tag) for tag in beside):
+            out.append(part)  # between blocks: wpautop adds nothing there
+            continue
+        lead = ""
+        if n > 0 and _BR.match(parts[n - 1]):
+            # The line ending a <br> ends: wpautop adds no second one.
+            ending = _LINE_END.match(part)
+            if ending is not None:
+                lead, part = ending.group(0), part[ending.end() :]
+        out.append(lead + _LINE_END.sub(" ", part))
+    return "".join(out)
+
+
 def _as_html(text: str) -> str:
     """Plain ``text`` as HTML text that shows it as written: ``&``, ``<`` and ``>`` as
     entities (quotes stay: WordPress shows them, and kses keeps them in text)."""
@@ -1323,7 +1380,7 @@ class WordPressAdapter(BlogAdapter):
             # became an element (its words gone for readers; for a user without
             # unfiltered_html, kses removed it from the stored title) and "&amp;" an "&".
             "title": _as_html(article.title),
-            "content": article.html(),
+            "content": unwrapped(article.html()),
             "excerpt": _as_html(article.excerpt or ""),
             "slug": article.slug,
             "status": _STATUS[article.status],

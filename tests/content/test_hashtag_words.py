@@ -86,3 +86,11 @@ def test_instagram_takes_emoji_in_its_tags(tag: str) -> None:
     assert render(post, "instagram").parts[0].text == f"Dinner\n\n#{tag}"
     with pytest.raises(ContentError, match="is not a whole hashtag on x"):
         render(post.model_copy(update={"media": ()}), "x")
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky", "threads"])
+def test_a_tag_given_twice_is_appended_once(platform: str) -> None:
+    """hashtags=["launch", "Launch"] (a campaign's tags merged with a post's) appended both:
+    one tag twice, which Instagram counts twice against its cap of 5."""
+    post = Post(text="We launched", hashtags=["launch", "news", "Launch", "#launch"])
+    assert render(post, platform).parts[0].text == "We launched\n\n#launch #news"

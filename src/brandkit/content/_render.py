@@ -387,6 +387,12 @@ def _with_hashtags(text: str, tags: tuple[str, ...], rules: str) -> tuple[str, l
             return text, urls
     else:
         missing = list(tags)
+    if len(missing) > 1:
+        # A tag given twice (campaign tags merged with a post's) is one tag: appended once.
+        first: dict[str, str] = {}
+        for tag in missing:
+            first.setdefault(_tag_key(tag, rules), tag)
+        missing = list(first.values())
     line = "#" + " #".join(missing)
     kept = text.rstrip()
     # No URL holds whitespace, nor does a match of the extractor past its first character,

@@ -53,7 +53,10 @@ def test_a_wrapped_html_paragraph_shows_as_one_on_wordpress() -> None:
     assert 'title="two\nlines"' in raw
 
 
-def test_block_content_is_sent_as_it_is() -> None:
-    body = "<!-- wp:paragraph -->\n<p>One\ntwo</p>\n<!-- /wp:paragraph -->"
-    _, raw = _shown(body)
-    assert raw == body
+def test_block_content_and_shown_line_endings_are_sent_as_they_are() -> None:
+    for body in (
+        "<!-- wp:paragraph -->\n<p>One\ntwo</p>\n<!-- /wp:paragraph -->",
+        '<p style="white-space: pre-wrap">One\ntwo</p>',
+    ):
+        _, raw = _shown(body)
+        assert raw == body

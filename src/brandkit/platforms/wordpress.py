@@ -266,6 +266,8 @@ _BLOCK_TAG = re.compile(
 )
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _BR = re.compile(r"<br\b", re.IGNORECASE)
+_PRESERVED = re.compile(r"white-space\s*:\s*(?:pre|break-spaces)", re.IGNORECASE)
+"""CSS that shows line endings: content using it is sent as it is."""
 
 
 def unwrapped(html: str) -> str:
@@ -275,9 +277,10 @@ def unwrapped(html: str) -> str:
     showed broken lines. What is inside ``<pre>``, ``<textarea>``, scripts and styles, in
     tags and in comments is kept, and so are the line endings between block-level tags
     (``</p>`` and ``<ul>``) or after a ``<br>``, which ``wpautop`` leaves alone. Content
-    made of blocks (``<!-- wp:``), which WordPress does not run through ``wpautop``, and
-    content whose ``<pre>`` (or the like) is never closed come back as they are."""
-    if "<!-- wp:" in html or not _LINE_END.search(html):
+    made of blocks (``<!-- wp:``), which WordPress does not run through ``wpautop``,
+    content with CSS that shows line endings (``white-space: pre-wrap``) and content whose
+    ``<pre>`` (or the like) is never closed come back as they are."""
+    if "<!-- wp:" in html or not _LINE_END.search(html) or _PRESERVED.search(html):
         return html
     for tag in _RAW_TEXT:
         opened = len(re.findall(rf"<{tag}\b", html, re.IGNORECASE))

@@ -141,3 +141,29 @@ def test_mastodon_py_reads_the_same_notifications(emu: MastodonEmulator) -> None
     target = api.status(said[0])
     reply = api.status_reply(target, "Thanks")
     assert emu.status(str(reply.id))["text"] == "@fan0 Thanks"
+
+
+def test_a_customer_direct_message_reaches_the_inbox(
+    emu: MastodonEmulator, account: Account
+) -> None:
+    """From Mastodon 4.3 the default notification policy files a direct message from an
+    account the brand does not follow as filtered, listed only with ``include_filtered``:
+    a customer writing to the brand privately (the brand follows no customer) must still
+    reach the inbox, and the answer must stay private."""
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Questions? Write to us."), account)
+        assert d.ok, d.error
+        dm = emu.audience("customer").direct("@brand my order 1234 never arrived")
+        page = client.inbox(account)
+        got = {m.id: m for m in page.messages}
+        assert set(got) == {dm}
+        assert got[dm].kind == "mention"
+        assert got[dm].author.handle == "customer"
+        assert "order 1234" in got[dm].text
+
+        answer = client.reply(got[dm], Post(text="Sorry! Sending a new one today."))
+        assert answer.status is DeliveryStatus.SENT, answer.error
+        stored = emu.status(answer.ids[0])
+        assert stored["visibility"] == "direct"
+        assert stored["in_reply_to_id"] == dm
+        assert client.inbox(account, since=page.cursor).messages == ()

@@ -881,7 +881,10 @@ class MastodonAdapter(Adapter):
     def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
         """Mentions, replies and (from Mastodon 4.5) quotes since ``cursor``, from
         ``GET /api/v1/notifications?types[]=mention&types[]=quote``, paging forward with
-        ``min_id`` at the largest page the instance allows (80; 30 before 4.1).
+        ``min_id`` at the largest page the instance allows (80; 30 before 4.1). From 4.3
+        those the account's notification policy filtered are read too
+        (``include_filtered=true``): direct messages from accounts it does not follow, and
+        messages from accounts a moderator limited.
 
         A mention whose status answers one of the account's statuses is a ``"reply"``
         (``in_reply_to`` and ``our_post``: that status); a quote's ``our_post`` is the
@@ -913,6 +916,12 @@ class MastodonAdapter(Adapter):
         me = state.me if state is not None else (yield from self._whoami())
         size, exact, quotes = notification_paging(version)
         types = [("types[]", "mention")] + ([("types[]", "quote")] if quotes else [])
+        if (_release(version) or (0, 0)) >= (4, 3):
+            # 4.3's notification policies file a direct message from an account the brand
+            # does not follow (a customer writing privately, by default) and anything from
+            # an account a moderator limited as "filtered", listed only on request: the
+            # inbox would never see them, nor could anyone answer them.
+            types.append(("include_filtered", "true"))
         min_id = state.min_id if state is not None else "0"
         found: dict[str, Message] = {}
         read, more = 0, False
@@ -1573,11 +1582,19 @@ def notification_paging(version: str | None) -> tuple[int, bool, bool]:
     compatibility (``"2.7.2 (compatible; Pleroma ...)"``) or sends no version may cap lower,
     so there a read goes on until an empty page.
     """
+    release = _release(version)
+    if release is None:
+        return 40, False, False
+    return (80 if release >= (4, 1) else 30), True, release >= (4, 5)
+
+
+def _release(version: str | None) -> tuple[int, int] | None:
+    """Mastodon's (major, minor) of an instance's ``version``; ``None`` for a server that
+    only claims compatibility (``"2.7.2 (compatible; Pleroma ...)"``) or sends none."""
     match = re.match(r"\s*(\d+)\.(\d+)", version or "")
     if match is None or "compatible" in (version or ""):
-        return 40, False, False
-    release = (int(match.group(1)), int(match.group(2)))
-    return (80 if release >= (4, 1) else 30), True, release >= (4, 5)
+        return None
+    return int(match.group(1)), int(match.group(2))
 
 
 def plain_text(content: str) -> str:

@@ -316,6 +316,44 @@ def test_cli_status_says_why_it_cannot_read_the_versions(
     assert password and password not in err
 
 
+def test_db_upgrade_gives_up_on_a_table_held_by_a_long_transaction(
+    postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``brandkit db upgrade`` waited without end for a table a long transaction held
+    (an admin's open shell): and while its ALTER TABLE waits, every other query on that
+    table queues behind it, so the whole fleet stopped. It now gives up after a bounded
+    wait, having changed nothing, and says why."""
+    monkeypatch.setattr(backends, "_registry", {})
+    backends.register(Schema("thing", (V1, V2)))
+    monkeypatch.setattr(backends, "discover", backends.registered)
+    monkeypatch.setattr(backends, "_DDL_WAIT", 0.3)
+    with backends.connect(postgres_db) as conn:
+        migrate(conn, Schema("thing", (V1,)))
+    raised: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            backends.upgrade(postgres_db)
+        except BaseException as exc:
+            raised.append(exc)
+        else:
+            raised.append(None)
+
+    with psycopg.connect(postgres_db) as holder:
+        holder.execute("SELECT count(*) FROM brandkit_thing")  # a transaction left open
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(10)
+        waited_for_ever = thread.is_alive()
+        holder.rollback()
+    thread.join(10)
+    assert not waited_for_ever, "the upgrade waited for the table without end"
+    (exc,) = raised
+    assert isinstance(exc, BrandkitError)
+    assert "another session" in str(exc) and "nothing was changed" in str(exc)
+    assert backends.upgrade(postgres_db) == {"thing": (1, 2)}  # once it is free
+
+
 def discover_one(component: str) -> Schema:
     return backends.discover()[component]
 

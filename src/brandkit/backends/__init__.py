@@ -88,6 +88,10 @@ _CONNECT_TIMEOUT = 10
 # lock, whatever the connection's own lock_timeout: a store that waits a millisecond for a
 # row failed to open whenever another opened at the same moment.
 _SCHEMA_WAIT = 60.0
+# Seconds `upgrade` lets a migration's statement wait for a table another session uses: an
+# ALTER TABLE waiting for its lock queues every later query on the table behind it, so an
+# unbounded wait (behind a transaction left open) stopped every worker with it.
+_DDL_WAIT = 10.0
 
 
 def kind_of(target: str | os.PathLike[str]) -> Kind:
@@ -442,6 +446,16 @@ def _plan(schema: Schema, prefix: str, found: int | None) -> list[str]:
     ]
 
 
+def _migration_failed(schema: Schema, prefix: str, exc: Exception) -> BrandkitError:
+    where = f"migrating the {schema.component} schema (prefix {prefix!r}) failed"
+    if isinstance(exc, _psycopg().errors.LockNotAvailable):
+        return BrandkitError(
+            f"{where}: another session kept one of its tables in use past the lock timeout "
+            "(a long transaction?); nothing was changed: try again once it has ended"
+        )
+    return BrandkitError(f"{where}: {exc}")
+
+
 def _schema_reads(prefix: str) -> tuple[str, str]:
     """Whether the table of versions exists (on the search path, as every statement finds
     it), and one component's version in it."""
@@ -530,9 +544,7 @@ def migrate(conn: psycopg.Connection[Any], schema: Schema, *, prefix: str = DEFA
             if steps or row is None:
                 conn.execute(record, (schema.component, schema.version))
     except pg.Error as exc:
-        raise BrandkitError(
-            f"migrating the {schema.component} schema (prefix {prefix!r}) failed: {exc}"
-        ) from exc
+        raise _migration_failed(schema, prefix, exc) from exc
     return found
 
 
@@ -582,9 +594,7 @@ async def amigrate(
             if steps or row is None:
                 await conn.execute(record, (schema.component, schema.version))
     except pg.Error as exc:
-        raise BrandkitError(
-            f"migrating the {schema.component} schema (prefix {prefix!r}) failed: {exc}"
-        ) from exc
+        raise _migration_failed(schema, prefix, exc) from exc
     return found
 
 
@@ -592,7 +602,9 @@ def upgrade(
     url: str, *, prefix: str = DEFAULT_PREFIX, components: Sequence[str] | None = None
 ) -> dict[str, tuple[int, int]]:
     """Bring every registered component's schema (or only ``components``) up to date in the
-    database of ``url``; returns ``{component: (version before, version now)}``.
+    database of ``url``; returns ``{component: (version before, version now)}``. A statement
+    waits at most 10 s for a table another session uses (then that component's migration
+    is rolled back, and the error says so).
 
     Raises:
         ConfigurationError: ``url`` is not a postgresql:// URL, psycopg is missing, the
@@ -611,7 +623,8 @@ def upgrade(
             )
         schemas = {name: schemas[name] for name in components}
     done: dict[str, tuple[int, int]] = {}
-    with connect(url) as conn:
+    with connect(url, autocommit=True) as conn:
+        set_lock_timeout(conn, _DDL_WAIT)
         for name in sorted(schemas):
             before = migrate(conn, schemas[name], prefix=prefix)
             done[name] = (before, schemas[name].version)

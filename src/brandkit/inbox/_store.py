@@ -423,17 +423,35 @@ class Inbox(SQLiteStore):
         with self._tx() as db:
             return self._insert(db, checked, _us(self.clock()))
 
-    def _save_page(self, account: str, page: InboxPage) -> int:
+    def _save_page(
+        self, account: str, page: InboxPage, read_from: str | None
+    ) -> tuple[int, str | None]:
+        """Store ``page``'s messages and, when the saved cursor is still ``read_from`` (the
+        one the page was read from), its cursor, in one transaction.
+
+        Returns:
+            How many messages were new, and the account's saved cursor after it.
+        """
         now = _us(self.clock())
         with self._tx() as db:
             added = self._insert(db, page.messages, now)
+            row = db.execute(
+                f"SELECT cursor FROM inbox_cursors WHERE account = ?{self._row_lock}",  # noqa: S608
+                (account,),
+            ).fetchone()
+            saved = row[0] if row else None
+            if saved != read_from:
+                # Another sync of this account (a cron run overlapping this one) moved it
+                # since: written over, a newer cursor went back and the next sync read
+                # again (on X, paid again) what was stored. Its own are stored all the same.
+                return added, saved
             db.execute(
                 "INSERT INTO inbox_cursors (account, cursor, synced_at, error) "
                 "VALUES (?, ?, ?, NULL) ON CONFLICT (account) DO UPDATE SET "
                 "cursor = excluded.cursor, synced_at = excluded.synced_at, error = NULL",
                 (account, page.cursor, now),
             )
-        return added
+        return added, page.cursor
 
     def _save_error(self, account: str, error: str) -> None:
         # The platform's words: PostgreSQL refuses a NUL in text, and the refusal, raised
@@ -1218,9 +1236,12 @@ class _Reading:
         self.pages += 1
         self.requests += page.requests
         self.read += len(page.messages)
-        self.added += self.inbox._save_page(self.account.key, page)
+        added, saved = self.inbox._save_page(self.account.key, page, self.cursor)
+        self.added += added
         stuck = page.more and page.cursor == self.cursor
-        self.cursor = page.cursor
+        # Another sync saved its own cursor meanwhile: this one goes on from there (read
+        # from anything else, its cursor would not be saved).
+        self.cursor = saved
         self._more = page.more and not stuck
         if stuck:
             # Read again from where it stands, the platform would answer the same: up to

@@ -180,6 +180,18 @@ def test_validation_messages(api: Api) -> None:
     assert api.post("a" * 490, spoiler_text="b" * 11).status_code == 422
 
 
+def test_a_remote_mention_with_a_dotted_user_counts_as_its_user_part(api: Api) -> None:
+    """Account::MENTION_RE takes USERNAME_RE for the user part, [a-z0-9_]+([.-]+[a-z0-9_]+)*
+    (Pixelfed, Misskey and Akkoma users have dots and dashes): StatusLengthValidator counts
+    ``@jane.doe@pixelfed.social`` as ``@jane.doe``, so 500 such characters fit."""
+    mention = "@jane.doe@pixelfed.social "
+    fits = mention + "a" * (500 - len("@jane.doe "))
+    assert api.post(fits).status_code == 200
+    assert api.post(fits + "a").status_code == 422
+    dashed = "@mary-ann@misskey.example " + "b" * (500 - len("@mary-ann "))
+    assert api.post(dashed).status_code == 200
+
+
 def test_status_length_matches_mastodon_py_cases() -> None:
     """The emulator counts Mastodon.py's recorded length cases as the server did."""
     cases = json.loads((DATA / "status-length-cases.json").read_text())["cases"]

@@ -173,7 +173,12 @@ _URL = regex.compile(
     r"(?:[/?#][^\s<>\"]*)?",
     regex.IGNORECASE,
 )
-_MENTION = regex.compile(r"(?<![\w/=@])@(\w+)(?:@([\w.-]*\w))?")
+# Account::MENTION_RE: the user part is USERNAME_RE, [a-z0-9_]+([.-]+[a-z0-9_]+)*
+# (remote users of Pixelfed, Misskey or Akkoma have dots and dashes inside), the domain
+# word characters joined by "." or "-".
+_MENTION = regex.compile(
+    r"(?<![\w/=@])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@(\w+(?:[.-]+\w+)*))?", regex.IGNORECASE
+)
 # Tag::HASHTAG_RE (app/models/tag.rb): a "#" after no "=", "/", ")", letter or digit, then a
 # name of word characters with a letter, or one with Tag::HASHTAG_SEPARATORS ("_", "·", "・",
 # ZWNJ) inside (Catalan's #col·lecció is one tag).

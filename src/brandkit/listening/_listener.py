@@ -647,7 +647,7 @@ class Listener:
                 stopped = "quota"
             return QueryRun(watched.name, key, error=reason, stopped=stopped)
         try:
-            found = self._store(watched, account, page, day, reserved)
+            found = self._store(watched, account, page, day, reserved, cursor)
         except BrandkitError as exc:
             # The search was made (X billed what it read) but nothing of it was stored, and
             # the cursor stays: what was read takes the place of what was set aside, as a
@@ -861,8 +861,17 @@ class Listener:
         return row[0] if row else None
 
     def _store(
-        self, watched: Watch, account: Account, page: SearchPage, day: str, reserved: int
+        self,
+        watched: Watch,
+        account: Account,
+        page: SearchPage,
+        day: str,
+        reserved: int,
+        read_from: str | None,
     ) -> int:
+        """Store ``page`` (searched from the cursor ``read_from``), count what it read, and
+        save its cursor unless another run moved the saved one since; returns how many
+        posts were new to the query."""
         messages = list(page.messages)
         # The hook runs before the write transaction (it may be slow: a model, a paid API),
         # so the posts new to the query are read first, outside it.
@@ -903,12 +912,27 @@ class Listener:
             # A post found by several queries or accounts is one message in the store: the
             # first account's; the others' hits point at it.
             self.inbox._insert(db, [m for m in fresh if (m.platform, m.id) not in stored], _us(now))
-            db.execute(
-                "INSERT INTO listening_cursors (name, account, cursor, error) VALUES "
-                "(?, ?, ?, NULL) ON CONFLICT (name, account) DO UPDATE SET cursor = "
-                "excluded.cursor, error = NULL",
-                (watched.name, account.key, page.cursor),
-            )
+            row = db.execute(
+                "SELECT cursor FROM listening_cursors "  # noqa: S608 - a constant
+                f"WHERE name = ? AND account = ?{self.inbox._row_lock}",
+                (watched.name, account.key),
+            ).fetchone()
+            defined = db.execute(
+                "SELECT query FROM listening_queries WHERE name = ?", (watched.name,)
+            ).fetchone()
+            # Another run of this query (a cron run overlapping this one) saved its cursor
+            # since, or `watch` replaced the query: written over, an older cursor went back
+            # and the next run searched (on X, paid) again what was stored, or the
+            # replaced query's cursor was refused at every run of the new one.
+            if (row[0] if row else None) == read_from and (
+                defined is not None and _saved_query(defined[0]) == watched.query
+            ):
+                db.execute(
+                    "INSERT INTO listening_cursors (name, account, cursor, error) VALUES "
+                    "(?, ?, ?, NULL) ON CONFLICT (name, account) DO UPDATE SET cursor = "
+                    "excluded.cursor, error = NULL",
+                    (watched.name, account.key, page.cursor),
+                )
             # What was read takes the place of what was set aside, on the day it was.
             self._add_spend(db, watched.name, account.key, day, page.read - reserved)
         return len(fresh)

@@ -382,3 +382,54 @@ def test_inbox_limit_continues_from_its_cursor(emu: FacebookEmulator, account: A
         assert [m.id for m in first.messages] == said[:4] and first.more
         rest = client.inbox(account, since=first.cursor, limit=4)
         assert [m.id for m in rest.messages] == said[4:] and not rest.more
+
+
+def test_inbox_reads_visitor_posts_and_their_comments(
+    emu: FacebookEmulator, account: Account
+) -> None:
+    """A post a visitor writes on the Page (its Page Feed, not its published posts) is
+    someone writing to the brand: it comes as a mention, and the comments under it as
+    comments, once each, in the one request of a sync."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Talk to us"), account)
+        asked = emu.audience("ada").comment(d.ids[0], "Open on Sunday?")
+        wall = emu.audience("bob").post("My order #123 never arrived, help!")
+        below = emu.audience("cy").comment(wall, "Same here")
+        page = client.inbox(account)
+        assert page.requests == 1
+        by_id = {m.id: m for m in page.messages}
+        assert set(by_id) == {asked, wall, below}
+        visitor = by_id[wall]
+        assert (visitor.kind, visitor.author.name, visitor.text) == (
+            "mention",
+            "bob",
+            "My order #123 never arrived, help!",
+        )
+        assert visitor.our_post is None and visitor.conversation == wall
+        assert (by_id[below].kind, by_id[below].in_reply_to) == ("comment", wall)
+        assert client.inbox(account, since=page.cursor).messages == ()
+        client.reply(visitor, Post(text="Sorry Bob, we are on it."))
+        assert emu.answers(wall) == ["Sorry Bob, we are on it."]
+
+
+def test_inbox_limit_gives_visitor_posts_and_comments_once_each(
+    emu: FacebookEmulator, account: Account
+) -> None:
+    """Read one at a time, the visitor posts and the comments all come, each once."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Talk to us"), account)
+        said = []
+        for i in range(3):
+            emu.clock.advance(1)
+            said.append(emu.audience(f"v{i}").post(f"wall {i}"))
+            emu.clock.advance(1)
+            said.append(emu.audience(f"c{i}").comment(d.ids[0], f"comment {i}"))
+        got: list[str] = []
+        cursor = None
+        for _ in range(20):
+            page = client.inbox(account, since=cursor, limit=1)
+            got += [m.id for m in page.messages]
+            cursor = page.cursor
+            if not page.more and not page.messages:
+                break
+        assert sorted(got) == sorted(said) and len(got) == len(set(got))

@@ -16,14 +16,14 @@ from brandkit.errors import ConfigurationError, ContentError, MalformedResponse,
 from brandkit.inbox import InboxPage, Message
 from brandkit.platforms._base import PartRef, ThreadContext
 from brandkit.platforms._graph import InboxCursor
-from brandkit.platforms.facebook import COMMENT_FIELDS, FacebookAdapter
+from brandkit.platforms.facebook import COMMENT_FIELDS, FEED_FIELDS, FacebookAdapter
 from brandkit.testing import png
 from tests.facebook.conftest import Canned, answer, graph_error, real, rendered
 
 BASE = "https://graph.example"
 PAGE = "1234567890"
 POST = f"{PAGE}_555"
-POSTS = rf"/v25\.0/{PAGE}/published_posts"
+POSTS = rf"/v25\.0/{PAGE}/feed"
 
 
 def account() -> Account:
@@ -59,7 +59,7 @@ def edge(items: list[Any], after: str | None = None) -> dict[str, Any]:
 
 
 def posts(*comment_pages: dict[str, Any] | None) -> dict[str, Any]:
-    """``published_posts`` with each post's comments expanded (``None``: no comments, so
+    """The Page feed with each post's comments expanded (``None``: no comments, so
     Meta leaves the edge out)."""
     data = []
     for i, page in enumerate(comment_pages):
@@ -93,7 +93,8 @@ def test_one_request_reads_every_level_newest_first() -> None:
     assert len(canned.requests) == 1
     params = canned.requests[0].url.params
     assert params["fields"] == (
-        f"id,comments.filter(stream).order(reverse_chronological).limit(100){{{COMMENT_FIELDS}}}"
+        f"{FEED_FIELDS},comments.filter(stream).order(reverse_chronological).limit(100)"
+        f"{{{COMMENT_FIELDS}}}"
     )
     assert params["limit"] == "25"
     assert [m.id for m in got.messages] == ["555_1", "555_3"]

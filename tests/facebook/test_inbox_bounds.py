@@ -121,7 +121,7 @@ def test_a_date_header_ahead_does_not_skip_comments(
             written.append(f"new {i}")
             emu.audience("fan").comment(d.ids[0], written[-1])
         date = format_datetime(emu.clock.now() + ahead, usegmt=True)
-        emu.fault(method="GET", path=r".*/published_posts", headers={"date": date})
+        emu.fault(method="GET", path=r".*/feed", headers={"date": date})
         pages = read_on(client, account, cursor)
         got = [m.text for page in pages for m in page.messages]
         assert len(pages) > 1 and sorted(got) == sorted(written) and len(got) == len(set(got))

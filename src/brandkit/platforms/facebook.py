@@ -215,11 +215,20 @@ class _Comment(RawAnswer):
     permalink_url: str | None = None
 
 
-class _PostComments(Answer):
-    """A Page post with its comments expanded (the first page of them)."""
+class _PostComments(RawAnswer):
+    """A post of the Page's feed (`FEED_FIELDS`: the Page's own, or a visitor's) with its
+    comments expanded (the first page of them)."""
 
     id: GraphId
+    author: _From | None = pydantic.Field(default=None, alias="from")
+    message: str = ""
+    created_time: GraphTime | None = None
+    permalink_url: str | None = None
     comments: EdgePage[_Comment] | None = None
+
+
+FEED_FIELDS = "id,from{id,name},message,created_time,permalink_url"
+"""The fields of a Page feed post the inbox reads (a visitor post is a message)."""
 
 
 COMMENT_FIELDS = "id,message,from,created_time,parent{id},is_hidden,permalink_url"
@@ -686,15 +695,19 @@ class FacebookAdapter(GraphAdapter):
         expand = (
             f"comments.filter(stream).order(reverse_chronological).limit({n}){{{COMMENT_FIELDS}}}"
         )
+        # The Page Feed, not published_posts: it also holds the posts visitors write on
+        # the Page, which are messages themselves and have comments of their own.
         posts, clock = yield from self.get_dated(
-            f"/{self.page_id}/published_posts",
-            {"fields": f"id,{expand}", "limit": self.inbox_posts},
+            f"/{self.page_id}/feed",
+            {"fields": f"{FEED_FIELDS},{expand}", "limit": self.inbox_posts},
             EdgePage[_PostComments],
         )
-        reads: list[EdgeRead] = []
+        visitors = self._visitor_posts(posts.data)
+        reads: list[EdgeRead] = [EdgeRead(edge=self.page_id, pages=((visitors, None),))]
         # The posts' first pages came with them; the pages read past them share what is
         # left of ``limit``, so that the read gives what it reads.
-        left = limit - sum(len(p.comments.data) for p in posts.data if p.comments is not None)
+        left = limit - len(visitors)
+        left -= sum(len(p.comments.data) for p in posts.data if p.comments is not None)
         for post in posts.data:
             if post.comments is None:
                 continue  # Meta leaves the edge out of a post without comments
@@ -729,6 +742,16 @@ class FacebookAdapter(GraphAdapter):
         requests = 0
         while todo and len(found) < limit and requests < self.inbox_pages:
             post_id, after = todo.pop(0)
+            if post_id == self.page_id:
+                # The visitor posts a read held back: the feed's posts again (one page).
+                feed = yield from self.get(
+                    f"/{self.page_id}/feed",
+                    {"fields": FEED_FIELDS, "limit": self.inbox_posts},
+                    EdgePage[_PostComments],
+                )
+                requests += 1
+                found.extend(self._visitor_posts(feed.data))
+                continue
             params = self._comment_params()
             if after:  # "": the post's first page, which the read that began the round left
                 params["after"] = after
@@ -824,6 +847,37 @@ class FacebookAdapter(GraphAdapter):
             lambda: self.request("POST", f"/{message.id}/likes"), idempotent=True
         )
         self.check(response)
+
+    def _visitor_posts(self, posts: Sequence[_PostComments]) -> tuple[Message, ...]:
+        """The posts visitors wrote on the Page, as messages of kind ``"mention"`` (someone
+        writing to the brand); the Page's own posts, and posts whose writer Meta does not
+        name, left out."""
+        out: list[Message] = []
+        for post in posts:
+            if post.author is None or post.author.id == self.page_id:
+                continue
+            if post.created_time is None:
+                continue  # not one brandkit can place in time, so never new
+            raw = post.raw
+            raw.pop("comments", None)
+            out.append(
+                Message(
+                    platform=self.name,
+                    account=self.account.key,
+                    id=post.id,
+                    kind="mention",
+                    author=Author(id=post.author.id, name=post.author.name),
+                    text=post.message,
+                    created_at=post.created_time,
+                    url=post.permalink_url,
+                    in_reply_to=None,
+                    conversation=post.id,
+                    our_post=None,
+                    raw=raw,
+                    extra={self.comment_post_key: post.id, "parent": None},
+                )
+            )
+        return tuple(out)
 
     def _ours(self, comment: _Comment) -> bool:
         return comment.author is not None and comment.author.id == self.page_id

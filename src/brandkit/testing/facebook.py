@@ -21,7 +21,9 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
   process for ``video_processing`` seconds of the emulator clock before their post appears.
 - ``GET /{node}`` with ``fields=`` and field expansion (Pages, posts, photos, videos; a
   user token with a role on the Page reads the Page's ``access_token``),
-  ``DELETE /{node}``, ``GET /{page-id}/published_posts`` (newest first, ``since``/``until``,
+  ``DELETE /{node}``, ``GET /{page-id}/published_posts`` and ``/posts`` (the Page's own
+  posts) and ``/feed`` (those and the posts visitors wrote on the Page,
+  ``emu.audience("ada").post(text)``, with ``from``; newest first, ``since``/``until``,
   cursors), ``GET /{node}/insights`` (current metric names; retired ones such as
   ``post_impressions`` answer Meta's "(#100) The value must be a valid insights metric"),
   and batch requests.
@@ -62,7 +64,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import sniff
-from brandkit.testing._emulator import Clock, route
+from brandkit.testing._emulator import Audience, Clock, route
 from brandkit.testing._graph import (
     LONG_TOKEN_TTL,
     NODE,
@@ -201,6 +203,8 @@ class _Post:
     visible_at: float = 0.0
     deleted_at: float | None = None
     extra: dict[str, int] = attrs.field(factory=dict)
+    # A visitor post (someone else's post on the Page): its writer; ``None``: the Page's.
+    visitor: tuple[str, str] | None = None
 
 
 class FacebookEmulator(GraphEmulator):
@@ -378,9 +382,15 @@ class FacebookEmulator(GraphEmulator):
 
     # -- state -----------------------------------------------------------------------------
 
-    def _live(self) -> list[_Post]:
+    def _live(self, *, visitors: bool = False) -> list[_Post]:
+        """The posts that exist now: the Pages' own, and with ``visitors`` the posts
+        visitors wrote on the Pages too."""
         now = self.clock.time()
-        return [p for p in self._posts.values() if p.deleted_at is None and p.visible_at <= now]
+        return [
+            p
+            for p in self._posts.values()
+            if p.deleted_at is None and p.visible_at <= now and (visitors or p.visitor is None)
+        ]
 
     def _post_view(self, p: _Post) -> dict[str, Any]:
         return {
@@ -528,6 +538,13 @@ class FacebookEmulator(GraphEmulator):
             "album": "added_photos",
             "video": "added_video",
         }[p.kind]
+        if p.visitor is not None:
+            status_type = "wall_post"
+        writer = (
+            {"name": page.name, "id": page.id}
+            if p.visitor is None
+            else {"name": p.visitor[1], "id": p.visitor[0]}
+        )
         picture = (
             f"https://scontent.xx.fbcdn.net/v/t39.30808-6/{p.photo_ids[0]}_n.jpg"
             if p.photo_ids
@@ -544,6 +561,7 @@ class FacebookEmulator(GraphEmulator):
 
         getters: dict[str, Callable[[Field], Any]] = {
             "id": lambda f: p.id,
+            "from": lambda f: writer,
             "message": lambda f: p.message or OMIT,
             "created_time": lambda f: graph_time(p.created_at),
             "updated_time": lambda f: graph_time(p.created_at),
@@ -911,6 +929,48 @@ class FacebookEmulator(GraphEmulator):
         return self.json(out)
 
     # -- comments --------------------------------------------------------------------------
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """A comment by ``member`` (see `GraphEmulator.audience_write`), or with ``kind``
+        ``"post"`` a visitor post: a post ``member`` writes on the Page ``target`` (the
+        emulator's only Page when ``None``), listed by ``/{page-id}/feed`` but not by
+        ``/posts`` or ``/published_posts``; returns its id.
+
+        Raises:
+            KeyError: ``target`` is no Page (or, without it, the emulator has not one
+                Page), or no live post or comment for a comment.
+            NotImplementedError: a mention or quote.
+        """
+        if kind != "post":
+            return super().audience_write(member, kind, text, target=target, lang=lang)
+        with self.lock:
+            if target is None:
+                if len(self._pages) != 1:
+                    raise KeyError(f"a visitor post needs its Page among {sorted(self._pages)}")
+                (target,) = self._pages
+            if target not in self._pages:
+                raise KeyError(target)
+            person = self._people.setdefault(member.name, self.new_id())
+            post = _Post(
+                id=f"{target}_{self.new_id()}",
+                page_id=target,
+                message=text,
+                link=None,
+                created_at=self.clock.time(),
+                kind="status",
+                origin="",
+                visitor=(person, member.name),
+            )
+            self._posts[post.id] = post
+            return post.id
 
     def comment_owner(self, object_id: str) -> str | None:
         post = self._posts.get(object_id)
@@ -1361,7 +1421,9 @@ class FacebookEmulator(GraphEmulator):
         **_: Any,
     ) -> httpx.Response:
         self._page_for(token, page_id, write=False)
-        posts = [p for p in self._live() if p.page_id == page_id]
+        # /feed also holds the posts visitors wrote on the Page; /posts and
+        # /published_posts hold the Page's own only (Meta's Page Feed reference).
+        posts = [p for p in self._live(visitors=edge == "feed") if p.page_id == page_id]
         return self.listing(request, params, posts, self._post_fields)
 
 

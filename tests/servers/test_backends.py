@@ -426,6 +426,16 @@ def test_cli_usage_errors_exit_2_saying_what_to_give(
     assert "only PostgreSQL" in capsys.readouterr().err
 
 
+def test_cli_an_unknown_component_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--component`` names what to upgrade: a misspelt one exited 1, as a failed
+    upgrade does; it is a usage error (2) naming the known ones, before any connection."""
+    argv = ["db", "upgrade", "--component", "outbx", "postgresql://u:pw@127.0.0.1:1/db"]
+    assert main(argv, out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert "brandkit db upgrade: error: unknown component(s) outbx" in err
+    assert "outbox" in err and "governor" in err and ":pw@" not in err
+
+
 def test_server_time_clock_follows_the_server_without_jitter(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

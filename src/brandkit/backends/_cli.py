@@ -3,8 +3,8 @@
 `add_commands` adds them to the ``brandkit`` parser. The URL comes from the argument or,
 so that a password need not appear on a command line, from ``BRANDKIT_DATABASE_URL``.
 Refusals raise [`BrandkitError`][brandkit.errors.BrandkitError], printed as one line (exit
-status 1); a missing or non-PostgreSQL URL, or a malformed ``--prefix``, is a usage error
-(exit status 2), as argparse's own are.
+status 1); a missing or non-PostgreSQL URL, a malformed ``--prefix`` or an unknown
+``--component`` is a usage error (exit status 2), as argparse's own are.
 """
 
 from __future__ import annotations
@@ -88,6 +88,13 @@ def _usage_errors(command: Command) -> Command:
 
 def _upgrade(args: argparse.Namespace, out: TextIO) -> int:
     url = _url(args)
+    if args.component:
+        known = discover()
+        unknown = sorted(set(args.component) - set(known))
+        if unknown:
+            raise _Usage(
+                f"unknown component(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
     done = upgrade(url, prefix=args.prefix, components=args.component or None)
     if args.json:
         out.write(json.dumps({k: {"from": a, "to": b} for k, (a, b) in done.items()}) + "\n")

@@ -646,3 +646,23 @@ def test_a_message_that_can_never_be_answered_can_be_archived_from_the_shell(
     assert "no message match 'nope'" in capsys.readouterr().err
     assert run("inbox", "mark", "x", "seen", "--db", str(tmp_path / "none.db"))[0] == 1
     assert "no inbox at" in capsys.readouterr().err
+
+
+def test_list_json_says_who_each_message_is_assigned_to(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path
+) -> None:
+    """A team shares the inbox out with `Inbox.assign`; ``inbox list --json`` (what a
+    dashboard or a script reads) gave each message's status but not who has it, so the
+    team's split of the work could not be read from the shell."""
+    _, config = served
+    db = str(tmp_path / "brandkit.db")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    with Inbox(db) as inbox:
+        question = inbox.messages(kind="reply")[0]
+        inbox.assign(question, to="ana@agency.example")
+    status, text = run("inbox", "list", "--db", db, "--json")
+    assert status == 0
+    assert {r["kind"]: r["assignee"] for r in json.loads(text)} == {
+        "reply": "ana@agency.example",
+        "mention": None,
+    }

@@ -182,7 +182,8 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
             kind=args.kind,
         )
         # Only the messages shown, in a few queries (not a round trip each).
-        statuses = inbox._statuses(messages)
+        work = inbox._work(messages)
+    statuses = {key: status for key, (status, _) in work.items()}
     if args.json:
         rows = []
         for m in messages:
@@ -190,8 +191,10 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
             data.pop("raw", None)
             data.pop("extra", None)
             data["key"] = m.key
-            status = statuses.get(m.key)
+            status, assignee = work.get(m.key, (None, None))
             data["status"] = status.value if status else None
+            # Who has it (Inbox.assign): the team's split of the work, for a dashboard.
+            data["assignee"] = assignee
             rows.append(data)
         json.dump(rows, out, ensure_ascii=False, indent=2)
         print(file=out)

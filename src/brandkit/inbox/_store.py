@@ -666,17 +666,29 @@ class Inbox(SQLiteStore):
         Raises:
             BrandkitError: a row holds a status brandkit does not know (the error names it).
         """
+        return {key: status for key, (status, _) in self._work(messages).items()}
+
+    def _work(self, messages: Sequence[Message]) -> dict[str, tuple[MessageStatus, str | None]]:
+        """The stored status and assignee of each of ``messages`` by key (those stored),
+        read as `_statuses` reads them.
+
+        Raises:
+            BrandkitError: a row holds a status brandkit does not know (the error names it).
+        """
         keys = list(dict.fromkeys(m.key for m in messages))
-        found: dict[str, MessageStatus] = {}
+        found: dict[str, tuple[MessageStatus, str | None]] = {}
         with self._reading() as db:
             for start in range(0, len(keys), _STATUS_BATCH):
                 batch = keys[start : start + _STATUS_BATCH]
                 marks = ", ".join("?" * len(batch))
                 rows = db.execute(
-                    f"SELECT key, status FROM inbox_messages WHERE key IN ({marks})",  # noqa: S608
+                    "SELECT key, status, assignee FROM inbox_messages "  # noqa: S608
+                    f"WHERE key IN ({marks})",
                     batch,
                 ).fetchall()
-                found.update((key, _stored_status(value, key)) for key, value in rows)
+                found.update(
+                    (key, (_stored_status(value, key), assignee)) for key, value, assignee in rows
+                )
         return found
 
     def mark(self, message: Message | str, status: MessageStatus | str) -> None:

@@ -32,6 +32,24 @@ def _blogs(blogs: Account | Sequence[Account]) -> list[Account]:
     return out
 
 
+def _unknown(outbox: object, campaign: Campaign) -> str | None:
+    """Why ``outbox`` cannot hold ``campaign``'s announcement: an account of ``to`` that
+    is not in the configuration it knows (``accounts=``), whose released delivery no
+    worker would ever send (`Outbox.add` refuses such a post for the same reason)."""
+    known = getattr(outbox, "accounts", None)
+    if known is None:
+        return None
+    unknown = [a.key for a in campaign.to if a.key not in known]
+    if not unknown:
+        return None
+    return (
+        f"the announcement's account(s) {', '.join(unknown)} are not in the outbox's "
+        f"configuration ({', '.join(sorted(known)) or 'no accounts'}): no worker would send "
+        "it once the article is live (add them to the configuration, or leave them out of "
+        "Campaign(to=...))"
+    )
+
+
 def _later(campaign: Campaign, now: datetime) -> bool:
     at = campaign.article.scheduled_at
     return at is not None and at > now
@@ -49,6 +67,9 @@ def _before(client: Client | AsyncClient, campaign: Campaign, blogs: list[Accoun
         )
     if later:
         holds_for(client.outbox)  # type: ignore[arg-type]  # where it will wait, checked now
+        unknown = _unknown(client.outbox, campaign)
+        if unknown:
+            raise ConfigurationError(unknown)
     return later
 
 
@@ -119,6 +140,9 @@ def _after(
         except ConfigurationError as exc:
             # The article is out (or may be): say why its announcement is not, don't raise.
             return None, _not_announced(client, campaign, articles, str(exc))
+        unknown = _unknown(outbox, campaign)
+        if unknown:
+            return None, _not_announced(client, campaign, articles, unknown)
         hold = store.add(campaign, articles, client._core.clock())
         logger.info(
             "campaign %s: announcement held until the article is live (hold %s)",
@@ -144,7 +168,9 @@ def publish(
     them again).
 
     Raises:
-        ConfigurationError: no blog, or a scheduled article and a client without an outbox.
+        ConfigurationError: no blog; a scheduled article and a client without an outbox,
+            or with an outbox whose configuration (``accounts=``) lacks an account of
+            ``campaign.to``.
         ContentError: the announcement is invalid (before anything is sent).
     """
     targets = _blogs(blogs)
@@ -181,12 +207,16 @@ def queue(outbox: Outbox, campaign: Campaign, blogs: Account | Sequence[Account]
     Returns the hold (`brandkit.campaign.holds` lists them with their state).
 
     Raises:
-        ConfigurationError: no blog, an account unknown to the outbox's configuration, or
-            an outbox that is not in a SQLite file.
+        ConfigurationError: no blog, an account (a blog's or one of ``campaign.to``)
+            unknown to the outbox's configuration, or an outbox that is not in a SQLite
+            file.
         ContentError: the article or the announcement breaks a rule (nothing is written).
     """
     targets = _blogs(blogs)
     campaign.check(targets)
     store = holds_for(outbox)
+    unknown = _unknown(outbox, campaign)
+    if unknown:
+        raise ConfigurationError(unknown)
     articles = outbox.add(campaign.article, targets)
     return store.add(campaign, articles, outbox.clock())

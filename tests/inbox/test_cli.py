@@ -666,3 +666,22 @@ def test_list_json_says_who_each_message_is_assigned_to(
         "reply": "ana@agency.example",
         "mention": None,
     }
+
+
+def test_json_output_does_not_let_the_terminal_obey_the_audiences_text(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path
+) -> None:
+    """JSON escapes C0 controls but not C1 ones (U+009B is CSI to a terminal that reads
+    8-bit controls) nor the bidirectional overrides, which reorder the line: ``inbox list
+    --json`` printed to a terminal passed them on as the text list does not. They are
+    written as JSON escapes; read back, the text is the same."""
+    emu, config = served
+    hostile = "see \x9b2J\x9b31m me \u202eevil\u202c ok 👩\u200d💻"
+    emu.audience("zed").mention(hostile)
+    db = str(tmp_path / "brandkit.db")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    status, text = run("inbox", "list", "--db", db, "--json")
+    assert status == 0
+    assert not any(c in text for c in "\x9b\u202e\u202c"), repr(text)
+    assert "\\u009b2J" in text and "👩\u200d💻" in text
+    assert any(hostile in r["text"] for r in json.loads(text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,20 @@ from brandkit._limits import count_arg
 from brandkit._terminal import shown
 from brandkit.errors import ConfigurationError
 
-__all__ = ["add_commands", "duration"]
+__all__ = ["add_commands", "dump_json", "duration"]
+
+# What JSON leaves as it is and a terminal obeys: C1 controls (U+009B is CSI to a terminal
+# that reads 8-bit controls), the bidirectional overrides and isolates (they reorder the
+# line), line and paragraph separators, and lone surrogates (not printable as UTF-8).
+_OBEYED = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def dump_json(data: Any, out: TextIO, *, indent: int | None = 2) -> None:
+    """Print ``data`` as JSON, then a newline: text as it is (emoji, accents), except what
+    a terminal would obey, written as JSON escapes (the same text read back)."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    # Only inside strings can such characters be (JSON's own syntax is ASCII).
+    print(_OBEYED.sub(lambda m: f"\\u{ord(m.group()):04x}", text), file=out)
 
 
 def duration(text: str) -> timedelta:
@@ -123,8 +137,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         for a in report.accounts
     ]
     if args.json:
-        json.dump(rows, out, ensure_ascii=False, indent=2)
-        print(file=out)
+        dump_json(rows, out)
     else:
         for row in rows:
             if row["error"]:
@@ -196,8 +209,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
             # Who has it (Inbox.assign): the team's split of the work, for a dashboard.
             data["assignee"] = assignee
             rows.append(data)
-        json.dump(rows, out, ensure_ascii=False, indent=2)
-        print(file=out)
+        dump_json(rows, out)
         return 0
     for m in messages:
         status = statuses.get(m.key)
@@ -252,8 +264,7 @@ def _reply(args: argparse.Namespace, out: TextIO) -> int:
             )
             return 1
     if args.json:
-        json.dump(delivery.to_dict(), out, ensure_ascii=False, indent=2)
-        print(file=out)
+        dump_json(delivery.to_dict(), out)
     else:
         detail = delivery.url or (str(delivery.error) if delivery.error else "")
         print(f"{delivery.status.value:<8} {delivery.id}  {shown(detail)}", file=out)
@@ -270,8 +281,7 @@ def _mark(args: argparse.Namespace, out: TextIO) -> int:
         message = inbox.find(args.id)
         inbox.mark(message, args.status)
     if args.json:
-        json.dump({"key": message.key, "status": args.status}, out, ensure_ascii=False)
-        print(file=out)
+        dump_json({"key": message.key, "status": args.status}, out, indent=None)
     else:
         print(f"{args.status:<8} {message.key}", file=out)
     return 0

@@ -202,6 +202,7 @@ def _remove(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _top(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit.inbox._cli import dump_json
 
     # Only an SQLite path can be missing; a postgresql:// URL (the inbox on a server) is
     # passed through, and the saved query is looked up there.
@@ -227,7 +228,8 @@ def _top(args: argparse.Namespace, out: TextIO) -> int:
         share = listener.share_of_voice(since=since, until=until)
         total = listener.count(args.name, since=since, until=until)
     if args.json:
-        json.dump(
+        # The audience's handles and words: what a terminal obeys is escaped.
+        dump_json(
             {
                 "name": args.name,
                 "posts": total,
@@ -239,10 +241,7 @@ def _top(args: argparse.Namespace, out: TextIO) -> int:
                 "terms": [{"term": t, "posts": n} for t, n in terms],
             },
             out,
-            ensure_ascii=False,
-            indent=2,
         )
-        print(file=out)
         return 0
     print(f"{args.name}: {total} posts, {share.get(args.name, 0.0):.0%} share of voice", file=out)
     print("top authors (reach, posts):", file=out)

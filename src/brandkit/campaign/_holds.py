@@ -571,7 +571,7 @@ class _Look:
 def _look(article: Delivery, read: bool, answer: Answer) -> _Look:
     ref, error = answer
     if error is not None:
-        if isinstance(error, PlatformError) and getattr(error, "status_code", None) in (404, 410):
+        if _gone(error):
             return _Look(False, f"the article is gone from the blog: {error}")
         if not read:
             # Asked only in case it was taken down since: a blog that cannot answer now
@@ -687,6 +687,23 @@ def settle(
     return out
 
 
+def _gone(error: BrandkitError) -> bool:
+    """Whether ``error`` is the blog saying the article is not there (404, 410)."""
+    return isinstance(error, PlatformError) and getattr(error, "status_code", None) in (404, 410)
+
+
+def _noted(
+    down: dict[str, BrandkitError], article: Delivery, error: BrandkitError
+) -> BrandkitError:
+    """``error``, noted in ``down`` under the blog's account when it is not about this
+    article (the blog down, refusing the key): each look runs the client's whole retry
+    sequence, and a run with many holds on one blog must not wait it out for each of
+    them while no other account's posts go out. Its other holds wait as this one does."""
+    if not _gone(error):
+        down[article.account] = error
+    return error
+
+
 def _reader(
     accounts: Mapping[str, Account], article: Delivery, adapter_for: Callable[[Account], Any]
 ) -> tuple[Any, Any] | None:
@@ -721,6 +738,7 @@ def release(
     at = now or datetime.now(UTC)
     known = dict(accounts or {}) or client._core.accounts
     out: list[Delivery] = []
+    down: dict[str, BrandkitError] = {}
     for hold in store.due(at):
         step = plan(outbox, hold, at, store)
         if step is None:
@@ -731,11 +749,13 @@ def release(
             # Asked whenever the worker can, not only when it must: the article may have
             # been taken down since the answer stored when it was made.
             found = _reader(known, article, client._core.adapter_for)
-            if found is not None:
+            if article.account in down:
+                error = down[article.account]
+            elif found is not None:
                 try:
                     ref = client.run(*found)
                 except BrandkitError as exc:
-                    error = exc
+                    error = _noted(down, article, exc)
             answers.append((ref, error))
             if _look(article, read, (ref, error)).live:
                 break  # the other blogs need not be asked
@@ -757,6 +777,7 @@ async def arelease(
     at = now or datetime.now(UTC)
     known = dict(accounts or {}) or client._core.accounts
     out: list[Delivery] = []
+    down: dict[str, BrandkitError] = {}
     for hold in store.due(at):
         step = plan(outbox, hold, at, store)
         if step is None:
@@ -767,11 +788,13 @@ async def arelease(
             # Asked whenever the worker can, not only when it must: the article may have
             # been taken down since the answer stored when it was made.
             found = _reader(known, article, client._core.adapter_for)
-            if found is not None:
+            if article.account in down:
+                error = down[article.account]
+            elif found is not None:
                 try:
                     ref = await client.run(*found)
                 except BrandkitError as exc:
-                    error = exc
+                    error = _noted(down, article, exc)
             answers.append((ref, error))
             if _look(article, read, (ref, error)).live:
                 break  # the other blogs need not be asked

@@ -7,6 +7,8 @@ safe)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import threading
 import time
 import uuid
@@ -168,3 +170,70 @@ def test_a_credential_row_held_by_another_session_is_waited_for_a_bounded_time(
         store.put("acme", {"token": "t3"})  # the row free again: written
         record = store.get("acme")
         assert record is not None and record["token"] == "t3"
+
+
+class _SlowGoodbye:
+    """A TCP relay on 127.0.0.1 in front of PostgreSQL that passes everything through at
+    once, but the end of the server's stream only ``delay`` seconds after it: the farewell
+    (FATAL) of a session the server ended is there, its close not yet (as a busy server or
+    network delivers them)."""
+
+    def __init__(self, target: tuple[str, int], delay: float) -> None:
+        self.target, self.delay = target, delay
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            server = socket.create_connection(self.target, timeout=10)
+            threading.Thread(target=self._pipe, args=(client, server, 0.0), daemon=True).start()
+            threading.Thread(
+                target=self._pipe, args=(server, client, self.delay), daemon=True
+            ).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket, delay: float) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        time.sleep(delay)
+        for sock in (dst, src):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.listener.close()
+
+
+def test_a_farewell_that_came_before_the_close_is_noticed(postgres_db: str) -> None:
+    """The server's FATAL farewell arrived but not yet the end of its stream: the
+    connection was taken for live, the statement sent into a session already gone, and
+    the call failed. The farewell alone now marks it stale."""
+    parts = urlsplit(postgres_db)
+    relay = _SlowGoodbye((parts.hostname or "127.0.0.1", parts.port or 5432), delay=2.0)
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    url = urlunsplit(
+        parts._replace(
+            netloc=f"{parts.username}:{parts.password}@127.0.0.1:{relay.port}",
+            query=urlencode({"application_name": name}),
+        )
+    )
+    try:
+        with PostgresStore(url, key=KEY) as store:
+            _twice(postgres_db, name, lambda: store.put("acme", {"token": "t"}), terminate=True)
+            assert store.keys() == ["acme"]
+    finally:
+        relay.close()

@@ -256,23 +256,36 @@ def stale(conn: Any) -> bool:
     failover, ``idle_session_timeout``, ``pg_terminate_backend``).
 
     What the server sent meanwhile is read without waiting: on a live connection nothing
-    (no round trip), on one the server closed its farewell and the end of the stream. A
-    stale connection has not been sent anything of the next statement, so opening a new
-    one in its place is always safe, where using it failed the call.
+    (no round trip), on one the server closed its farewell (a FATAL notice) and the end of
+    the stream, either of which marks it stale. A stale connection has not been sent
+    anything of the next statement, so opening a new one in its place is always safe,
+    where using it failed the call.
     """
     if conn.closed:
         return True
     pgconn = conn.pgconn
     if conn.info.transaction_status != _pq().TransactionStatus.IDLE:
         return False  # a transaction under way is its own statement's to fail
-    for _ in range(4):  # a farewell, then the end of the stream; bounded all the same
+    farewell: list[object] = []
+
+    def note(diagnostic: Any) -> None:
+        if diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):
+            farewell.append(diagnostic)
+
+    for _ in range(4):  # bounded: a farewell and the end of the stream come at once
         if not _readable(pgconn.socket):
             return False
+        conn.add_notice_handler(note)
         try:
             pgconn.consume_input()
+            # Parses what came: a message the server sent an idle session reaches the
+            # notice handlers (its end of stream may still be on its way).
+            pgconn.is_busy()
         except _psycopg().OperationalError:
             return True
-        if conn.closed:
+        finally:
+            conn.remove_notice_handler(note)
+        if conn.closed or farewell:
             return True
     return False
 

@@ -126,7 +126,8 @@ class Campaign:
         ContentError: the article is a draft, the announcement neither uses ``{url}`` nor
             gets a card (it would not point at the article), or it is scheduled itself.
         ConfigurationError: ``to`` is empty, holds something else than accounts, names an
-            account twice, or names a blog.
+            account twice, or names a blog; ``utm`` is not a flag or a `Utm`, ``card``
+            not a flag, or ``name`` not a non-blank text.
     """
 
     article: Article
@@ -147,6 +148,24 @@ class Campaign:
             raise ContentError(
                 f"Campaign(announce=...) takes a brandkit.Post, got {type(self.announce).__name__}",
                 field="announce",
+            )
+        if not isinstance(self.utm, bool | Utm):
+            # A name here ("spring") failed later with a bare AttributeError.
+            raise ConfigurationError(
+                "Campaign(utm=...) takes True (tag with the campaign's name), False (leave "
+                f"the URL as it is) or a brandkit.Utm, got {type(self.utm).__name__} "
+                f"{self.utm!r:.60}; the campaign's name goes in name=..."
+            )
+        if not isinstance(self.card, bool):
+            # card="no" is true: the card the user turned off would be shown.
+            raise ConfigurationError(
+                f"Campaign(card=...) takes True or False, got {type(self.card).__name__} "
+                f"{self.card!r:.60}"
+            )
+        if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
+            raise ConfigurationError(
+                "Campaign(name=...) takes the campaign's name as text (leave it out for the "
+                f"article's campaign or slug), got {type(self.name).__name__} {self.name!r:.60}"
             )
         if self.article.status == "draft":
             raise ContentError(

@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -717,26 +717,57 @@ def _reader(
     return adapter, read(article.parts[0])
 
 
+def _known(
+    accounts: Mapping[str, Account] | Iterable[Account] | None, client: Client | AsyncClient
+) -> dict[str, Account]:
+    """The accounts a release may ask blogs with, by key (the client's when none given).
+
+    Raises:
+        ConfigurationError: ``accounts`` holds something other than accounts.
+    """
+    if accounts is None:
+        return client._core.accounts
+    if isinstance(accounts, Account):
+        values: Iterable[Any] = (accounts,)
+    elif isinstance(accounts, Mapping):
+        values = accounts.values()
+    elif isinstance(accounts, str | bytes) or not isinstance(accounts, Iterable):
+        values = (accounts,)
+    else:
+        values = accounts
+    out: dict[str, Account] = {}
+    for account in values:
+        if not isinstance(account, Account):
+            raise ConfigurationError(
+                "release(outbox, client, accounts) takes Account objects (a list, or a "
+                f"mapping by key), got {type(account).__name__} {account!r:.60}"
+            )
+        out[account.key] = account
+    return out or client._core.accounts
+
+
 def release(
     outbox: Outbox,
     client: Client,
-    accounts: Mapping[str, Account] | None = None,
+    accounts: Mapping[str, Account] | Iterable[Account] | None = None,
     *,
     now: datetime | None = None,
 ) -> list[Delivery]:
     """Queue the announcements whose article is now live; returns their deliveries.
 
     Holds whose article is not live yet are looked at again later (see `POLL`); those
-    whose article failed fail with the reason.
+    whose article failed fail with the reason. ``accounts`` (a list, or a mapping by key;
+    the client's when not given) are those the blogs may be asked with.
 
     Raises:
+        ConfigurationError: ``accounts`` holds something other than accounts.
         OutboxConflict: the outbox stayed locked by another process.
     """
+    known = _known(accounts, client)
     store = _existing(outbox)
     if store is None:
         return []
     at = now or datetime.now(UTC)
-    known = dict(accounts or {}) or client._core.accounts
     out: list[Delivery] = []
     down: dict[str, BrandkitError] = {}
     for hold in store.due(at):
@@ -766,16 +797,16 @@ def release(
 async def arelease(
     outbox: Outbox,
     client: AsyncClient,
-    accounts: Mapping[str, Account] | None = None,
+    accounts: Mapping[str, Account] | Iterable[Account] | None = None,
     *,
     now: datetime | None = None,
 ) -> list[Delivery]:
     """`release` with an `AsyncClient`."""
+    known = _known(accounts, client)
     store = _existing(outbox)
     if store is None:
         return []
     at = now or datetime.now(UTC)
-    known = dict(accounts or {}) or client._core.accounts
     out: list[Delivery] = []
     down: dict[str, BrandkitError] = {}
     for hold in store.due(at):

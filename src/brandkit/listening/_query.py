@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 import attrs
+import regex
 from pydantic import ValidationInfo, field_validator, model_validator
 
 from brandkit.content._base import ContentModel
@@ -152,7 +153,9 @@ class Query(ContentModel):
         tagged: Callable[[str], bool] | None = None,
     ) -> bool:
         """Whether a post meets the query: words and phrases match whole words (an emoji
-        is a word, and so is each Chinese character and kana), case-insensitively,
+        is a word, and so is each Chinese character and kana, and each Thai, Lao, Khmer or
+        Burmese letter with its marks; a word keeps its combining marks, and ``İ`` is the
+        capital of ``i``), case-insensitively,
         whatever the form of their letters (composed or decomposed accents, full-width
         letters) and of their apostrophes (``'`` or ``’``), a possessive or an elided
         French article being the word it names (``Acme's``, ``l'Acme``); a hashtag matches
@@ -268,10 +271,14 @@ def _words(text: str) -> list[str]:
     # selector of ❤️ and the joiner of 👩‍💻 are not. So is each Chinese character and each
     # kana: those scripts put no space between words, and a sentence ("来週東京に行きます")
     # read as one word held no term ("東京"), so every such post the platforms' searches
-    # returned was dropped as not matching.
-    folded = fold(text)
-    if _CJK.search(folded):
-        folded = _CJK.sub(r" \1 ", folded)
+    # returned was dropped as not matching. Thai, Lao, Khmer and Burmese put none either:
+    # each letter with its marks is a word of its own there.
+    # A word keeps its combining marks (Hindi's vowel signs, Arabic's vowel points): cut at
+    # each, "नमस्ते" was "नमस" and "त", and a short term matched a piece of another word.
+    # Variation selectors only choose a glyph: a word or emoji is the same without them.
+    folded = _SELECTORS.sub("", fold(text))
+    if _NO_SPACES.search(folded):
+        folded = _NO_SPACES.sub(r" \1 ", folded)
     return [
         _bare(w) if "'" in w else w
         for w in _TOKEN.findall(folded)
@@ -288,12 +295,17 @@ def _bare(word: str) -> str:
     return word[:-2] if word.endswith("'s") else word
 
 
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
+_TOKEN = regex.compile(
+    r"[\p{L}\p{N}][\p{L}\p{N}\p{M}]*(?:'[\p{L}\p{N}][\p{L}\p{N}\p{M}]*)*|[^\p{L}\p{N}\p{M}\s_]"
+)
+_SELECTORS = regex.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 # Elasticsearch's elision filter's articles (Lucene's FrenchAnalyzer.DEFAULT_ARTICLES).
 _ELIDED = re.compile(r"^(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)'(?=[^\W_])")
-# Hiragana, katakana (with its prolonged sound mark), CJK ideographs and their extensions.
-_CJK = re.compile(
-    "([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f])"
+# Hiragana, katakana (with its prolonged sound mark), CJK ideographs and their extensions;
+# Thai, Lao, Myanmar and Khmer, each letter with the marks that follow it.
+_NO_SPACES = regex.compile(
+    "([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+    "|[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]\\p{M}*)"
 )
 
 
@@ -308,7 +320,9 @@ def fold(text: str) -> str:
             unicodedata.normalize("NFKC", c) if unicodedata.category(c)[0] in "LN" else c
             for c in text
         )
-    return text.casefold().replace("’", "'")
+    # Turkish's capital İ is the capital of i: case folded alone, it was i and a combining
+    # dot, and "İstanbul" (as every Turkish post writes it) was not "istanbul".
+    return text.replace("İ", "i").casefold().replace("’", "'")
 
 
 def _messages(value: Sequence[Message]) -> tuple[Message, ...]:

@@ -53,3 +53,28 @@ def test_replies_hide_like_and_a_deleted_message(served: BlueskyEmulator) -> Non
     assert answer.status is DeliveryStatus.FAILED
     assert isinstance(answer.error, Rejected) and "deleted" in str(answer.error)
     assert emu.answers(rude) == []
+
+
+def test_a_reply_listed_below_the_last_sync_still_comes(served: BlueskyEmulator) -> None:
+    """The AppView lists a post at the earlier of its createdAt and when it was indexed:
+    a fan whose phone runs two minutes behind writes a reply that is listed below what the
+    last sync read. It comes in the next sync, once, and what came before does not again."""
+    emu = served
+    account = emu.account(name="brand")
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        early = emu.audience("fan").reply(d.ids[0], "first")
+        emu.clock.advance(60)
+        emu.audience("fan2").reply(d.ids[0], "second")
+        page = client.inbox(account)
+        assert len(page.messages) == 2
+        emu.clock.advance(30)
+        emu.audience_clock_lag = 120.0
+        late = emu.audience("fan3").reply(d.ids[0], "my clock is behind")
+        emu.audience_clock_lag = 0.0
+        emu.clock.advance(1)
+        on_time = emu.audience("fan4").reply(d.ids[0], "on time")
+        again = client.inbox(account, since=page.cursor)
+        assert sorted(m.id for m in again.messages) == sorted([late, on_time])
+        assert early not in {m.id for m in again.messages}
+        assert client.inbox(account, since=again.cursor).messages == ()

@@ -143,8 +143,8 @@ def test_a_reply_under_the_brands_answer_in_someone_elses_thread() -> None:
 
 
 def test_pages_until_the_platform_has_no_more_then_a_second_read_stops_at_the_mark() -> None:
-    """150 notifications: two pages; the next read (nothing new) costs one request and
-    returns nothing; a new one is then read alone."""
+    """150 notifications: two pages; the next read (nothing new) returns nothing; a new one
+    is then read alone."""
     first = newest_first(*range(51, 151))
     second = newest_first(*range(1, 51))
     script = Script().on(LIST, page(*first, cursor=first[-1]["indexedAt"]), page(*second))
@@ -152,14 +152,37 @@ def test_pages_until_the_platform_has_no_more_then_a_second_read_stops_at_the_ma
     assert len(got.messages) == 150 and len(script.requests) == 2
     assert script.requests[1].url.params["cursor"] == first[-1]["indexedAt"]
 
-    again = Script().on(LIST, page(*newest_first(*range(51, 151)), cursor="x"))
+    # All 150 lie within the 15 minutes below the mark, which a read looks through for
+    # posts listed late: two pages again, and nothing new in them.
+    again = Script().on(LIST, page(*first, cursor=first[-1]["indexedAt"]), page(*second))
     nothing = run_flow(adapter().inbox(got.cursor, limit=5000), again)
-    assert nothing.messages == () and len(again.requests) == 1 and not nothing.more
+    assert nothing.messages == () and len(again.requests) == 2 and not nothing.more
 
-    third = Script().on(LIST, page(*newest_first(*range(52, 152)), cursor="x"))
+    newer = newest_first(*range(52, 152))
+    third = Script().on(
+        LIST, page(*newer, cursor=newer[-1]["indexedAt"]), page(*newest_first(*range(1, 52)))
+    )
     new = run_flow(adapter().inbox(nothing.cursor, limit=5000), third)
     assert [m.text for m in new.messages] == ["message 151"]
-    assert len(third.requests) == 1
+    assert len(third.requests) == 2
+
+
+def test_a_read_looks_fifteen_minutes_below_its_mark_for_posts_listed_late() -> None:
+    """The AppView lists a post at the earlier of its createdAt and its indexing: one whose
+    author's clock runs behind comes below the last mark. A read takes it there, gives what
+    it read before no second time, and stops at the first notification more than 15
+    minutes below the mark, in one request."""
+    minutes = [note(n, at=T0 + timedelta(minutes=10 * n)) for n in (5, 4, 3, 2, 1)]
+    got = run_flow(adapter().inbox(None, limit=50), Script().on(LIST, page(*minutes)))
+    assert len(got.messages) == 5
+    late = note(9, at=T0 + timedelta(minutes=45))  # below the mark (50), new
+    listed = [note(6, at=T0 + timedelta(minutes=60)), minutes[0], late, *minutes[1:]]
+    script = Script().on(LIST, page(*listed, cursor="x"))
+    again = run_flow(adapter().inbox(got.cursor, limit=50), script)
+    assert [m.text for m in again.messages] == ["message 6", "message 9"]
+    assert len(script.requests) == 1 and not again.more
+    script = Script().on(LIST, page(*listed, cursor="x"))
+    assert run_flow(adapter().inbox(again.cursor, limit=50), script).messages == ()
 
 
 def test_notifications_at_the_same_time_as_the_mark_are_told_apart_by_uri() -> None:

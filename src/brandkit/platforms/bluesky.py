@@ -38,7 +38,7 @@ import re
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar
 
 import attrs
@@ -133,6 +133,12 @@ _EXPIRY_MARGIN = 60.0
 # listNotifications: the reasons read into the inbox (and their message kinds), its page size.
 _REASONS: dict[str, str] = {"reply": "reply", "mention": "mention", "quote": "quote"}
 _NOTIFICATION_PAGE = 100
+# The AppView lists a post at the earlier of its createdAt and the time it indexed it, so a
+# post whose author's clock runs behind (or that reached the AppView late) is listed below
+# notifications read before it existed: a sync reads this far below its mark, and the
+# cursor keeps the URIs read there (at most _MAX_LATE_URIS) so that each comes once.
+_LATE = timedelta(minutes=15)
+_MAX_LATE_URIS = 500
 _LIST_NOTIFICATIONS = "app.bsky.notification.listNotifications"
 # A threadgate hides at most this many replies (the lexicon's maxLength of hiddenReplies).
 _MAX_HIDDEN = 300
@@ -456,9 +462,13 @@ class SearchRequest:
 
 
 class _Cursor(pydantic.BaseModel):
-    """The inbox cursor brandkit writes: the newest notification read (``seen``, and the
-    URIs read at that time), and while a read that stopped at its limit is not finished, the
-    platform's cursor to go on from (``resume``) and the newest of that read (``top``)."""
+    """The inbox cursor brandkit writes: the newest notification read (``seen``), how far
+    below it a read still looks (``floor``: `_LATE` below ``seen``, or less when more than
+    `_MAX_LATE_URIS` were read there) and the URIs read from ``floor`` on (``uris``); while
+    a read that stopped at its limit is not finished, the platform's cursor to go on from
+    (``resume``), the newest of that read (``top``) and what it read so far near the top
+    (``top_uris`` from ``top_floor`` on). A cursor written before ``floor`` was kept holds
+    the URIs read at ``seen`` only, and is read with ``floor`` = ``seen``."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
@@ -470,6 +480,8 @@ class _Cursor(pydantic.BaseModel):
     resume: str | None = None
     top: pydantic.AwareDatetime | None = None
     top_uris: tuple[str, ...] = ()
+    floor: pydantic.AwareDatetime | None = None
+    top_floor: pydantic.AwareDatetime | None = None
 
 
 class _MediaStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -1186,9 +1198,12 @@ class BlueskyAdapter(Adapter):
         everyone's).
 
         The platform lists newest first and its cursor only goes back in time, so a read goes
-        back page by page (100 a page) until it reaches the newest notification of the last
-        read; one that stops at ``limit`` keeps where it stopped in its cursor and the next
-        read goes on from there before it moves the mark forward. Replies the account hid
+        back page by page (100 a page) until `_LATE` below the newest notification of the
+        last read: the AppView lists a post at the earlier of its ``createdAt`` and its
+        indexing, so one whose author's clock runs behind comes below notifications read
+        before it existed; those read before are told by the URIs the cursor keeps. A read
+        that stops at ``limit`` keeps where it stopped in its cursor and the next read goes
+        on from there before it moves the mark forward. Replies the account hid
         are not listed (the AppView leaves them out).
 
         Raises:
@@ -1206,12 +1221,23 @@ class BlueskyAdapter(Adapter):
             )
         messages: list[Message] = []
         api_cursor = state.resume
-        top, top_uris = state.top, list(state.top_uris)
+        # Below ``floor`` every notification was read before; from it up, those ``uris``
+        # names were (a cursor without a floor names those at ``seen`` only).
+        floor = state.floor or state.seen
+        read_before = set(state.uris)
+        top = state.top
+        near = list(state.top_uris)  # the URIs read from `_LATE` below `top` up
+        near_floor = state.top_floor  # set once `near` is full: it holds those from here up
         finished = False
+        below_mark = False  # the read is under the last mark, where little is new
         # Every page brings at least one notification or ends the read, except a page that
         # only holds filtered ones: at most ``limit`` + 1 pages of those either way.
         for _ in range(limit + 1):
             size = min(_NOTIFICATION_PAGE, max(1, limit - len(messages)))
+            if below_mark:
+                # Only late ones are new down there: whole pages, so that looking costs
+                # one request (they may take the read a little past ``limit``).
+                size = _NOTIFICATION_PAGE
             params = [("reasons", r) for r in _REASONS]
             params += [("limit", str(size)), ("priority", "false")]
             if api_cursor:
@@ -1224,16 +1250,21 @@ class BlueskyAdapter(Adapter):
             page, body = self._parse_with_body(response, _Notifications)
             raw: Any = body.get("notifications")
             for i, note in enumerate(page.notifications):
-                if state.seen is not None and (
-                    note.indexedAt < state.seen
-                    or (note.indexedAt == state.seen and note.uri in state.uris)
-                ):
+                if floor is not None and note.indexedAt < floor:
                     finished = True
                     break
                 if top is None or note.indexedAt > top:
-                    top, top_uris = note.indexedAt, [note.uri]
-                elif note.indexedAt == top:
-                    top_uris.append(note.uri)
+                    top = note.indexedAt
+                if near_floor is None and note.indexedAt >= top - _LATE:
+                    if len(near) < _MAX_LATE_URIS:
+                        near.append(note.uri)
+                    else:
+                        # Full: the next read looks no lower than just above this one.
+                        near_floor = note.indexedAt + timedelta(microseconds=1)
+                if state.seen is not None and note.indexedAt <= state.seen:
+                    below_mark = True
+                if note.uri in read_before:
+                    continue  # read by an earlier sync, below its mark
                 if note.reason in _REASONS and note.author.did != self.did:
                     messages.append(self._notification_message(note, raw[i]))
             if page.cursor is not None and page.cursor == api_cursor:
@@ -1250,19 +1281,26 @@ class BlueskyAdapter(Adapter):
             api_cursor = page.cursor
             if len(messages) >= limit:
                 break
-        if finished:
-            mark = top if top is not None else state.seen
-            uris = top_uris if top is not None else list(state.uris)
-            after = _Cursor(v=1, did=self.did, seen=mark, uris=tuple(uris))
+        if finished and top is None:
+            after = _Cursor(v=1, did=self.did, seen=state.seen, uris=state.uris, floor=state.floor)
+        elif finished:
+            assert top is not None
+            mark_floor = near_floor or top - _LATE
+            # Below the floor read from, everything was read before this read too.
+            if floor is not None and floor > mark_floor:
+                mark_floor = floor
+            after = _Cursor(v=1, did=self.did, seen=top, uris=tuple(near), floor=mark_floor)
         else:
             after = _Cursor(
                 v=1,
                 did=self.did,
                 seen=state.seen,
                 uris=state.uris,
+                floor=state.floor,
                 resume=api_cursor,
                 top=top,
-                top_uris=tuple(top_uris),
+                top_uris=tuple(near),
+                top_floor=near_floor,
             )
         return InboxPage(messages=messages, cursor=self._write_cursor(after), more=not finished)
 

@@ -572,9 +572,12 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._issued_access: dict[str, str] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
         self._serial = itertools.count(1)
-        # When the AppView indexed each record (ms), distinct, as notifications sort by it.
+        # Each record's sortAt (ms), as notifications sort by it (see `_sort_at`).
         self._sort_ms: dict[str, int] = {}
         self._last_sort_ms = 0
+        self.audience_clock_lag = 0.0
+        """Seconds the audience's clocks run behind: the ``createdAt`` of what they write
+        (a phone set by hand), which the AppView lists it by when that is earlier."""
         # The DIDs of the audience's accounts (not the brand's).
         self._audience_dids: set[str] = set()
         # The accounts made with account(), in order (the ones the audience mentions).
@@ -831,7 +834,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                         "record": {
                             "$type": collection,
                             "subject": {"uri": subject.uri, "cid": subject.cid},
-                            "createdAt": _iso(self.clock.time()),
+                            "createdAt": _iso(self.clock.time() - self.audience_clock_lag),
                         },
                     },
                 )
@@ -862,7 +865,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             facets.sort(key=lambda f: int(f["index"]["byteStart"]))
             if facets:
                 record["facets"] = facets
-            record["createdAt"] = _iso(self.clock.time())
+            record["createdAt"] = _iso(self.clock.time() - self.audience_clock_lag)
             response = self._create(user, {"repo": user.did, "collection": POST, "record": record})
             if response.status_code != 200:
                 raise ValueError(f"the emulator refused the audience's post: {response.text}")
@@ -1192,6 +1195,19 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def _next_sort_ms(self) -> int:
         ms = max(int(self.clock.time() * 1000), self._last_sort_ms + 1)
         self._last_sort_ms = ms
+        return ms
+
+    def _sort_at(self, record: Mapping[str, Any]) -> int:
+        """The sortAt (ms) of a record indexed now: the earlier of its ``createdAt`` and
+        the time it is indexed, as the AppView's post table and feed items have it
+        (``indexedAt < createdAt ? indexedAt : createdAt``), which notifications are listed
+        by. Indexing times are kept distinct, and a ``createdAt`` counts only when it is a
+        second or more earlier, so that records written within one millisecond keep their
+        order across the time-only cursor."""
+        ms = self._next_sort_ms()
+        created = _epoch_ms(str(record.get("createdAt", "")))
+        if created is not None and created <= ms - 1000:
+            return created
         return ms
 
     def _commit(self) -> dict[str, str]:
@@ -1588,7 +1604,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             value=record,
             created_at=self.clock.time(),
         )
-        self._sort_ms[uri] = self._next_sort_ms()
+        self._sort_ms[uri] = self._sort_at(record)
         self._index_reply(self.records[uri])
         self._writes += 1
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "commit": self._commit()}
@@ -2295,7 +2311,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             created_at=current.created_at if current is not None else self.clock.time(),
         )
         if uri not in self._sort_ms:
-            self._sort_ms[uri] = self._next_sort_ms()
+            self._sort_ms[uri] = self._sort_at(record)
             self._index_reply(self.records[uri])
         self._writes += 1
         answer["commit"] = self._commit()

@@ -91,8 +91,9 @@ STATUSES = ("held", "released", "failed", "cancelled")
 """A hold's statuses (see `Hold.status`)."""
 
 GIVE_UP = timedelta(days=1)
-"""How long after its scheduled time (or its creation) a hold waits for the blog to say the
-article is public (or to answer at all) before it fails with the blog's last word."""
+"""How long after its scheduled time (or after the article went out, if later) a hold waits
+for the blog to say the article is public (or to answer at all) before it fails with the
+blog's last word."""
 
 
 @attrs.frozen
@@ -628,7 +629,11 @@ def settle(
     blog says now, when it was asked, in the order of ``step.articles``, up to the first
     live one), else put it off or fail it. Returns the deliveries written."""
     hold = step.hold
-    since = hold.live_at or step.articles[0].created_at
+    # The day's wait counts from the article's time, or from when it went out if that was
+    # later (a time already past when it was queued, a worker down over the weekend):
+    # else the first look that the blog did not answer failed the hold of a live article.
+    sent = min(article.updated_at for article in step.articles)
+    since = max(hold.live_at, sent) if hold.live_at else sent
     looked = list(zip(step.articles, step.reads, answers, strict=False))
     looks = [_look(article, read, answer) for article, read, answer in looked]
     articles = [article for article, _, _ in looked]

@@ -8,7 +8,6 @@ import json
 import logging
 import math
 import os
-import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
+import regex
 
 from brandkit._durations import MAX_DURATION, parse_duration
 from brandkit._limits import check_limit
@@ -24,7 +24,7 @@ from brandkit._terminal import escaped
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
 from brandkit.inbox._store import Inbox, _damaged, _message, _us
-from brandkit.listening._query import Query, SearchPage, fold, saved_query
+from brandkit.listening._query import Query, SearchPage, _bare, fold, saved_query
 
 if TYPE_CHECKING:
     from brandkit._client import Client
@@ -99,7 +99,9 @@ _STOP = frozenset(
         )
     ).split()
 )
-_WORD = re.compile(r"#?[^\W\d_][\w'-]*", re.UNICODE)
+# A word keeps its combining marks (Hindi's vowel signs), as `Query.matches` reads it: cut
+# at each, the top terms of such posts were pieces of words.
+_WORD = regex.compile(r"#?\p{L}[\p{L}\p{M}\p{N}_'-]*")
 
 
 def _utc_day(day: date | datetime) -> str:
@@ -1173,12 +1175,13 @@ class Listener:
         watched = self.get(name)
         # Folded as queries match words: a post's "McDonald’s" is the query's "McDonald's",
         # and "Café" composed or decomposed one term.
-        own = {fold(t).lstrip("#@") for t in (watched.query.terms() if watched else [])}
+        own = {_bare(fold(t).lstrip("#@")) for t in (watched.query.terms() if watched else [])}
         counts: Counter[str] = Counter()
         for text in self._texts(name, since, until):
             seen = set()
             for word in _WORD.findall(fold(text)):
-                bare = word.strip("'-")
+                # "acme's" is the word acme (`Query.matches`): the query's own term.
+                bare = _bare(word.strip("'-"))
                 if len(bare) < 3 or bare.lstrip("#") in _STOP or bare.lstrip("#") in own:
                     continue
                 if bare not in seen:

@@ -751,6 +751,24 @@ def _known(
     return out or client._core.accounts
 
 
+def _aware(now: datetime | None) -> datetime:
+    """``now`` (default: the current time), checked to carry a time zone.
+
+    Raises:
+        ConfigurationError: ``now`` is not a datetime, or has no time zone.
+    """
+    if now is None:
+        return datetime.now(UTC)
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        # A naive time was read as the machine's local time to pick the due holds, then
+        # failed every release comparing it with the aware scheduled times.
+        raise ConfigurationError(
+            f"release(now=...) takes a datetime with a time zone, e.g. "
+            f"datetime.now(UTC); got {now!r:.80}"
+        )
+    return now
+
+
 def release(
     outbox: Outbox,
     client: Client,
@@ -765,14 +783,15 @@ def release(
     the client's when not given) are those the blogs may be asked with.
 
     Raises:
-        ConfigurationError: ``accounts`` holds something other than accounts.
+        ConfigurationError: ``accounts`` holds something other than accounts, or ``now``
+            has no time zone.
         OutboxConflict: the outbox stayed locked by another process.
     """
     known = _known(accounts, client)
+    at = _aware(now)
     store = _existing(outbox)
     if store is None:
         return []
-    at = now or datetime.now(UTC)
     out: list[Delivery] = []
     down: dict[str, BrandkitError] = {}
     for hold in store.due(at):
@@ -808,10 +827,10 @@ async def arelease(
 ) -> list[Delivery]:
     """`release` with an `AsyncClient`."""
     known = _known(accounts, client)
+    at = _aware(now)
     store = _existing(outbox)
     if store is None:
         return []
-    at = now or datetime.now(UTC)
     out: list[Delivery] = []
     down: dict[str, BrandkitError] = {}
     for hold in store.due(at):

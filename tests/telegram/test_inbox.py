@@ -83,7 +83,11 @@ def test_inbox_reads_comments_replies_and_private_messages(adapter: TelegramAdap
     bot = said(15, "beep", reply_to=fwd, thread=10, user={"id": 9, "is_bot": True})
     canned = Canned(("getUpdates", updates(fwd, top, nested, dm, elsewhere, chatter, bot)))
     got = run_flow(adapter.inbox(None, limit=100), canned)
-    assert canned.call(0) == {"limit": 100, "timeout": 0, "allowed_updates": ["message"]}
+    assert canned.call(0) == {
+        "limit": 100,
+        "timeout": 0,
+        "allowed_updates": ["message", "edited_message"],
+    }
     group = GROUP["id"]
     assert [(m.id, m.kind, m.in_reply_to, m.our_post) for m in got.messages] == [
         (f"{group}:11", "comment", "5", "5"),
@@ -175,7 +179,11 @@ def test_limit_caps_the_page_and_sets_more(adapter: TelegramAdapter) -> None:
         ("getUpdates", updates(said(11, "a", reply_to=fwd), said(12, "b", reply_to=fwd)))
     )
     got = run_flow(adapter.inbox(None, limit=2), canned)
-    assert canned.call(0) == {"limit": 2, "timeout": 0, "allowed_updates": ["message"]}
+    assert canned.call(0) == {
+        "limit": 2,
+        "timeout": 0,
+        "allowed_updates": ["message", "edited_message"],
+    }
     assert len(got.messages) == 2 and got.more
     assert json.loads(got.cursor or "")["offset"] == 902
     short = Canned(("getUpdates", updates(said(13, "c", reply_to=fwd), first=902)))

@@ -188,6 +188,8 @@ class _InMessage(Answer):
 class _Update(Answer):
     update_id: _Int
     message: _InMessage | None = None
+    # The message as it is after an edit (Telegram sends each edit as its own update).
+    edited_message: _InMessage | None = None
 
 
 class _Updates(Answer):
@@ -212,6 +214,10 @@ class _CountAnswer(Answer):
     ok: Literal[True]
     result: MetricCount
 
+
+# The updates the inbox reads: new messages, and the edits of those not yet read (a
+# ``message`` update keeps the text first sent).
+_UPDATE_KINDS = ["message", "edited_message"]
 
 _NO_METRICS: tuple[tuple[Metric, str], ...] = (
     (
@@ -469,7 +475,9 @@ class TelegramAdapter(Adapter):
         """The new comments on the channel's posts (messages in its linked discussion group
         that answer a post's automatic forward, or another comment in its thread) and the
         messages written to the bot in private chats (kind ``"mention"``), read with
-        ``getUpdates`` (``allowed_updates=["message"]``, no wait).
+        ``getUpdates`` (``allowed_updates=["message", "edited_message"]``, no wait). A
+        message edited before it is read comes as its last edit shows it; an edit of one
+        read before is not given again.
 
         The cursor is the next ``offset``: passing it confirms every earlier update to
         Telegram, which then never sends them again (a bot has no history to read back).
@@ -499,18 +507,13 @@ class TelegramAdapter(Adapter):
             )
         # Each update gives at most one message, so this many updates stay within limit.
         asked = max(1, min(self.update_page, limit))
-        body: dict[str, Any] = {"limit": asked, "timeout": 0, "allowed_updates": ["message"]}
+        body: dict[str, Any] = {"limit": asked, "timeout": 0, "allowed_updates": _UPDATE_KINDS}
         if offset is not None:
             body["offset"] = offset
         updates = yield from self._updates(body)
-        messages: list[Message] = []
-        for update, raw in updates:
-            offset = update.update_id + 1
-            message = update.message
-            if message is not None:
-                found = self._read_message(message, raw, threads)
-                if found is not None:
-                    messages.append(found)
+        messages = self._read_updates(updates, threads)
+        if updates:
+            offset = updates[-1][0].update_id + 1
         more = len(updates) >= asked
         return InboxPage(
             messages=messages, cursor=_write_cursor(offset, threads, self._bot_id), more=more
@@ -531,15 +534,29 @@ class TelegramAdapter(Adapter):
             posts.update(str(i) for i in ref.extra.get("message_ids") or ())
         threads: dict[str, str] = {}
         updates = yield from self._updates(
-            {"limit": self.update_page, "timeout": 0, "allowed_updates": ["message"]}
+            {"limit": self.update_page, "timeout": 0, "allowed_updates": _UPDATE_KINDS}
         )
-        found: list[Message] = []
+        return [m for m in self._read_updates(updates, threads) if m.our_post in posts]
+
+    def _read_updates(
+        self, updates: Sequence[tuple[_Update, dict[str, Any]]], threads: dict[str, str]
+    ) -> list[Message]:
+        """The messages of ``updates`` for the brand, in order, each as its last edit among
+        them shows it. An edit of a message that is not among them was read before (or is
+        not for the brand): the inbox gives a message once, so it is left out."""
+        messages: list[Message] = []
+        where: dict[str, int] = {}
         for update, raw in updates:
             if update.message is not None:
-                message = self._read_message(update.message, raw, threads)
-                if message is not None and message.our_post in posts:
-                    found.append(message)
-        return found
+                found = self._read_message(update.message, raw, threads)
+                if found is not None:
+                    where[found.id] = len(messages)
+                    messages.append(found)
+            elif update.edited_message is not None:
+                edited = self._read_message(update.edited_message, raw, threads)
+                if edited is not None and edited.id in where:
+                    messages[where[edited.id]] = edited
+        return messages
 
     def reply_target(self, message: Message) -> PartRef:
         """The message to answer: its id in its chat, with the chat in ``extra`` (the
@@ -610,7 +627,7 @@ class TelegramAdapter(Adapter):
             except pydantic.ValidationError as exc:
                 update = self._unreadable(response, item, exc)
             # Each message keeps its own JSON as raw (not the update around it).
-            message = item.get("message")
+            message = item.get("message") or item.get("edited_message")
             out.append((update, dict(message) if isinstance(message, dict) else {}))
         return out
 

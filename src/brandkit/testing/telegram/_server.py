@@ -212,6 +212,7 @@ class TelegramMessage:
         reactions: who reacted how (user or bot id -> emoji).
         sender_chat_id: the channel an audience member wrote as (Telegram lets a user
             comment on behalf of a channel of theirs), if they did.
+        edited_at: emulator time its text was last edited, if it was.
     """
 
     chat_id: int
@@ -231,6 +232,7 @@ class TelegramMessage:
     thread_id: int | None = None
     reactions: dict[int, list[str]] = attrs.field(factory=dict)
     sender_chat_id: int | None = None
+    edited_at: float | None = None
 
 
 @attrs.define
@@ -507,6 +509,25 @@ class TelegramEmulator(Emulator):
             m.sender_chat_id = own.id
             self._notify(group, m)
             return f"{group.id}:{m.message_id}"
+
+    def edit(self, message_id: str, text: str) -> None:
+        """An audience member edits their message ``"chat_id:message_id"`` (a comment or a
+        private message to the bot): its text changes, and each bot that saw it gets an
+        ``edited_message`` update (when its ``allowed_updates`` take them), as Telegram
+        sends one for every edit.
+
+        Raises:
+            KeyError: no live message of the audience has that id.
+        """
+        chat_id, _, number = message_id.partition(":")
+        with self.lock:
+            m = self._find(int(chat_id), int(number))
+            if m.user_id is None or m.deleted_at is not None:
+                raise KeyError(message_id)
+            m.text = text
+            m.edited_at = self.clock.time()
+            for bot_id in self.chats[m.chat_id].admins:
+                self._enqueue(bot_id, {"edited_message": self._message_json(m)})
 
     def _direct(self, user: TelegramUser, text: str) -> str:
         bot_ids = [
@@ -953,6 +974,8 @@ class TelegramEmulator(Emulator):
             data["from"] = self._user_json(self.bots[m.bot_id])
         data["chat"] = self._chat_json(chat)
         data["date"] = int(m.date)
+        if m.edited_at is not None:
+            data["edit_date"] = int(m.edited_at)
         if m.forward_of is not None:
             channel = self.chats[chat.linked_chat_id]  # type: ignore[index]
             original = self._find(channel.id, m.forward_of)

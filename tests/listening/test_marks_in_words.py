@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from brandkit import Client, Query, RetryPolicy
+from brandkit.listening._query import shows_hashtag
 from brandkit.testing.mastodon import MastodonEmulator
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5, attempts=1)
@@ -51,3 +52,19 @@ def test_mastodon_drops_what_the_excluded_words_say_and_only_that() -> None:
         with Client(retry=FAST) as c:
             page = c.search(brand, Query(hashtags=["travel"], exclude=["रत", "istanbul"]))
     assert sorted(m.text for m in page.messages) == ["#travel Paris", "#travel मैं भारत से हूँ"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tag", "expected"),
+    [
+        ("#भारतीय खाना", "भारत", False),
+        ("#भारत यात्रा", "भारत", True),
+        ("#भारत।", "भारत", True),
+        ("#ภาษาไทย", "ภาษ", False),
+    ],
+)
+def test_a_hashtag_ends_where_its_marks_end(text: str, tag: str, expected: bool) -> None:
+    """``#भारतीय`` ("Indian") is not the tag ``#भारत`` ("India"): the vowel sign after
+    "भारत" is part of the tag (Mastodon's ``[[:word:]]`` holds marks), not its end."""
+    assert shows_hashtag(text, tag) is expected
+    assert Query(hashtags=[tag]).matches(text) is expected

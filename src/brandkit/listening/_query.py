@@ -242,11 +242,12 @@ def _holds(spaced: str, term: str) -> bool:
 
 def shows_hashtag(text: str, tag: str) -> bool:
     """Whether ``text`` holds the hashtag ``tag`` (given without ``#``) as `Query.matches`
-    reads one: ``#tag`` in any case, not inside a word nor followed by a letter, digit or
-    ``_``; composed and decomposed accents alike."""
-    return (
-        re.search(rf"(?<!\w)#{re.escape(_nfc(tag))}(?!\w)", _nfc(text), re.IGNORECASE) is not None
-    )
+    reads one: ``#tag`` in any case, not inside a word nor followed by a letter, digit,
+    ``_`` or combining mark; composed and decomposed accents alike."""
+    # A mark is part of the tag (Mastodon's [[:word:]] holds marks): "#भारतीय" ("Indian")
+    # was read as the tag "#भारत" ("India") followed by a vowel sign.
+    said = rf"(?<![\w\p{{M}}])#{regex.escape(_nfc(tag))}(?![\w\p{{M}}])"
+    return regex.search(said, _nfc(text), regex.IGNORECASE) is not None
 
 
 def _nfc(text: str) -> str:

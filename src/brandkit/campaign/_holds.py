@@ -91,9 +91,9 @@ STATUSES = ("held", "released", "failed", "cancelled")
 """A hold's statuses (see `Hold.status`)."""
 
 GIVE_UP = timedelta(days=1)
-"""How long after its scheduled time (or after the article went out, if later) a hold waits
-for the blog to say the article is public (or to answer at all) before it fails with the
-blog's last word."""
+"""How long after its scheduled time (or after the article went out, or the time the blog now
+gives it, if later) a hold waits for the blog to say the article is public (or to answer at
+all) before it fails with the blog's last word."""
 
 
 @attrs.frozen
@@ -561,12 +561,33 @@ def plan(outbox: Outbox, hold: Hold, now: datetime, store: HoldStore) -> Plan | 
 class _Look:
     """What one blog's answer means for the hold: ``live`` at ``text`` (the URL), or not,
     ``text`` saying why; ``wait``: it may be live later (``given_up`` says why not, once
-    the hold stops waiting)."""
+    the hold stops waiting); ``until``: when the blog says it will make the article public
+    (its scheduled time as the blog has it now)."""
 
     live: bool
     text: str
     wait: bool = False
     given_up: str = ""
+    until: datetime | None = None
+
+
+# The statuses of an article a blog will make public at its time (WordPress, Ghost, dev.to).
+_SCHEDULED = frozenset({"future", "scheduled"})
+
+
+def _blog_time(ref: PartRef) -> datetime | None:
+    """The time the blog gives a scheduled article (WordPress ``date_gmt``, UTC without an
+    offset; Ghost ``published_at``), or ``None`` when it gives none that can be read."""
+    for key in ("date_gmt", "published_at"):
+        value = ref.extra.get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None
 
 
 def _look(article: Delivery, read: bool, answer: Answer) -> _Look:
@@ -602,6 +623,7 @@ def _look(article: Delivery, read: bool, answer: Answer) -> _Look:
             f"the blog says the article is {status!r}",
             wait=True,
             given_up=f"the blog still says the article is {status!r}",
+            until=_blog_time(current) if status in _SCHEDULED else None,
         )
     url = current.url or article.url
     if not url:
@@ -640,6 +662,13 @@ def settle(
     url = next((look.text for look in looks if look.live), None)
     if url is None:
         waiting = [(a, look) for a, look in zip(articles, looks, strict=True) if look.wait]
+        # An embargo moved later on the blog (rescheduled there after it was queued): its
+        # new time is waited for, and the blog gets its day from then. Else the hold asked
+        # every minute from the first time on and failed a day later, and the article went
+        # live unannounced.
+        until = [w.until for _, w in waiting if w.until is not None]
+        if until:
+            since = max(since, *until)
         if not waiting:
             store.failed(hold.id, _said(articles, [look.text for look in looks]), now)
         elif now - since > GIVE_UP:
@@ -649,12 +678,13 @@ def settle(
                 hold.id, _said([a for a, _ in waiting], [w.given_up for _, w in waiting]), now
             )
         else:
-            store.later(
-                hold.id,
-                now + POLL,
-                _said([a for a, _ in waiting], [w.text for _, w in waiting]),
-                now,
-            )
+            at = now + POLL
+            why = _said([a for a, _ in waiting], [w.text for _, w in waiting])
+            if len(until) == len(waiting) and min(until) > at:
+                # Every blog that may make it public has a time for it: the first one.
+                at = min(until)
+                why = f"{why}, until {at.isoformat()}"
+            store.later(hold.id, at, why, now)
         return []
     try:
         post = hold.announcement(url)

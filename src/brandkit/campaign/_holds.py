@@ -10,6 +10,7 @@ repeated after a crash writes nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import contextlib
 import json
@@ -855,16 +856,18 @@ async def arelease(
     *,
     now: datetime | None = None,
 ) -> list[Delivery]:
-    """`release` with an `AsyncClient`."""
+    """`release` with an `AsyncClient`: its reads and writes of the SQLite file run off
+    the event loop (a file locked by another process must not stop the loop, where other
+    accounts' requests are under way), the blogs are asked on it."""
     known = _known(accounts, client)
     at = _aware(now)
-    store = _existing(outbox)
+    store = await asyncio.to_thread(_existing, outbox)
     if store is None:
         return []
     out: list[Delivery] = []
     down: dict[str, BrandkitError] = {}
-    for hold in store.due(at):
-        step = plan(outbox, hold, at, store)
+    for hold in await asyncio.to_thread(store.due, at):
+        step = await asyncio.to_thread(plan, outbox, hold, at, store)
         if step is None:
             continue
         answers: list[Answer] = []
@@ -883,7 +886,7 @@ async def arelease(
             answers.append((ref, error))
             if _look(article, read, (ref, error)).live:
                 break  # the other blogs need not be asked
-        out.extend(settle(outbox, store, step, answers, at))
+        out.extend(await asyncio.to_thread(settle, outbox, store, step, answers, at))
     return out
 
 

@@ -123,8 +123,9 @@ class Campaign:
         card: give the announcement a link card made from the article.
 
     Raises:
-        ContentError: the article is a draft, the announcement neither uses ``{url}`` nor
-            gets a card (it would not point at the article), or it is scheduled itself.
+        ContentError: the article is a draft, the announcement (or a variant's own text)
+            neither uses ``{url}`` nor gets a card (it would not point at the article), or
+            it is scheduled itself.
         ConfigurationError: ``to`` is empty, holds something else than accounts, names an
             account twice, or names a blog; ``utm`` is not a flag or a `Utm`, ``card``
             not a flag, or ``name`` not a non-blank text.
@@ -185,6 +186,21 @@ class Campaign:
                 "leave card=True",
                 field="announce.text",
             )
+        if not self.card and self.announce.link is None:
+            platforms = {a.platform for a in self.to}
+            for name, variant in self.announce.variants.items():
+                # A network's own text replaces the main one, {url} and all.
+                if (
+                    name in platforms
+                    and variant.text
+                    and variant.link is None
+                    and "{url}" not in variant.text
+                ):
+                    raise ContentError(
+                        f"the announcement's variant for {name} would not point at the "
+                        "article: put {url} in its text or leave card=True",
+                        field=f"announce.variants.{name}.text",
+                    )
         if not self.to:
             raise ConfigurationError("Campaign(to=...) needs at least one account to announce on")
         keys = [a.key for a in self.to]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import select
 import threading
 from pathlib import Path
 from typing import Any
@@ -104,19 +105,19 @@ def test_the_password_stays_out_of_reprs_and_errors(postgres_url: str) -> None:
     assert "s3cret-wrong" not in str(caught.value)
 
 
-def test_a_lost_connection_is_an_error_once_then_the_inbox_connects_again(
-    postgres_url: str,
-) -> None:
-    from brandkit import BrandkitError
-
+def test_a_connection_the_server_ended_is_replaced_before_use(postgres_url: str) -> None:
+    """A restart or failover ends the idle session: the next call notices it (the server's
+    farewell is on the socket) and opens a new one instead of failing."""
     with Inbox(postgres_url, prefix=unique_prefix()) as inbox:
         assert isinstance(inbox, PostgresInbox)
-        pid = inbox._conn.info.backend_pid
+        old = inbox._conn
         with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(BrandkitError, match="inbox"):
-            inbox.messages()
-        assert inbox.messages() == []  # a new connection
+            admin.execute("SELECT pg_terminate_backend(%s)", (old.info.backend_pid,))
+        poller = select.poll()
+        poller.register(old.pgconn.socket, select.POLLIN)
+        assert poller.poll(10_000), "the farewell never arrived: the test proves nothing"
+        assert inbox.messages() == []
+        assert inbox._conn is not old
 
 
 def test_db_upgrade_knows_the_inbox() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -284,19 +285,19 @@ def test_the_password_stays_out_of_reprs_and_errors(postgres_url: str) -> None:
     assert "s3cret-wrong" not in str(refused.value)
 
 
-def test_a_lost_connection_is_an_error_once_then_the_store_connects_again(
-    postgres_url: str,
-) -> None:
-    """When the server drops the connection, one call fails with BrandkitError and the
-    next connects again."""
+def test_a_connection_the_server_ended_is_replaced_before_use(postgres_url: str) -> None:
+    """A restart or failover ends the idle session: the next call notices it (the server's
+    farewell is on the socket) and opens a new one instead of failing."""
     with MetricsStore(postgres_url, prefix=unique_prefix()) as store:
         assert isinstance(store, PostgresMetricsStore)
-        pid = store._conn.info.backend_pid
+        old = store._conn
         with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(BrandkitError, match="metrics store"):
-            store.count()
+            admin.execute("SELECT pg_terminate_backend(%s)", (old.info.backend_pid,))
+        poller = select.poll()
+        poller.register(old.pgconn.socket, select.POLLIN)
+        assert poller.poll(10_000), "the farewell never arrived: the test proves nothing"
         assert store.count() == 0
+        assert store._conn is not old
 
 
 def test_analytics_is_for_sqlite_files(postgres_url: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import socket
 import threading
 import time
@@ -46,11 +47,19 @@ def _sessions(url: str, name: str) -> int:
     return int(row[0])
 
 
-def _until_closed(url: str, name: str, *, terminate: bool = False) -> None:
+def _until_closed(
+    url: str,
+    name: str,
+    *,
+    terminate: bool = False,
+    conns: Callable[[], list[Any]] | None = None,
+) -> None:
     """Wait until the server has ended every session named ``name`` (at most 10 s): idle
     ones time out; ``terminate`` ends them at once, as a restart does (a session left
     waiting for its client's next message after a pipeline, as psycopg's async one is,
-    never counts as idle)."""
+    never counts as idle). Then, for each of ``conns()`` still open, until the server's
+    farewell has reached its socket: a busy machine may deliver it after the session is
+    gone, and until it is there no client can notice anything."""
     if terminate:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(
@@ -62,12 +71,25 @@ def _until_closed(url: str, name: str, *, terminate: bool = False) -> None:
     while _sessions(url, name) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _sessions(url, name) == 0, "the server kept the sessions: the test proves nothing"
+    for conn in conns() if conns is not None else []:
+        if conn is None or conn.closed:
+            continue
+        poller = select.poll()
+        poller.register(conn.pgconn.socket, select.POLLIN)
+        assert poller.poll(10_000), "the farewell never arrived: the test proves nothing"
 
 
-def _twice(url: str, name: str, call: Callable[[], Any], *, terminate: bool = False) -> None:
+def _twice(
+    url: str,
+    name: str,
+    call: Callable[[], Any],
+    *,
+    terminate: bool = False,
+    conns: Callable[[], list[Any]] | None = None,
+) -> None:
     """``call`` works, and works again once the server has closed its idle sessions."""
     call()
-    _until_closed(url, name, terminate=terminate)
+    _until_closed(url, name, terminate=terminate, conns=conns)
     call()
 
 
@@ -75,12 +97,13 @@ def test_the_outbox_opens_a_new_connection(postgres_db: str) -> None:
     name = f"bk-{uuid.uuid4().hex[:12]}"
     account = Account.mastodon("https://social.example", token="t", name="a")
     with Outbox(_closing_idle_sessions(postgres_db, name), lease=3600) as box:
-        _twice(postgres_db, name, lambda: box.add(Post(text="hello"), account))
-        _until_closed(postgres_db, name)
+        conns = lambda: [box._conn]  # noqa: E731
+        _twice(postgres_db, name, lambda: box.add(Post(text="hello"), account), conns=conns)
+        _until_closed(postgres_db, name, conns=conns)
         assert box.counts()[DeliveryStatus.PENDING] == 2
-        _until_closed(postgres_db, name)
+        _until_closed(postgres_db, name, conns=conns)
         (taken,) = box.claim(limit=1)
-        _until_closed(postgres_db, name)
+        _until_closed(postgres_db, name, conns=conns)
         box.release(taken.id)
 
 
@@ -108,12 +131,13 @@ def test_the_governor_state_opens_a_new_connection(postgres_db: str) -> None:
 def test_the_credential_store_opens_a_new_connection(postgres_db: str) -> None:
     name = f"bk-{uuid.uuid4().hex[:12]}"
     with PostgresStore(_closing_idle_sessions(postgres_db, name), key=KEY) as store:
-        _twice(postgres_db, name, lambda: store.put("acme", {"token": "t"}))
-        _until_closed(postgres_db, name)
+        conns = lambda: [store._conn, *(c for _, c in store._idle)]  # noqa: E731
+        _twice(postgres_db, name, lambda: store.put("acme", {"token": "t"}), conns=conns)
+        _until_closed(postgres_db, name, conns=conns)
         assert store.keys() == ["acme"]
         with store.lock("acme"):
             pass
-        _until_closed(postgres_db, name)
+        _until_closed(postgres_db, name, conns=conns)
         with store.lock("acme"):
             pass
 
@@ -233,7 +257,36 @@ def test_a_farewell_that_came_before_the_close_is_noticed(postgres_db: str) -> N
     )
     try:
         with PostgresStore(url, key=KEY) as store:
-            _twice(postgres_db, name, lambda: store.put("acme", {"token": "t"}), terminate=True)
+            conns = lambda: [store._conn]  # noqa: E731
+            _twice(
+                postgres_db,
+                name,
+                lambda: store.put("acme", {"token": "t"}),
+                terminate=True,
+                conns=conns,
+            )
             assert store.keys() == ["acme"]
     finally:
         relay.close()
+
+
+def test_the_inbox_opens_a_new_connection(postgres_db: str) -> None:
+    from brandkit import Inbox
+
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    with Inbox(_closing_idle_sessions(postgres_db, name), prefix=unique_prefix()) as inbox:
+        conns = lambda: [inbox._conn]  # noqa: E731
+        _twice(postgres_db, name, inbox.messages, conns=conns)
+        _until_closed(postgres_db, name, terminate=True, conns=conns)
+        assert inbox.cursor("x:brand") is None
+
+
+def test_the_metrics_store_opens_a_new_connection(postgres_db: str) -> None:
+    from brandkit.metrics import MetricsStore
+
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    with MetricsStore(_closing_idle_sessions(postgres_db, name), prefix=unique_prefix()) as store:
+        conns = lambda: [store._conn]  # noqa: E731
+        _twice(postgres_db, name, store.count, conns=conns)
+        _until_closed(postgres_db, name, terminate=True, conns=conns)
+        assert store.count() == 0

@@ -28,6 +28,7 @@ from brandkit.backends import (
     redact_url,
     register,
     set_lock_timeout,
+    stale,
 )
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
@@ -229,10 +230,13 @@ class PostgresInbox(Inbox):
         return conn
 
     def _connection(self) -> Any:
-        """The connection, opened again if the last one broke (a server restart)."""
+        """The connection, opened again if the last one broke or the server closed it while
+        it was idle (a restart, a failover, ``idle_session_timeout``: `stale`)."""
         if self._closed:
             raise BrandkitError(f"the inbox {self.path!r} is closed: open it again")
-        if self._conn is None or self._conn.closed:
+        if self._conn is None or stale(self._conn):
+            if self._conn is not None:
+                self._conn.close()
             self._conn = self._connect()
         return self._conn
 

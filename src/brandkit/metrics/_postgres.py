@@ -31,6 +31,7 @@ from brandkit.backends import (
     redact_url,
     register,
     set_lock_timeout,
+    stale,
 )
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -224,14 +225,17 @@ class PostgresMetricsStore(MetricsStore):
         return conn
 
     def _connection(self) -> Any:
-        """The connection, opened again if the last one broke (a server restart).
+        """The connection, opened again if the last one broke or the server closed it while
+        it was idle (a restart, a failover, ``idle_session_timeout``: `stale`).
 
         Raises:
             ConfigurationError: the store is closed.
         """
         if self._closed:
             raise ConfigurationError("this MetricsStore is closed")
-        if self._conn is None or self._conn.closed:
+        if self._conn is None or stale(self._conn):
+            if self._conn is not None:
+                self._conn.close()
             self._conn = self._connect()
         return self._conn
 

@@ -203,3 +203,15 @@ def test_the_emulator_reads_tags_as_mastodons_hashtag_re(emu: MastodonEmulator) 
     with Client(retry=FAST) as client:
         page = client.search(account, Query(hashtags=["col·lecció"]))
     assert [m.id for m in page.messages] == [catalan]
+
+
+def test_a_tag_in_a_script_with_combining_marks_is_a_tag(emu: MastodonEmulator) -> None:
+    """Tag::HASHTAG_NAME_RE is made of [[:word:]] and [[:alpha:]], which take the vowel signs
+    of Devanagari, Tamil or Thai: #भारत is a Mastodon hashtag, and listening for it finds
+    the post (it was refused as "not a Mastodon hashtag")."""
+    account = emu.account(username="brand")
+    tagged = emu.audience("a").post("जय #भारत")
+    emu.audience("b").post("#भारतीय खाना")
+    with Client(retry=FAST) as client:
+        page = client.search(account, Query(hashtags=["भारत"]))
+    assert [m.id for m in page.messages] == [tagged]

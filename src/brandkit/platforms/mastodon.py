@@ -50,6 +50,7 @@ from urllib.parse import quote, unquote
 import attrs
 import httpx
 import pydantic
+import regex
 
 from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send, Wait
@@ -382,9 +383,11 @@ class SearchRequest:
 _CAPABILITIES = BUILTIN_CAPABILITIES["mastodon"]
 
 # Mastodon's hashtag names (Tag::HASHTAG_NAME_RE): word characters, the middle dot and ZWNJ,
-# with at least one letter; emoji are not hashtags on Mastodon.
+# with at least one letter; emoji are not hashtags on Mastodon. Onigmo's [[:word:]] and
+# [[:alpha:]] take combining marks (Devanagari's or Thai's vowel signs: #भारत is one tag),
+# which Python's re \w does not: the regex module's \w and \p{Alphabetic} do.
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
-_TAG_NAME = re.compile(r"(?=[\w·\u200c]*[^\W\d])[\w·\u200c]+", re.UNICODE)
+_TAG_NAME = regex.compile(r"(?=[\w·\u200c]*\p{Alphabetic})[\w·\u200c]+")
 _SEARCH_PAGE = 40
 # TagFeed::LIMIT_PER_MODE: a tag timeline reads at most 4 tags of each of any/all/none.
 _TAGS_PER_MODE = 4

@@ -523,7 +523,9 @@ def plan(outbox: Outbox, hold: Hold, now: datetime, store: HoldStore) -> Plan | 
     """The next step for ``hold``: ``None`` when it was settled (failed or put off) here."""
     stored = [outbox.get(i) for i in hold.articles]
     found = [d for d in stored if d is not None]
-    sent = [d for d in found if d.status is DeliveryStatus.SENT and d.url]
+    # Sent without a public address yet (WordPress "pending" review) counts too: the blog
+    # is asked, and the hold waits for it to publish the article like any status not live.
+    sent = [d for d in found if d.status is DeliveryStatus.SENT and d.parts]
     if not sent:
         waiting = [
             d

@@ -14,7 +14,7 @@ class TestFacebookConformance(AdapterConformance):
     platform = "facebook"
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
-        """One read of the Page's posts with each post's newest 100 comments expanded,
-        then one more page of 100 per post for the rest (Facebook has no mentions to
-        read)."""
+        """One read of the Page's feed with each post's newest 100 comments expanded,
+        then one more page of 100 per post for the rest; posts people wrote on the Page
+        (the mentions) come in the same read."""
         return max(1, math.ceil(answers / FacebookAdapter.comments_page))

@@ -522,7 +522,11 @@ def test_likes_answers_and_hidden(emu: FacebookEmulator, http: httpx.Client) -> 
     http.post(f"/v25.0/{asked}", data={"is_hidden": "true"}, headers=token)
     assert emu.is_hidden(asked)
     with pytest.raises(NotImplementedError, match="comment"):
-        emu.audience("ada").mention("hello")
+        emu.audience("ada").quote(asked, "hello")
+    # A mention is a post written on the Page: its feed lists it, its own posts do not.
+    visitor = emu.audience("ada").mention("hello")
+    feed = http.get(f"/v25.0/{visitor.split('_')[0]}/feed", headers=token).json()["data"]
+    assert visitor in [p["id"] for p in feed]
     with pytest.raises(KeyError):
         emu.audience("ada").comment("1_2", "nowhere")
     nobody = http.post("/v25.0/1_2/likes", headers=token)

@@ -373,12 +373,13 @@ def test_cursor_round_trip() -> None:
 
 
 def test_capabilities_and_a_throttled_read() -> None:
-    """Facebook declares comments (no mentions), hiding, deleting and liking; a throttled
-    inbox read is RateLimited with Meta's wait, so the caller's cursor does not move."""
+    """Facebook declares comments and mentions (posts people write on the Page), hiding,
+    deleting and liking; a throttled inbox read is RateLimited with Meta's wait, so the
+    caller's cursor does not move."""
     from brandkit.errors import RateLimited
 
     caps = FacebookAdapter.capabilities
-    assert caps.inbox == {"comment"}
+    assert caps.inbox == {"comment", "mention"}
     assert caps.hide_messages and caps.delete_messages and caps.like_messages
     usage = {
         PAGE: [

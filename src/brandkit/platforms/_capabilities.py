@@ -103,7 +103,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     ),
     "facebook": Capabilities(
         platform="facebook",
-        inbox=frozenset({"comment"}),
+        # Comments, and posts people write on the Page ("mention": the Page's feed).
+        inbox=frozenset({"comment", "mention"}),
         hide_messages=True,
         delete_messages=True,
         like_messages=True,

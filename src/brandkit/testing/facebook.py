@@ -942,16 +942,20 @@ class FacebookEmulator(GraphEmulator):
         """A comment by ``member`` (see `GraphEmulator.audience_write`), or with ``kind``
         ``"post"`` a visitor post: a post ``member`` writes on the Page ``target`` (the
         emulator's only Page when ``None``), listed by ``/{page-id}/feed`` but not by
-        ``/posts`` or ``/published_posts``; returns its id.
+        ``/posts`` or ``/published_posts``; returns its id. A ``"mention"`` is the visitor
+        post too, the way a person addresses a Page on Facebook (the inbox reads it as
+        one), on the Page made last.
 
         Raises:
             KeyError: ``target`` is no Page (or, without it, the emulator has not one
                 Page), or no live post or comment for a comment.
-            NotImplementedError: a mention or quote.
+            NotImplementedError: a quote.
         """
-        if kind != "post":
+        if kind not in ("post", "mention"):
             return super().audience_write(member, kind, text, target=target, lang=lang)
         with self.lock:
+            if target is None and kind == "mention" and self._pages:
+                target = list(self._pages)[-1]
             if target is None:
                 if len(self._pages) != 1:
                     raise KeyError(f"a visitor post needs its Page among {sorted(self._pages)}")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from brandkit import Client, DeliveryStatus, Post, Rejected, Unsupported
+from brandkit.testing._emulator import Clock
 from brandkit.testing.bluesky import BlueskyEmulator
 from tests.bluesky._support import FAST
 
@@ -78,3 +81,31 @@ def test_a_reply_listed_below_the_last_sync_still_comes(served: BlueskyEmulator)
         assert sorted(m.id for m in again.messages) == sorted([late, on_time])
         assert early not in {m.id for m in again.messages}
         assert client.inbox(account, since=again.cursor).messages == ()
+
+
+class _Frozen(Clock):
+    """Time that stands still: every record is written in the same millisecond."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._at = time.time()
+
+    def time(self) -> float:
+        return self._at
+
+
+def test_a_burst_of_replies_comes_in_full() -> None:
+    """Replies written faster than one a millisecond (a popular post, a script) are listed
+    in the order they were indexed, each once: a burst of 1,100 in one instant comes in full
+    in one read (the emulator used to list those past the first second at their createdAt,
+    all the same, and paging by time lost some)."""
+    emu = BlueskyEmulator(clock=_Frozen())
+    with emu.serve():
+        account = emu.account(name="brand")
+        with Client(retry=FAST, accounts=[account]) as client:
+            (d,) = client.publish(Post(text="Giveaway!"), account)
+            said = {emu.audience(f"fan{i % 50}").reply(d.ids[0], f"me {i}") for i in range(1100)}
+            page = client.inbox(account, limit=2000)
+    got = [m.id for m in page.messages]
+    assert len(got) == len(set(got)) == 1100
+    assert set(got) == said

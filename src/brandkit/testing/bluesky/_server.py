@@ -1202,11 +1202,13 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         the time it is indexed, as the AppView's post table and feed items have it
         (``indexedAt < createdAt ? indexedAt : createdAt``), which notifications are listed
         by. Indexing times are kept distinct, and a ``createdAt`` counts only when it is a
-        second or more earlier, so that records written within one millisecond keep their
-        order across the time-only cursor."""
+        second or more earlier than the clock, so that records written within one
+        millisecond keep their order across the time-only cursor: compared with the kept-
+        distinct time instead, which a burst of writes pushes ahead of the clock, every
+        record of a burst past its first thousand took its ``createdAt``, all the same."""
         ms = self._next_sort_ms()
         created = _epoch_ms(str(record.get("createdAt", "")))
-        if created is not None and created <= ms - 1000:
+        if created is not None and created <= int(self.clock.time() * 1000) - 1000:
             return created
         return ms
 

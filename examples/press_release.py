@@ -44,11 +44,12 @@ Acme builds reporting tools for 2,000 companies in 30 countries.
 
 
 def announcement() -> Post:
-    """The announcement: {title} and {url} are the article's once it is live."""
+    """The announcement of any release: {title}, {excerpt} and {url} are the article's once
+    it is live (both campaigns below use it)."""
     return Post(
-        text="{title}: 40 engineers, our first office in Portugal. Read the release: {url}",
-        hashtags=["Lisbon", "Acme"],
-        variants={"x": Variant(text="We are opening in Lisbon! {url}")},
+        text="{title}: {excerpt} Read the release: {url}",
+        hashtags=["Acme"],
+        variants={"x": Variant(text="{title} {url}")},
     )
 
 

@@ -6,7 +6,10 @@ for a week (the emulators' engagement grows with their clock), stores every snap
 SQLite file, and writes a self-contained HTML report:
 
     python examples/weekly_report.py            # writes build/weekly-report.html
-    python examples/weekly_report.py --out report.html --db brandkit.db
+    python examples/weekly_report.py --out report.html --db week.db
+
+Its own database (build/weekly-report.db) is made anew at each run; a ``--db`` file that
+already exists is refused rather than emptied, since it may be a real outbox or store.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from brandkit import Client, CollectIncomplete, MetricsStore, Post, write_report
 from brandkit.testing import Clock, emulator
 
+OWN_DB = "build/weekly-report.db"
 POSTS = [
     "Spring collection is live: light jackets, bright colours. https://shop.example.com/spring",
     "Behind the scenes: how our designers picked this season's palette. 🎨",
@@ -31,13 +35,19 @@ POSTS = [
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="build/weekly-report.html", help="report file")
-    parser.add_argument("--db", default="build/weekly-report.db", help="metrics database")
+    parser.add_argument("--db", default=OWN_DB, help="metrics database (a new file)")
     parser.add_argument("--days", type=int, default=7, help="simulated days to collect")
     args = parser.parse_args(argv)
     out, db = Path(args.out), Path(args.db)
+    if db.exists() and args.db != OWN_DB:
+        parser.error(
+            f"--db {args.db} exists: give a new file (this example fills it with demo data)"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     db.parent.mkdir(parents=True, exist_ok=True)
-    db.unlink(missing_ok=True)
+    # Its own file starts empty, so that the report shows this run's week alone.
+    for stale in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        stale.unlink(missing_ok=True)
 
     clock = Clock()  # one simulated clock for every emulator, advanced a day at a time
     with ExitStack() as stack:

@@ -237,6 +237,24 @@ class HoldStore(SQLiteStore):
 
     def add(self, campaign: Campaign, articles: Sequence[Delivery], now: datetime) -> Hold:
         """Hold ``campaign``'s announcement until one of ``articles`` is live."""
+        with self._tx() as db:
+            return self.add_in(db, campaign, articles, now)
+
+    def make(self) -> None:
+        """Make the tables if they are not there yet (their own transaction), so that a
+        hold can be written in another connection's transaction (`add_in`)."""
+        with self._tx():
+            pass
+
+    def add_in(
+        self,
+        db: sqlite3.Connection,
+        campaign: Campaign,
+        articles: Sequence[Delivery],
+        now: datetime,
+    ) -> Hold:
+        """`add` in the transaction of ``db``, a connection to this store's file whose
+        tables are made (`make`): the outbox's, writing the article's deliveries."""
         proto = campaign.announcement(STAND_IN)
         live_at = campaign.article.scheduled_at
         hold = Hold(
@@ -249,23 +267,22 @@ class HoldStore(SQLiteStore):
             status="held",
             data=proto.model_dump_json(),
         )
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO campaign_holds (id, name, articles, accounts, live_at, check_at, "
-                "status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    hold.id,
-                    hold.name,
-                    json.dumps(hold.articles),
-                    json.dumps(hold.accounts),
-                    _iso(live_at) if live_at else None,
-                    _iso(hold.check_at),
-                    hold.status,
-                    hold.data,
-                    _iso(now),
-                    _iso(now),
-                ),
-            )
+        db.execute(
+            "INSERT INTO campaign_holds (id, name, articles, accounts, live_at, check_at, "
+            "status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                hold.id,
+                hold.name,
+                json.dumps(hold.articles),
+                json.dumps(hold.accounts),
+                _iso(live_at) if live_at else None,
+                _iso(hold.check_at),
+                hold.status,
+                hold.data,
+                _iso(now),
+                _iso(now),
+            ),
+        )
         return hold
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -211,6 +212,8 @@ def queue(outbox: Outbox, campaign: Campaign, blogs: Account | Sequence[Account]
             unknown to the outbox's configuration, or an outbox that is not in a SQLite
             file.
         ContentError: the article or the announcement breaks a rule (nothing is written).
+        OutboxConflict: the outbox's file stayed locked by another process (nothing is
+            written: the article and its hold are one write, so queue it again).
     """
     targets = _blogs(blogs)
     campaign.check(targets)
@@ -218,5 +221,20 @@ def queue(outbox: Outbox, campaign: Campaign, blogs: Account | Sequence[Account]
     unknown = _unknown(outbox, campaign)
     if unknown:
         raise ConfigurationError(unknown)
-    articles = outbox.add(campaign.article, targets)
-    return store.add(campaign, articles, outbox.clock())
+    now = outbox.clock()
+    if outbox.path in ("", ":memory:"):
+        # The holds are in a database of their own (one in memory per connection): no
+        # shared transaction, and nothing that outlives a crash or waits for a lock anyway.
+        articles = outbox.add(campaign.article, targets)
+        return store.add(campaign, articles, now)
+    # One transaction for the article and its hold: written apart, a lock timeout or a
+    # crash between them left the article queued with no announcement while queue()
+    # raised, and the rerun queued (and the worker posted) the article twice.
+    store.make()
+    made: list[Hold] = []
+
+    def hold_too(db: sqlite3.Connection, articles: list[Delivery]) -> None:
+        made.append(store.add_in(db, campaign, articles, now))
+
+    outbox._add(campaign.article, targets, within=hold_too)
+    return made[0]

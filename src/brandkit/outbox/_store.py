@@ -1852,6 +1852,19 @@ class Outbox(SQLiteStore):
                 account or a post for a blog account.
             MediaError: a media file of the post is gone or breaks a platform's rule.
         """
+        return self._add(post, accounts, check=check)
+
+    def _add(
+        self,
+        post: Content,
+        accounts: Account | Sequence[Account],
+        *,
+        check: bool = True,
+        within: Callable[[Any, builtins.list[Delivery]], None] | None = None,
+    ) -> builtins.list[Delivery]:
+        """`add`; ``within(db, deliveries)`` then writes more in the same transaction (a
+        campaign's hold: the article is never queued without it, nor it without the
+        article), and whatever it raises undoes the whole write."""
         from brandkit._client import _once_each, check_content
 
         if not isinstance(post, Post | Article):
@@ -1893,6 +1906,8 @@ class Outbox(SQLiteStore):
                 )
                 self._insert(db, delivery, None, None)
                 out.append(delivery)
+            if within is not None:
+                within(db, out)
         return out
 
     def insert_once(self, delivery: Delivery) -> Delivery:

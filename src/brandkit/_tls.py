@@ -23,10 +23,26 @@ _lock = threading.Lock()
 def shared_context() -> ssl.SSLContext:
     """The context httpx would make with ``verify=True``: certifi's CA bundle, or the file
     or folder ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` name. One per distinct setting of those
-    two, so that a change of them is still followed."""
+    two, so that a change of them is still followed.
+
+    Raises:
+        ConfigurationError: the CA file or folder named cannot be read as certificates.
+    """
     key = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
     with _lock:
         context = _contexts.get(key)
         if context is None:
-            context = _contexts[key] = httpx.create_ssl_context()
+            try:
+                context = httpx.create_ssl_context()
+            except (OSError, ssl.SSLError) as exc:
+                from brandkit.errors import ConfigurationError
+
+                file, folder = key
+                named = f"SSL_CERT_FILE={file!r}" if file else f"SSL_CERT_DIR={folder!r}"
+                raise ConfigurationError(
+                    f"{named} names no CA certificates brandkit can read "
+                    f"({type(exc).__name__}: {exc.strerror or exc}): point it at a PEM file "
+                    "(or a folder of them), or unset it to use the bundled ones"
+                ) from None
+            _contexts[key] = context
         return context

@@ -115,3 +115,18 @@ def test_the_oauth_flows_own_client_uses_the_shared_context(
     run_auth_flow(flow())
     assert seen == [shared]
     assert fresh_contexts[0] == 1
+
+
+def test_a_ca_file_that_is_not_there_is_a_typed_error(
+    fresh_contexts: list[int], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A CA file that is not there (a path mistyped in a deployment) was a bare
+    FileNotFoundError from deep inside ssl, naming neither the variable nor the path."""
+    from brandkit.errors import ConfigurationError
+
+    missing = tmp_path / "no-such-ca.pem"
+    monkeypatch.setenv("SSL_CERT_FILE", str(missing))
+    with pytest.raises(ConfigurationError) as caught:
+        Client()
+    assert "SSL_CERT_FILE" in str(caught.value)
+    assert str(missing) in str(caught.value)

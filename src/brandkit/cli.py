@@ -85,6 +85,7 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
         hashtags=tuple(args.hashtag or ()),
         campaign=args.campaign,
         content_warning=args.content_warning,
+        utm=args.utm,
         options={"thread_numbering": args.numbered},
     )
     status = 0
@@ -372,7 +373,12 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated platform names (all of them)",
     )
     p.add_argument("--hashtag", action="append", help="a hashtag to add (repeatable)")
-    p.add_argument("--campaign", help="campaign name for UTM tags")
+    p.add_argument("--campaign", help="campaign name (utm_campaign, with --utm)")
+    p.add_argument(
+        "--utm",
+        action="store_true",
+        help="tag links as utm=True does (utm_source=<platform>, utm_medium=social)",
+    )
     p.add_argument("--content-warning", help="content warning")
     p.add_argument("--numbered", action="store_true", help="number thread parts (1/3)")
     p.add_argument("--json", action="store_true", help="print JSON")

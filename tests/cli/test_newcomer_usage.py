@@ -83,3 +83,25 @@ def test_accounts_with_both_a_file_and_a_store_is_a_usage_error(
     assert out == ""
     assert f"usage: brandkit accounts {verb}" in err
     assert "--accounts or --store, not both" in err
+
+
+def test_preview_shows_the_utm_tags_a_campaign_adds() -> None:
+    """--campaign was described as the "campaign name for UTM tags" but preview never tagged
+    links, so it changed nothing on screen: --utm now tags them as Post(utm=True) does."""
+    status, out = cli(
+        "preview",
+        "New: https://shop.example.com/shoes",
+        "--platforms",
+        "mastodon",
+        "--campaign",
+        "spring",
+        "--utm",
+    )
+    assert status == 0
+    assert (
+        "https://shop.example.com/shoes?utm_source=mastodon&utm_medium=social"
+        "&utm_campaign=spring" in out
+    )
+    status, out = cli("preview", "New: https://shop.example.com/shoes", "--platforms", "x")
+    assert status == 0
+    assert "utm_" not in out

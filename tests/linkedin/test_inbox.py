@@ -141,9 +141,12 @@ def test_comments_at_the_same_millisecond_are_not_lost(adapter: LinkedInAdapter)
     assert [m.text for m in more.messages] == ["b"]
 
 
-def test_nested_comments_are_read_where_a_count_grew(adapter: LinkedInAdapter) -> None:
-    """Comments on a comment are read from its own socialActions, only when its count of
-    nested comments grew since the cursor; they answer the comment."""
+def test_nested_comments_are_read_under_every_comment_that_has_some(
+    adapter: LinkedInAdapter,
+) -> None:
+    """Comments on a comment are read from its own socialActions whenever it has some (its
+    count alone does not tell a new one from one deleted); they answer the comment, and
+    come once."""
     top = comment("1", "question", T0, nested=1)
     top_urn = top["commentUrn"]
     child = comment("5", "me too", T0 + 3, on=POST, parent=top_urn)
@@ -157,8 +160,18 @@ def test_nested_comments_are_read_where_a_count_grew(adapter: LinkedInAdapter) -
         ("question", POST, POST),
         ("me too", top_urn, POST),
     ]
-    # Same count: the nested comments are not asked for again.
-    quiet = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(top)))
+    # Same count, the first nested comment gone and another made: the new one comes, once.
+    later = comment("6", "and me", T0 + 9, on=POST, parent=top_urn)
+    again = Canned(
+        ("GET", "/rest/posts", posts(POST)),
+        ("GET", comments_path(POST), page(top)),
+        ("GET", comments_path(top_urn), page(later)),
+    )
+    got = run_flow(adapter.inbox(got.cursor, limit=10), again)
+    assert [m.text for m in got.messages] == ["and me"]
+    # A comment without nested comments costs no request of its own.
+    bare = comment("1", "question", T0)
+    quiet = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bare)))
     assert run_flow(adapter.inbox(got.cursor, limit=10), quiet).messages == ()
     assert len(quiet.requests) == 2
 
@@ -519,3 +532,24 @@ def _post_body(author: str) -> dict[str, Any]:
         "distribution": {"feedDistribution": "MAIN_FEED"},
         "lifecycleState": "PUBLISHED",
     }
+
+
+def test_an_answer_deleted_and_another_made_between_syncs_is_read_once() -> None:
+    """A comment's count of answers is all LinkedIn tells of them: one deleted and another
+    made between two syncs leave it as it was, and the new answer must still come, once."""
+    emu = LinkedInEmulator()
+    with emu.serve(), Client(retry=FAST) as client:
+        account = emu.account()
+        (d,) = client.publish(Post(text="launch"), account)
+        top = emu.audience("fan").comment(d.ids[0], "when in Europe?")
+        first = client.inbox(account)
+        (m,) = first.messages
+        ours = client.reply(m, Post(text="in May"))
+        assert ours.status is DeliveryStatus.SENT
+        second = client.inbox(account, since=first.cursor)
+        assert second.messages == ()
+        client.delete(ours)
+        emu.audience("fan2").comment(top, "and Asia?")
+        third = client.inbox(account, since=second.cursor)
+        assert [(x.text, x.in_reply_to) for x in third.messages] == [("and Asia?", top)]
+        assert client.inbox(account, since=third.cursor).messages == ()

@@ -28,8 +28,9 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
 - Conversations (`LinkedInAdapter.inbox`): comments on the author's recent posts, read
   with ``GET /rest/posts?q=author`` (one request) and ``GET
   /rest/socialActions/{urn}/comments`` (per post, 100 a page; nested comments per comment
-  that has new ones). LinkedIn has no "since" filter, so the cursor remembers, per post,
-  the newest comment time seen and how many nested comments each comment had. Answers are
+  that has any: LinkedIn gives only their count, which a deletion and a new one leave
+  unchanged). LinkedIn has no "since" filter, so the cursor remembers, per post, the
+  newest comment time seen and the comments of that millisecond. Answers are
   comments (``POST /rest/socialActions/{urn}/comments``, ``parentComment`` for a nested
   one); likes are reactions (``POST /rest/reactions?actor=``). Mentions reach apps only as
   notifications or webhooks, so they are not read; comments cannot be hidden; deleting
@@ -279,24 +280,21 @@ class _Raw(Answer):
 
 @attrs.frozen
 class _Seen:
-    """What the inbox cursor remembers of one post: the newest comment time (ms) seen,
-    the comments at exactly that time, and how many nested comments each comment had."""
+    """What the inbox cursor remembers of one post: the newest comment time (ms) seen and
+    the comments at exactly that time."""
 
     time: int = -1
     at_time: tuple[str, ...] = ()
-    nested: Mapping[str, int] = attrs.field(factory=dict)
 
     def is_new(self, comment: _Comment) -> bool:
         t = comment.created.time
         return t > self.time or (t == self.time and comment.commentUrn not in self.at_time)
 
     def to_json(self) -> dict[str, Any]:
-        return {"t": self.time, "ids": list(self.at_time), "n": dict(self.nested)}
+        return {"t": self.time, "ids": list(self.at_time)}
 
 
 _CURSOR_VERSION = 1
-_MAX_NESTED_KEPT = 1000
-"""Comments per post whose nested count the cursor keeps (the newest ones)."""
 
 
 _MEMBER_REASON = (
@@ -964,7 +962,8 @@ class LinkedInAdapter(RefreshingAdapter):
         """The new comments (nested ones too) on the author's `inbox_posts` most recent
         posts, the account's own left out: ``GET /rest/posts?q=author`` once, then ``GET
         /rest/socialActions/{post}/comments`` per post (100 a page), and ``GET
-        /rest/socialActions/{comment}/comments`` for each comment whose nested count grew.
+        /rest/socialActions/{comment}/comments`` for each comment with nested comments
+        (LinkedIn gives only their count, which a deletion and a new one leave unchanged).
 
         LinkedIn has no "since" filter: the cursor remembers, per post, the newest comment
         time seen. Posts are read whole; once ``limit`` messages are reached the posts left
@@ -1096,13 +1095,12 @@ class LinkedInAdapter(RefreshingAdapter):
         """The comments on ``post`` that ``seen`` has not, as messages, and what to remember
         of the post after them."""
         read = yield from self._comments_of(post)
-        nested: dict[str, int] = {}
         for comment, _ in list(read):
-            count = comment.commentsSummary.totalFirstLevelComments
-            if count > 0:
-                nested[comment.commentUrn] = count
-                if count > seen.nested.get(comment.commentUrn, 0):
-                    read.extend((yield from self._comments_of(comment.commentUrn)))
+            # A comment tells of its nested comments only their count, which one deleted and
+            # another made between two syncs leave as it was: reading them only where the
+            # count grew missed the new one. Nothing cheaper changes on a new nested comment.
+            if comment.commentsSummary.totalFirstLevelComments > 0:
+                read.extend((yield from self._comments_of(comment.commentUrn)))
         newest = max((c.created.time for c, _ in read), default=seen.time)
         if newest > seen.time:
             at_time = tuple(c.commentUrn for c, _ in read if c.created.time == newest)
@@ -1112,8 +1110,7 @@ class LinkedInAdapter(RefreshingAdapter):
                 for c, _ in read
                 if c.created.time == newest and c.commentUrn not in seen.at_time
             )
-        kept = dict(list(nested.items())[-_MAX_NESTED_KEPT:])
-        after = _Seen(time=newest, at_time=at_time, nested=kept)
+        after = _Seen(time=newest, at_time=at_time)
         messages = [
             self._message(post, comment, raw)
             for comment, raw in read
@@ -1467,12 +1464,11 @@ def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], lis
         for urn, item in data["posts"].items():
             if not (isinstance(urn, str) and _POST_URN.fullmatch(urn)):
                 raise ValueError(f"bad post {urn!r}")
-            t, ids, nested = item["t"], item["ids"], item["n"]
+            # Cursors from before also hold "n", nested counts, which are no longer used.
+            t, ids = item["t"], item["ids"]
             if not isinstance(t, int) or not all(isinstance(i, str) for i in ids):
                 raise ValueError("bad time or ids")
-            if not all(isinstance(k, str) and isinstance(v, int) for k, v in nested.items()):
-                raise ValueError("bad nested counts")
-            seen[urn] = _Seen(time=t, at_time=tuple(ids), nested=dict(nested))
+            seen[urn] = _Seen(time=t, at_time=tuple(ids))
         todo = data.get("todo")
         if todo is not None and not all(isinstance(u, str) for u in todo):
             raise ValueError("bad todo")

@@ -553,3 +553,20 @@ def test_an_answer_deleted_and_another_made_between_syncs_is_read_once() -> None
         third = client.inbox(account, since=second.cursor)
         assert [(x.text, x.in_reply_to) for x in third.messages] == [("and Asia?", top)]
         assert client.inbox(account, since=third.cursor).messages == ()
+
+
+def test_a_comment_on_a_nested_comment_is_read() -> None:
+    """A nested comment tells its own count of comments under it: a comment two levels
+    down (the API takes one) reaches the inbox, answering the nested comment, once."""
+    emu = LinkedInEmulator()
+    with emu.serve(), Client(retry=FAST) as client:
+        account = emu.account()
+        (d,) = client.publish(Post(text="launch"), account)
+        top = emu.audience("fan").comment(d.ids[0], "when?")
+        nested = emu.audience("fan2").comment(top, "in May, I read")
+        first = client.inbox(account)
+        assert {m.text for m in first.messages} == {"when?", "in May, I read"}
+        deep = emu.audience("fan").comment(nested, "where did you read that?")
+        second = client.inbox(account, since=first.cursor)
+        assert [(m.id, m.in_reply_to) for m in second.messages] == [(deep, nested)]
+        assert client.inbox(account, since=second.cursor).messages == ()

@@ -295,6 +295,8 @@ class _Seen:
 
 
 _CURSOR_VERSION = 1
+_MAX_NESTING = 8
+"""Levels of comments on comments read below a post's own comments."""
 
 
 _MEMBER_REASON = (
@@ -1095,12 +1097,20 @@ class LinkedInAdapter(RefreshingAdapter):
         """The comments on ``post`` that ``seen`` has not, as messages, and what to remember
         of the post after them."""
         read = yield from self._comments_of(post)
-        for comment, _ in list(read):
-            # A comment tells of its nested comments only their count, which one deleted and
-            # another made between two syncs leave as it was: reading them only where the
-            # count grew missed the new one. Nothing cheaper changes on a new nested comment.
-            if comment.commentsSummary.totalFirstLevelComments > 0:
-                read.extend((yield from self._comments_of(comment.commentUrn)))
+        level = [c for c, _ in read]
+        # LinkedIn's pages nest one level, but its docs do not say the API refuses a comment
+        # on a nested comment, which tells its own count: levels are read while some
+        # comment has any, bounded.
+        for _ in range(_MAX_NESTING):
+            below: list[tuple[_Comment, dict[str, Any]]] = []
+            for comment in level:
+                # A comment tells of its nested comments only their count, which one deleted
+                # and another made between two syncs leave as it was: reading them only where
+                # the count grew missed the new one. Nothing cheaper changes on a new one.
+                if comment.commentsSummary.totalFirstLevelComments > 0:
+                    below.extend((yield from self._comments_of(comment.commentUrn)))
+            read.extend(below)
+            level = [c for c, _ in below]
         newest = max((c.created.time for c, _ in read), default=seen.time)
         if newest > seen.time:
             at_time = tuple(c.commentUrn for c, _ in read if c.created.time == newest)

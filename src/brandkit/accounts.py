@@ -1251,10 +1251,10 @@ class Account:
                 f'platform = "bluesky", one of {", ".join(ACCOUNT_PLATFORMS)}'
             )
         if platform not in ACCOUNT_PLATFORMS:
-            from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
+            from brandkit._names import PLATFORM_ALIASES, did_you_mean
 
             hint = (
-                did_you_mean(platform, ACCOUNT_PLATFORMS, _PLATFORM_ALIASES)
+                did_you_mean(platform, ACCOUNT_PLATFORMS, PLATFORM_ALIASES)
                 if isinstance(platform, str)
                 else ""
             )

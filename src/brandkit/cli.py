@@ -47,7 +47,7 @@ _margin = seconds_arg(zero=True, what="a number of seconds before expiry")
 def _platform_names(value: str) -> list[str]:
     """``--platforms``: comma-separated names, at least one, each known (a usage error
     otherwise: an empty list rendered nothing and exited 0)."""
-    from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
+    from brandkit._names import PLATFORM_ALIASES, did_you_mean
 
     platforms = list(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
     if not platforms:
@@ -56,7 +56,7 @@ def _platform_names(value: str) -> list[str]:
         )
     unknown = [p for p in platforms if p not in PLATFORM_NAMES]
     if unknown:
-        hint = did_you_mean(unknown[0], PLATFORM_NAMES, _PLATFORM_ALIASES)
+        hint = did_you_mean(unknown[0], PLATFORM_NAMES, PLATFORM_ALIASES)
         raise argparse.ArgumentTypeError(
             f"unknown platform(s): {', '.join(shown(u) for u in unknown)}{hint}; "
             f"known: {', '.join(PLATFORM_NAMES)}"

@@ -465,3 +465,14 @@ def test_telegram_entities_utf16() -> None:
 def test_telegram_entities_rejects(value: str) -> None:
     """Too-short usernames, mid-word @ and #, digit-only and #-glued hashtags are not entities."""
     assert text.telegram_entities(value) == []
+
+
+@pytest.mark.parametrize(("written", "meant"), [("twitter", "x"), ("blusky", "bluesky")])
+def test_an_unknown_platform_names_the_one_meant(written: str, meant: str) -> None:
+    """count('...', 'twitter') said only which platforms exist; Post(variants=...) and the
+    command line already named the one meant."""
+    from brandkit.errors import ConfigurationError
+    from brandkit.text import count
+
+    with pytest.raises(ConfigurationError, match=rf"did you mean '{meant}'\?"):
+        count("hello", written)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from brandkit._names import PLATFORM_ALIASES, did_you_mean
 from brandkit.content._base import _MAX_DEPTH, ContentModel
 from brandkit.content._media import Media
 from brandkit.errors import ConfigurationError, ContentError, MediaError
@@ -67,30 +67,6 @@ adapter declares its own as a ``post_options`` class attribute (a set of names);
 its options go in its variant (``variants={"name": Variant(options=...)}``)."""
 
 _BUILT_IN_OPTIONS: frozenset[str] = COMMON_OPTIONS.union(*PLATFORM_OPTIONS.values())
-
-# Names people write for a platform that difflib would not match to brandkit's name.
-_PLATFORM_ALIASES = {
-    "twitter": "x",
-    "tw": "x",
-    "masto": "mastodon",
-    "mstdn": "mastodon",
-    "bsky": "bluesky",
-    "fb": "facebook",
-    "meta": "facebook",
-    "ig": "instagram",
-    "insta": "instagram",
-    "li": "linkedin",
-    "tg": "telegram",
-}
-
-
-def did_you_mean(word: str, known: Sequence[str], aliases: Mapping[str, str] | None = None) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``known`` to ``word``, or ``""``."""
-    alias = (aliases or {}).get(word.lower())
-    if alias is not None and alias in known:
-        return f" (did you mean {alias!r}?)"
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _platforms() -> list[str]:
@@ -515,7 +491,7 @@ class Post(ContentModel):
             if name not in known:
                 raise ContentError(
                     f"variants key {name!r} is not a platform"
-                    f"{did_you_mean(name, known, _PLATFORM_ALIASES)}; "
+                    f"{did_you_mean(name, known, PLATFORM_ALIASES)}; "
                     f"platforms: {', '.join(sorted(known))}",
                     field=f"variants.{name}",
                 )

@@ -76,12 +76,12 @@ def emulator(platform: str, **kwargs: Any) -> Emulator:
     """
     path = EMULATORS.get(platform)
     if path is None:
-        from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
+        from brandkit._names import PLATFORM_ALIASES, did_you_mean
         from brandkit.errors import ConfigurationError
 
         known = sorted(EMULATORS)
         raise ConfigurationError(
-            f"no emulator for {platform!r}{did_you_mean(platform, known, _PLATFORM_ALIASES)}; "
+            f"no emulator for {platform!r}{did_you_mean(platform, known, PLATFORM_ALIASES)}; "
             f"emulators: {', '.join(known)}"
         )
     module, _, attr = path.partition(":")

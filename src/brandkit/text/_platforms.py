@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from brandkit._names import PLATFORM_ALIASES, did_you_mean
 from brandkit.errors import ConfigurationError, ContentError
 from brandkit.text._counts import (
     INSTAGRAM_HASHTAG,
@@ -228,8 +229,11 @@ def resolve(platform: str, options: Mapping[str, Any]) -> tuple[_Platform, dict[
     """
     spec = _TABLE.get(platform) if isinstance(platform, str) else None
     if spec is None:
+        hint = (
+            did_you_mean(platform, PLATFORMS, PLATFORM_ALIASES) if isinstance(platform, str) else ""
+        )
         raise ConfigurationError(
-            f"unknown platform {platform!r}: the text engine knows {', '.join(PLATFORMS)}"
+            f"unknown platform {platform!r}{hint}: the text engine knows {', '.join(PLATFORMS)}"
         )
     unknown = sorted(set(options) - set(spec.defaults))
     if unknown:

@@ -73,6 +73,15 @@ def test_a_filtered_list_says_how_many_it_shows_of_the_whole(
     assert "\n2 shown of 3 deliveries (" in text
 
 
+def test_one_delivery_is_one_delivery(db: Path, emu: OutboxNetEmulator) -> None:
+    """The summary of an outbox holding one said "1 deliveries"."""
+    with Outbox(db) as box:
+        box.add(Post(text="hello"), emu.account(name="a"))
+    status, text = cli("outbox", "list", "--db", str(db))
+    assert status == 0
+    assert text.endswith("\n1 delivery (pending 1)\n")
+
+
 def test_list_filters_and_prints_json(db: Path, filled: dict[str, str]) -> None:
     """--status filters, --json prints the stored deliveries as data."""
     status, text = cli("outbox", "list", "--db", str(db), "--status", "failed", "--json")

@@ -139,7 +139,8 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     # The counts are the whole outbox's: under a filter or a limit, "1 deliveries" beside
     # the whole outbox's counts read as though the filter matched them all.
     shown_of = f"{len(rows)} shown of " if len(rows) < total else ""
-    print(f"\n{shown_of}{total} deliveries ({summary or 'none'})", file=out)
+    noun = "delivery" if total == 1 else "deliveries"
+    print(f"\n{shown_of}{total} {noun} ({summary or 'none'})", file=out)
     return 0
 
 

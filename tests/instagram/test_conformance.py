@@ -16,9 +16,9 @@ class TestInstagramConformance(AdapterConformance):
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
         """One read of the account's media with each media's first 50 comments (and their
-        replies) expanded, then one more page of 50 per media for the rest (mentions are
-        not read: Meta names them only to webhooks)."""
-        return max(1, math.ceil(answers / InstagramAdapter.comments_page))
+        replies) expanded, then one more page of 50 per media for the rest, and one read
+        of the media others tagged the account in (``/tags``, up to `inbox_posts`)."""
+        return max(1, math.ceil(answers / InstagramAdapter.comments_page)) + 1
 
     def search_query(self) -> Query:
         """Instagram searches hashtags only."""

@@ -321,18 +321,19 @@ async def test_async_faults(emu: InstagramEmulator, account: Account) -> None:
 
 
 def test_inbox_pages_and_answers_land_once(emu: InstagramEmulator, account: Account) -> None:
-    """120 comments come back once each in three requests (50 expanded, then two pages of
-    the media's comments); the next read reads the same three pages (a new reply can sit
-    under any comment) and adds nothing; the same answer asked twice lands once
-    under the comment; liking is refused before any request."""
+    """120 comments come back once each in four requests (50 expanded, then two pages of
+    the media's comments, and the media the account is tagged in); the next read reads
+    the same pages (a new reply can sit under any comment) and adds nothing; the same
+    answer asked twice lands once under the comment; liking is refused before any
+    request."""
     with Client(retry=FAST) as client:
         (d,) = client.publish(Post(text="Talk to us", media=(jpeg(),)), account)
         media_id = d.ids[0]
         said = [emu.audience(f"fan{i % 5}").comment(media_id, f"c{i}") for i in range(120)]
         page = client.inbox(account)
-        assert page.requests == 3 and sorted(m.id for m in page.messages) == sorted(said)
+        assert page.requests == 4 and sorted(m.id for m in page.messages) == sorted(said)
         again = client.inbox(account, since=page.cursor)
-        assert again.requests == 3 and again.messages == ()
+        assert again.requests == 4 and again.messages == ()
         asked = next(m for m in page.messages if m.id == said[7])
         first = client.reply(asked, Post(text="Thanks!"))
         second = client.reply(asked, Post(text="Thanks!"))
@@ -357,3 +358,55 @@ def test_an_answer_to_a_hidden_comment_fails_with_metas_reason(
         assert answer.status is DeliveryStatus.FAILED
         assert answer.error is not None and "hidden" in str(answer.error)
         assert emu.answers(message.id) == []
+
+
+def test_inbox_reads_media_the_account_is_tagged_in(
+    emu: InstagramEmulator, account: Account
+) -> None:
+    """Someone's photo that tags the brand (its ``/tags``) comes as a mention, once, with
+    the comments on the brand's media; answering, hiding or deleting it is refused before
+    any request (the comments API acts on the account's own media only, and Meta's refusal
+    of a delete would read as a comment already gone)."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Talk to us", media=(jpeg(),)), account)
+        said = emu.audience("ada").comment(d.ids[0], "Nice!")
+        tagged = emu.audience("bob").mention("My new boots from @acme #happy")
+        page = client.inbox(account)
+        by_id = {m.id: m for m in page.messages}
+        assert set(by_id) == {said, tagged}
+        mention = by_id[tagged]
+        assert (mention.kind, mention.author.handle, mention.text) == (
+            "mention",
+            "bob",
+            "My new boots from @acme #happy",
+        )
+        assert mention.our_post is None and mention.url is not None
+        assert client.inbox(account, since=page.cursor).messages == ()
+        before = len(emu.requests)
+        with pytest.raises(Unsupported, match="tagged"):
+            client.reply(mention, Post(text="Thanks Bob!"))
+        for act in (client.hide, client.unhide, client.delete_comment):
+            with pytest.raises(Unsupported, match="tagged"):
+                act(mention, account)
+        assert len(emu.requests) == before
+        assert tagged in {m.id for m in client.inbox(account).messages}  # still there
+
+
+def test_tagged_media_come_once_under_a_small_limit(
+    emu: InstagramEmulator, account: Account
+) -> None:
+    """With ``limit=1``, the comment and the tagged media come one read each, never twice,
+    and a later tag comes in the read after."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Talk to us", media=(jpeg(),)), account)
+        said = {emu.audience("ada").comment(d.ids[0], "Nice!")}
+        said.add(emu.audience("bob").mention("boots by @acme"))
+        given: list[str] = []
+        cursor = None
+        for _ in range(4):
+            page = client.inbox(account, since=cursor, limit=1)
+            given += [m.id for m in page.messages]
+            cursor = page.cursor
+        assert sorted(given) == sorted(said)
+        later = emu.audience("cy").mention("me too @acme")
+        assert [m.id for m in client.inbox(account, since=cursor).messages] == [later]

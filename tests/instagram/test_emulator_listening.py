@@ -31,8 +31,8 @@ def http(emu: InstagramEmulator) -> Iterator[httpx.Client]:
 class Who:
     """An account's id and auth header."""
 
-    def __init__(self, emu: InstagramEmulator) -> None:
-        acct = emu.account()
+    def __init__(self, emu: InstagramEmulator, username: str | None = None) -> None:
+        acct = emu.account(username=username)
         self.id = str(acct.settings["ig_user_id"])
         self.headers = {"authorization": f"Bearer {acct.secret('token')}"}
 
@@ -207,13 +207,28 @@ def test_unknown_hashtag_id_and_usage_headers(emu: InstagramEmulator, http: http
     assert "x-app-usage" in ok.headers and "x-business-use-case-usage" in ok.headers
 
 
-def test_other_audience_kinds_still_work(emu: InstagramEmulator) -> None:
-    """Comments still go through the audience; a mention is still refused by name."""
-    acct = emu.account()
-    with pytest.raises(NotImplementedError, match="comments only"):
-        emu.audience("fan").mention("hi @brand")
+def test_other_audience_kinds_still_work(emu: InstagramEmulator, http: httpx.Client) -> None:
+    """Comments still go through the audience; a mention is a media that tags one of the
+    accounts (the one whose ``@username`` it holds, else the one made last), listed by
+    that account's ``/tags`` alone, newest first."""
+    with pytest.raises(KeyError, match="account"):
+        emu.audience("fan").mention("nobody to tag yet")
+    first, last = Who(emu, "acme"), Who(emu)
+    to_first = emu.audience("fan").mention("hi @ACME")
+    emu.clock.advance(5)
+    to_last = emu.audience("bob").mention("hi there")
+    emu.clock.advance(5)
+    also_last = emu.audience("cy").mention("hi @acmeco")
+
+    def tags(who: Who) -> Any:
+        got = http.get(
+            f"/v25.0/{who.id}/tags", params={"fields": "id,caption,username"}, headers=who.headers
+        )
+        return got.json()["data"]
+
+    assert tags(first) == [{"id": to_first, "caption": "hi @ACME", "username": "fan"}]
+    assert [m["id"] for m in tags(last)] == [also_last, to_last]
     with pytest.raises(KeyError):
         emu.audience("fan").comment("1234", "hello")
-    assert acct.settings["ig_user_id"]
     with pytest.raises(ValueError, match="hashtags"):
         emu.audience("fan").post(" ".join(f"#t{n}" for n in range(31)))

@@ -22,6 +22,13 @@ BASE = "https://graph.example"
 IG = "17841400000000001"
 MEDIA = "17900000000000001"
 LIST = rf"/v25\.0/{IG}/media"
+TAGS = rf"/v25\.0/{IG}/tags"
+
+
+def no_tags() -> tuple[str, str, Any]:
+    """The answer of ``/tags`` (the media others tagged the account in) when there are
+    none: a read from the top asks it after the media."""
+    return ("GET", TAGS, answer(200, {"data": []}))
 
 
 def account() -> Account:
@@ -81,12 +88,12 @@ def read(
 
 def test_one_request_reads_comments_and_replies() -> None:
     """One read of the media with comments and their replies expanded (50 a page); the
-    account's own (``user`` set) left out; a reply points at its comment; mentions are
-    not read."""
+    account's own (``user`` set) left out; a reply points at its comment; then one read
+    of the media others tagged the account in."""
     top = comment(1, 10, replies=edge([comment(2, 20, who="bob"), comment(3, 30, ours=True)]))
-    canned = Canned(("GET", LIST, answer(200, media(edge([comment(4, 40), top]), None))))
+    canned = Canned(("GET", LIST, answer(200, media(edge([comment(4, 40), top]), None))), no_tags())
     got = read(InstagramAdapter(account()), canned)
-    assert len(canned.requests) == 1
+    assert len(canned.requests) == 2
     nested = f"{COMMENT_FIELDS},replies.limit(50){{{COMMENT_FIELDS}}}"
     assert canned.requests[0].url.params["fields"] == f"id,permalink,comments.limit(50){{{nested}}}"
     assert [m.id for m in got.messages] == ["17900001", "17900002", "17900004"]
@@ -96,10 +103,44 @@ def test_one_request_reads_comments_and_replies() -> None:
     assert latest.author.url == "https://www.instagram.com/ada/" and latest.url is None
 
 
+def test_tagged_media_are_mentions_and_instagram_login_reads_no_tags() -> None:
+    """A media someone tagged the account in (``/tags``) is a mention with its author,
+    caption and permalink; an Instagram Login account (graph.instagram.com, where Meta
+    documents no ``tags`` edge) reads its comments alone, in one request."""
+    tag = {
+        "id": "17950000000000001",
+        "caption": "boots by @brand",
+        "username": "bob",
+        "timestamp": "2026-12-01T10:00:50+0000",
+        "permalink": "https://www.instagram.com/p/Cx/",
+    }
+    canned = Canned(
+        ("GET", LIST, answer(200, media(edge([comment(1, 10)])))),
+        ("GET", TAGS, answer(200, {"data": [tag]})),
+    )
+    first, tagged = read(InstagramAdapter(account()), canned).messages
+    assert canned.requests[1].url.params["fields"] == "id,caption,username,timestamp,permalink"
+    assert (tagged.kind, tagged.author.handle, tagged.text, tagged.url, tagged.our_post) == (
+        "mention",
+        "bob",
+        "boots by @brand",
+        "https://www.instagram.com/p/Cx/",
+        None,
+    )
+    login = Account.instagram(
+        ig_user_id=IG,
+        token="t",
+        media_host=lambda m: "https://cdn/x.jpg",
+        base_url="https://graph.instagram.com",
+    )
+    only = Canned(("GET", LIST, answer(200, media(edge([comment(1, 10)])))))
+    assert [m.id for m in read(InstagramAdapter(login), only).messages] == [first.id]
+
+
 def test_a_real_comment_body_reads() -> None:
     """A real page of comments (sns-sdks testdata: no username or from asked) reads."""
     sample = real("instagram/apidata/medias/comments_p2.json")
-    canned = Canned(("GET", LIST, answer(200, media(sample))))
+    canned = Canned(("GET", LIST, answer(200, media(sample))), no_tags())
     got = read(InstagramAdapter(account()), canned)
     assert {m.text for m in got.messages} == {c["text"] for c in sample["data"]}
     assert {m.author.id for m in got.messages} == {"unknown"}
@@ -138,19 +179,20 @@ def test_every_page_is_read_since_old_comments_take_new_replies() -> None:
     old = comment(1, 1, replies=edge([comment(2, 2)], "UkVQ"))
     canned = Canned(
         ("GET", LIST, answer(200, media(edge([comment(5, 5)], "Q09N")))),
+        no_tags(),
         ("GET", rf"/v25\.0/{MEDIA}/comments", answer(200, edge([old]))),
         ("GET", r"/v25\.0/17900001/replies", answer(200, edge([comment(3, 3)]))),
     )
     got = read(adapter, canned)
     assert [m.id for m in got.messages] == ["17900001", "17900002", "17900003", "17900005"]
-    assert canned.requests[1].url.params["after"] == "Q09N"
-    assert dict(canned.requests[2].url.params) == {
+    assert canned.requests[2].url.params["after"] == "Q09N"
+    assert dict(canned.requests[3].url.params) == {
         "fields": COMMENT_FIELDS,
         "limit": "50",
         "after": "UkVQ",
     }
     later = comment(1, 1, replies=edge([comment(2, 2), comment(6, 50)]))
-    again = Canned(("GET", LIST, answer(200, media(edge([comment(5, 5), later])))))
+    again = Canned(("GET", LIST, answer(200, media(edge([comment(5, 5), later])))), no_tags())
     assert [m.id for m in read(adapter, again, got.cursor).messages] == ["17900006"]
 
 
@@ -158,15 +200,15 @@ def test_limit_stops_with_more_and_the_cursor_continues() -> None:
     """``limit`` gives the oldest new messages and ``more``; the cursor continues."""
     adapter = InstagramAdapter(account())
     page = edge([comment(n, 7) for n in (4, 3, 2, 1)])
-    first = read(adapter, Canned(("GET", LIST, answer(200, media(page)))), limit=3)
+    first = read(adapter, Canned(("GET", LIST, answer(200, media(page))), no_tags()), limit=3)
     assert [m.id for m in first.messages] == ["17900001", "17900002", "17900003"] and first.more
-    rest = read(adapter, Canned(("GET", LIST, answer(200, media(page)))), first.cursor)
+    rest = read(adapter, Canned(("GET", LIST, answer(200, media(page))), no_tags()), first.cursor)
     assert [m.id for m in rest.messages] == ["17900004"] and not rest.more
 
 
 def message(n: int = 1, **extra: Any) -> Message:
     """A message as the inbox reads it for this account."""
-    canned = Canned(("GET", LIST, answer(200, media(edge([comment(n, 9, **extra)])))))
+    canned = Canned(("GET", LIST, answer(200, media(edge([comment(n, 9, **extra)])))), no_tags())
     (m,) = read(InstagramAdapter(account()), canned).messages
     return m
 
@@ -252,7 +294,7 @@ def test_moderation_requests() -> None:
     run_flow(adapter.delete_message(m), canned)
     assert canned.form(0) == {"hide": "true"}
     caps = InstagramAdapter.capabilities
-    assert caps.inbox == {"comment"} and caps.hide_messages and caps.delete_messages
+    assert caps.inbox == {"comment", "mention"} and caps.hide_messages and caps.delete_messages
     assert not caps.like_messages
 
 

@@ -125,7 +125,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     # Instagram needs media, fetched by Meta from a public URL; feed images are JPEG only.
     "instagram": Capabilities(
         platform="instagram",
-        inbox=frozenset({"comment"}),
+        # "mention": media others tagged the account in (GET /{ig-user-id}/tags).
+        inbox=frozenset({"comment", "mention"}),
         hide_messages=True,
         delete_messages=True,
         search=True,

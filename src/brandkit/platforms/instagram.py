@@ -160,6 +160,23 @@ class _MediaComments(Answer):
 COMMENT_FIELDS = "id,text,username,timestamp,hidden,from,user,parent_id"
 """The fields of a comment the inbox reads."""
 
+TAGGED_FIELDS = "id,caption,username,timestamp,permalink"
+"""The fields of a media the account is tagged in (``/tags``) the inbox reads."""
+
+_TAGS = "tags"
+"""The inbox cursor's key of the ``/tags`` edge (media ids are numbers)."""
+
+
+class _Tagged(RawAnswer):
+    """A media someone tagged the account in (`TAGGED_FIELDS`)."""
+
+    id: GraphId
+    caption: str = ""
+    username: str | None = None
+    timestamp: GraphTime
+    permalink: str | None = None
+
+
 FOUND_FIELDS = "id,caption,media_type,permalink,timestamp,like_count,comments_count"
 """The fields of hashtagged media listening reads (Meta gives no ``username`` there)."""
 
@@ -526,7 +543,10 @@ class InstagramAdapter(ContainerAdapter):
         `new_messages`); the reads
         that go on make at most `inbox_pages` requests each and stop reading comments
         once they have about ``limit`` messages, the replies of the comments read coming
-        on top. Mentions are not read: Meta names them only to webhooks.
+        on top. The `inbox_posts` newest media others tagged the account in
+        (``GET /{ig-user-id}/tags``, one request more; Facebook Login accounts only) come
+        as messages of kind ``"mention"``; caption and comment @mentions are not read
+        (Meta names them only to webhooks).
 
         Raises:
             ConfigurationError: ``cursor`` is not one this account's inbox returned.
@@ -547,6 +567,8 @@ class InstagramAdapter(ContainerAdapter):
         found: list[Message] = []
         resume: list[tuple[str, str]] = []
         reads: list[EdgeRead] = []
+        if self._reads_tags:
+            reads.append(EdgeRead(edge=_TAGS, pages=(((yield from self._tagged()), None),)))
         for item in media.data:
             if item.comments is None:
                 continue  # Meta leaves the edge out of a media without comments
@@ -554,6 +576,42 @@ class InstagramAdapter(ContainerAdapter):
                 item.id, item.comments, None, state, found, resume, reads=reads
             )
         return new_messages(reads, state, limit, clock=clock)
+
+    @property
+    def _reads_tags(self) -> bool:
+        # Meta documents the IG User tags edge on graph.facebook.com only; an Instagram
+        # Login account keeps the inbox it had rather than failing on an unknown edge.
+        return urlsplit(self.account.base_url).hostname != "graph.instagram.com"
+
+    def _tagged(self) -> Flow[tuple[Message, ...]]:
+        """The `inbox_posts` newest media in which others tagged the account
+        (``GET /{ig-user-id}/tags``), as messages of kind ``"mention"``."""
+        page = yield from self.get(
+            f"/{self.user_id}/tags",
+            {"fields": TAGGED_FIELDS, "limit": self.inbox_posts},
+            EdgePage[_Tagged],
+        )
+        return tuple(
+            Message(
+                platform=self.name,
+                account=self.account.key,
+                id=m.id,
+                kind="mention",
+                author=Author(
+                    id=m.username or "unknown",
+                    handle=m.username,
+                    url=f"https://www.instagram.com/{m.username}/" if m.username else None,
+                ),
+                text=m.caption,
+                created_at=m.timestamp,
+                url=m.permalink,
+                in_reply_to=None,
+                conversation=m.id,
+                our_post=None,
+                raw=m.raw,
+            )
+            for m in page.data
+        )
 
     def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
         """Go on reading the edges of a round (``state.resume``: a media's comments, or
@@ -565,6 +623,11 @@ class InstagramAdapter(ContainerAdapter):
         requests = 0
         while todo and len(found) < limit and requests < self.inbox_pages:
             edge, after = todo.pop(0)
+            if edge == _TAGS:
+                # The tagged media a read held back: the edge's first page again.
+                found.extend((yield from self._tagged()))
+                requests += 1
+                continue
             media_id, _, comment_id = edge.partition("/")
             more: list[tuple[str, str]] = []
             left = self.inbox_pages - requests
@@ -721,15 +784,37 @@ class InstagramAdapter(ContainerAdapter):
     def reply_target(self, message: Message) -> PartRef:
         """The comment to answer. Instagram keeps one level: an answer to a reply joins
         the replies of its comment (``extra["thread"]``), where a lost answer is looked
-        for."""
+        for.
+
+        Raises:
+            Unsupported: ``message`` is a media the account is tagged in (a mention): the
+                comments API answers comments on the account's own media only.
+            ConfigurationError: ``message`` belongs to another account.
+        """
+        self._refuse_tagged(message, "reply", "answer")
         return self.comment_target(message)
+
+    def _refuse_tagged(self, message: Message, operation: str, verb: str) -> None:
+        """Refuse to act on a media the account is tagged in (kind ``"mention"``): it is
+        someone else's media, not a comment, and Meta's answer to a hide or delete of it
+        ("Unsupported ... request", subcode 33) would read as a comment already gone."""
+        if message.kind == "mention":
+            raise Unsupported(
+                f"instagram cannot {verb} a media the account is tagged in through its API "
+                "(it acts on comments on the account's own media only): do it in the "
+                "Instagram app",
+                platform=self.name,
+                operation=operation,
+            )
 
     def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
         """``POST /{ig-comment-id}`` with ``hide`` (a hidden comment cannot be answered).
 
         Raises:
+            Unsupported: ``message`` is a media the account is tagged in.
             PlatformError: Meta refused (typed by `error_for`).
         """
+        self._refuse_tagged(message, "hide", "hide")
         yield from self.ensure_fresh_token()
         request = self.request("POST", f"/{message.id}", data={"hide": hidden})
         response = yield Send(request, idempotent=True, bucket="instagram")
@@ -739,8 +824,10 @@ class InstagramAdapter(ContainerAdapter):
         """``DELETE /{ig-comment-id}``; a comment already gone counts as deleted.
 
         Raises:
+            Unsupported: ``message`` is a media the account is tagged in.
             PlatformError: Meta refused (typed by `error_for`).
         """
+        self._refuse_tagged(message, "delete", "delete")
         yield from self.delete_node(message.id)
 
     def _conversation(self, media_id: str, first: EdgePage[_Comment] | None) -> Flow[list[Message]]:

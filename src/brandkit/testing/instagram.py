@@ -152,6 +152,8 @@ class _Public:
     created_at: float
     shortcode: str
     lang: str | None = None
+    # The accounts (user ids) the author tagged in the media.
+    tagged: tuple[str, ...] = ()
 
 
 _TAG = re.compile(r"(?<![\w#＃])[#＃](\w+)")
@@ -331,15 +333,30 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         lang: str | None = None,
     ) -> str:
         """A public post by ``member`` (``kind="post"``: an image with ``text`` as its
-        caption, which hashtag search finds by its hashtags), or a comment (see
-        `GraphEmulator.audience_write`); returns the media or comment id.
+        caption, which hashtag search finds by its hashtags; ``kind="mention"``: such an
+        image in which ``member`` tagged one of the emulator's accounts, the one whose
+        ``@username`` ``text`` holds, else the account made last, listed by its
+        ``/tags``), or a comment (see `GraphEmulator.audience_write`); returns the media
+        or comment id.
 
         Raises:
             ValueError: a caption Instagram refuses (too long, too many hashtags or
                 mentions), or a comment on a media whose comments are turned off.
-            NotImplementedError: a mention or quote (see `GraphEmulator.audience_write`).
+            KeyError: a mention while the emulator has no account.
+            NotImplementedError: a quote (see `GraphEmulator.audience_write`).
         """
-        if kind != "post":
+        tagged: tuple[str, ...] = ()
+        if kind == "mention":
+            with self.lock:
+                if not self._users:
+                    raise KeyError("a tag needs an account: make one with account() first")
+                named = [
+                    uid
+                    for uid, user in self._users.items()
+                    if re.search(rf"@{re.escape(user.username)}(?![\w.])", text, re.IGNORECASE)
+                ]
+                tagged = (named[0] if named else list(self._users)[-1],)
+        elif kind != "post":
             with self.lock:
                 answered = self.live_comment(str(target)) if target is not None else None
                 media = self.live_post(answered.on if answered is not None else str(target))
@@ -361,6 +378,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
                 created_at=self.clock.time(),
                 shortcode=shortcode(media_id),
                 lang=lang,
+                tagged=tagged,
             )
             return media_id
 
@@ -780,6 +798,31 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         }
         entry = self.limit_entry(params, values, "ContentPublishingLimitResponse")
         return self.json({"data": [entry]})
+
+    @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/tags")
+    @graph_api()
+    def _list_tags(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        # IG User Tags: the media others tagged the account in, newest first, with the
+        # author's ``username`` (default fields ``id``).
+        self.user_for(token, user_id)
+        items = [p for p in self._public.values() if user_id in p.tagged]
+        return self.listing(request, params, items, self._tagged_fields)
+
+    def _tagged_fields(self, p: _Public, fields: str | None) -> dict[str, Any]:
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: p.id,
+            "caption": lambda f: p.caption or OMIT,
+            "media_type": lambda f: "IMAGE",
+            "permalink": lambda f: f"https://www.instagram.com/p/{p.shortcode}/",
+            "timestamp": lambda f: graph_time(p.created_at),
+            "username": lambda f: p.author,
+            "like_count": lambda f: self._likes(p.id, p.created_at),
+            "comments_count": lambda f: self.comment_count(p.id),
+            "media_url": lambda f: f"https://scontent.cdninstagram.com/v/{p.id}.jpg",
+        }
+        return render_fields(fields, "id", getters, "IGMedia", p.id)
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/media")
     @graph_api()

@@ -190,6 +190,28 @@ def test_comments_page_by_page(adapter: LinkedInAdapter) -> None:
     assert params(canned.requests[2])["start"] == "100"
 
 
+def test_without_a_total_a_page_filled_to_the_servers_count_is_not_the_end(
+    adapter: LinkedInAdapter,
+) -> None:
+    """No paging.total, and the server answered 50 where 100 were asked for (its
+    paging.count says 50): reading goes on, and stops at a page shorter than that."""
+
+    def capped(elements: list[dict[str, Any]], start: int) -> httpx.Response:
+        paging = {"start": start, "count": 50, "links": []}
+        return answer(200, {"paging": paging, "elements": elements})
+
+    first = [comment(str(i), f"c{i}", T0 + i) for i in range(50)]
+    second = [comment(str(i), f"c{i}", T0 + i) for i in range(50, 80)]
+    canned = Canned(
+        ("GET", "/rest/posts", posts(POST)),
+        ("GET", comments_path(POST), capped(first, 0)),
+        ("GET", comments_path(POST), capped(second, 50)),
+    )
+    got = run_flow(adapter.inbox(None, limit=1000), canned)
+    assert len(got.messages) == 80 and not canned.answers
+    assert params(canned.requests[2])["start"] == "50"
+
+
 def test_limit_stops_between_posts_and_the_cursor_continues(adapter: LinkedInAdapter) -> None:
     """At the limit the read stops after a whole post; the next read takes the posts left
     without asking for the posts again."""
@@ -570,3 +592,17 @@ def test_a_comment_on_a_nested_comment_is_read() -> None:
         second = client.inbox(account, since=first.cursor)
         assert [(m.id, m.in_reply_to) for m in second.messages] == [(deep, nested)]
         assert client.inbox(account, since=second.cursor).messages == ()
+
+
+def test_pages_smaller_than_asked_for_are_read_to_the_total() -> None:
+    """The largest count of a comments page is not confirmed: where LinkedIn answers fewer
+    comments than asked for, the reading goes on to paging.total instead of stopping."""
+    emu = LinkedInEmulator(comment_page_max=50)
+    with emu.serve(), Client(retry=FAST) as client:
+        account = emu.account()
+        (d,) = client.publish(Post(text="launch"), account)
+        for i in range(130):
+            emu.audience(f"fan{i}").comment(d.ids[0], f"c{i}")
+        got = client.inbox(account)
+        assert sorted(m.text for m in got.messages) == sorted(f"c{i}" for i in range(130))
+        assert client.inbox(account, since=got.cursor).messages == ()

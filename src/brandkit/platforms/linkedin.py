@@ -1089,7 +1089,13 @@ class LinkedInAdapter(RefreshingAdapter):
             out.extend(zip(page.elements, raw, strict=True))
             start += len(page.elements)
             total = page.paging.total
-            if len(page.elements) < count or (total is not None and start >= total):
+            # The largest count LinkedIn takes here is not confirmed: a page shorter than
+            # asked for ends the comments only where no total says more follow (or where
+            # the server's own paging.count was filled short).
+            size = page.paging.count if 0 < page.paging.count < count else count
+            if not page.elements or (total is not None and start >= total):
+                break
+            if total is None and len(page.elements) < size:
                 break
         return out
 

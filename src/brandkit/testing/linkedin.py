@@ -22,10 +22,10 @@ What it answers like LinkedIn (``platforms.md`` §4):
   who the token is and which pages it administers.
 - Comments: ``GET``/``POST /rest/socialActions/{urn}/comments`` (``actor``, ``object``,
   ``message.text``, ``parentComment``; 201 with the comment, its id in ``x-restli-id``;
-  ``start``/``count`` paging, 100 at most), nested on a comment URN, ``DELETE
-  /rest/socialActions/{urn}/comments/{id}`` (the comment's own author only); the audience
-  (`brandkit.testing.Emulator.audience`, ``.comment(post_or_comment, text)``) and
-  `add_comment` add other members' comments.
+  ``start``/``count`` paging, 100 at most or ``comment_page_max``), nested on a comment
+  URN, ``DELETE /rest/socialActions/{urn}/comments/{id}`` (the comment's own author only);
+  the audience (`brandkit.testing.Emulator.audience`, ``.comment(post_or_comment,
+  text)``) and `add_comment` add other members' comments.
 - Reactions: ``POST /rest/reactions?actor=`` (``root``, ``reactionType``), counted in
   ``likesSummary``; `reactions` shows them.
 - ``POST /rest/posts`` checks fields, permissions and media, answers 201 with an empty body
@@ -339,9 +339,11 @@ CODE_LIFETIME = 30 * 60.0
 """LinkedIn: "The authorization code must be used within 30 minutes"."""
 
 
-def _paged(request: httpx.Request, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+def _paged(
+    request: httpx.Request, items: list[Any], largest: int = 100
+) -> tuple[list[Any], dict[str, Any]]:
     """A Rest.li finder's page of ``items``: ``start`` (from 0) and ``count`` (10 unless
-    given, at most 100), and the ``paging`` object that goes with it.
+    given, at most ``largest``), and the ``paging`` object that goes with it.
 
     Raises:
         _Refusal: ``start`` or ``count`` is not a whole number (LinkedIn's 400).
@@ -349,7 +351,7 @@ def _paged(request: httpx.Request, items: list[Any]) -> tuple[list[Any], dict[st
     params = request.url.params
     try:
         start = max(0, int(params.get("start") or 0))
-        count = min(100, max(1, int(params.get("count") or 10)))
+        count = min(largest, max(1, int(params.get("count") or 10)))
     except ValueError:
         raise _Refusal(400, "Invalid value for param: start/count", "ILLEGAL_ARGUMENT") from None
     page = items[start : start + count]
@@ -440,6 +442,8 @@ class LinkedInEmulator(Emulator):
         duplicate_window: seconds during which the same content of the same author is
             refused as a duplicate of the live post.
         impressions_per_hour: the base rate at which organic impressions grow.
+        comment_page_max: the largest ``count`` of a page of comments (100; LinkedIn's is
+            not confirmed): a larger one asked for answers this many.
     """
 
     platform: ClassVar[str] = "linkedin"
@@ -459,6 +463,7 @@ class LinkedInEmulator(Emulator):
         video_processing: float = 1.0,
         duplicate_window: float = 86_400.0,
         impressions_per_hour: float = 30.0,
+        comment_page_max: int = 100,
     ) -> None:
         super().__init__(clock=clock)
         self.quotas: dict[str, tuple[int, float]] = {**DEFAULT_QUOTAS, **(quotas or {})}
@@ -470,6 +475,7 @@ class LinkedInEmulator(Emulator):
         self.video_processing = video_processing
         self.duplicate_window = duplicate_window
         self.impressions_per_hour = impressions_per_hour
+        self.comment_page_max = comment_page_max
         self.client_id = "78brandkitemu"
         self.client_secret = secrets.token_urlsafe(16)
         self._members: dict[str, _Member] = {}
@@ -1545,7 +1551,7 @@ class LinkedInEmulator(Emulator):
     ) -> httpx.Response:
         self._readable_post(caller, target, "partnerApiSocialActions.GET_ALL")
         items = [c for c in self._comments.values() if c.object == target and not c.deleted_at]
-        page, paging = _paged(request, items)
+        page, paging = _paged(request, items, self.comment_page_max)
         return self.json({"paging": paging, "elements": [self._comment_json(c) for c in page]})
 
     @route("POST", r"/rest/socialActions/(?P<target>urn:li:[^/]+)/comments")

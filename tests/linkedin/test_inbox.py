@@ -212,6 +212,19 @@ def test_without_a_total_a_page_filled_to_the_servers_count_is_not_the_end(
     assert params(canned.requests[2])["start"] == "50"
 
 
+def test_a_short_page_ends_the_comments_even_below_a_larger_total(
+    adapter: LinkedInAdapter,
+) -> None:
+    """A page shorter than asked for is the end, as LinkedIn documents, though paging.total
+    is larger (a total that counts nested comments): no request for an empty page."""
+    canned = Canned(
+        ("GET", "/rest/posts", posts(POST)),
+        ("GET", comments_path(POST), page(comment("1", "hi", T0), total=7)),
+    )
+    assert [m.text for m in run_flow(adapter.inbox(None, limit=10), canned).messages] == ["hi"]
+    assert len(canned.requests) == 2
+
+
 def test_limit_stops_between_posts_and_the_cursor_continues(adapter: LinkedInAdapter) -> None:
     """At the limit the read stops after a whole post; the next read takes the posts left
     without asking for the posts again."""
@@ -595,8 +608,9 @@ def test_a_comment_on_a_nested_comment_is_read() -> None:
 
 
 def test_pages_smaller_than_asked_for_are_read_to_the_total() -> None:
-    """The largest count of a comments page is not confirmed: where LinkedIn answers fewer
-    comments than asked for, the reading goes on to paging.total instead of stopping."""
+    """The largest count of a comments page is not confirmed: where LinkedIn serves fewer
+    comments a page than asked for (its paging.count says so), reading goes on to the
+    end instead of stopping at the first page."""
     emu = LinkedInEmulator(comment_page_max=50)
     with emu.serve(), Client(retry=FAST) as client:
         account = emu.account()

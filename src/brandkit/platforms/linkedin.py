@@ -1089,13 +1089,13 @@ class LinkedInAdapter(RefreshingAdapter):
             out.extend(zip(page.elements, raw, strict=True))
             start += len(page.elements)
             total = page.paging.total
-            # The largest count LinkedIn takes here is not confirmed: a page shorter than
-            # asked for ends the comments only where no total says more follow (or where
-            # the server's own paging.count was filled short).
+            # LinkedIn documents a page shorter than count as the end, but the largest count
+            # it takes here is not confirmed: where its paging.count says it served fewer
+            # than asked for, a page short of that is the end. Going on past a short page
+            # whenever paging.total is larger would cost a request per post where the total
+            # counts nested comments too.
             size = page.paging.count if 0 < page.paging.count < count else count
-            if not page.elements or (total is not None and start >= total):
-                break
-            if total is None and len(page.elements) < size:
+            if len(page.elements) < size or (total is not None and start >= total):
                 break
         return out
 

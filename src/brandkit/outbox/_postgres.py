@@ -15,6 +15,10 @@ inheriting them, and replaces only the statements. What differs is how processes
   (however slow its upload); a crashed host's end ``lease`` seconds after it stopped, and
   its deliveries are then taken over (one found ``sending`` comes back ``unknown`` and is
   looked up before anything is sent again).
+* **what is due is judged on the database clock too**: without a ``clock``, the outbox's
+  clock (what `claim` and `due` take as "now", and a `Worker`'s by default, for its retry
+  times) is the database's, read now and then (`_DatabaseClock`), so that hosts whose clocks
+  disagree publish a scheduled post at the same moment and honour each other's retry times.
 * **adding a post wakes idle workers** (``NOTIFY``): `PostgresOutbox.wait_for_work` returns
   as soon as a post is added, instead of polling.
 """
@@ -28,6 +32,7 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -268,7 +273,11 @@ class PostgresOutbox(Outbox):
             live outbox renews its own every ``lease / 4`` seconds. Above 0, at most 7
             days.
         clock: the current time, for the times the outbox itself writes and for what is
-            due (tests pass a fake); leases use the database's clock.
+            due (tests pass a fake). By default the database server's clock (read when
+            the outbox opens and again at most every 30 s, in between from this host's
+            monotonic clock, so a reading seldom costs a round trip): workers on hosts whose
+            clocks disagree then agree on when a scheduled post or a retry is due. Leases
+            always use the database's clock.
         timeout: seconds to wait for a row another process holds locked before giving up
             with [`OutboxConflict`][brandkit.errors.OutboxConflict]; from 0 (do not wait) to
             7 days. (Connecting gives up after 10 s.)
@@ -338,6 +347,9 @@ class PostgresOutbox(Outbox):
             raise ConfigurationError(str(exc)) from None
         try:
             self._migrate_pg(create)
+            if clock is None:
+                # Before `recover`, which stamps what it finds with the clock.
+                self.clock = _DatabaseClock(self)
             self.recover()
         except BaseException:
             self._conn.close()
@@ -1206,6 +1218,85 @@ def _heartbeat(ref: weakref.ref[PostgresOutbox], stopped: threading.Event, perio
     finally:
         if conn is not None:
             conn.close()
+
+
+# How often `_DatabaseClock` reads the database's clock again: its offset from this host's
+# monotonic clock drifts by far less than a second an hour, so a reading now and then is
+# plenty, and costs one short round trip.
+_CLOCK_EVERY = 30.0
+# A new reading moves the clock only when it differs by more than its own round trip (or
+# this): readings do not jitter, nor step back by the noise of a round trip.
+_CLOCK_STEP = 0.005
+
+
+class _DatabaseClock:
+    """The database server's current time (``clock_timestamp()``), the default
+    `PostgresOutbox.clock`: read on the outbox's connection when the outbox opens, then again
+    at most every `_CLOCK_EVERY` seconds; in between, this host's monotonic clock plus the
+    offset of the last reading (taken at the middle of its round trip, so off by at most half
+    of it). Stepping this host's clock (NTP, a person) changes nothing.
+
+    A re-reading never waits for a lock, nor breaks a transaction: it is skipped (the last
+    offset serving on) while another thread uses the outbox's connection or a transaction is
+    open on it, and one that fails keeps the last offset. It holds the outbox weakly, so
+    that a dropped outbox is not kept alive (with its connections) by its own clock.
+
+    Raises:
+        ConfigurationError: (when made) the first reading failed.
+    """
+
+    # Every host's outbox on this database reads the same clock: a `Worker` takes it as its
+    # own (for the retry times it writes) unless given another.
+    shared = True
+
+    def __init__(self, box: PostgresOutbox) -> None:
+        self._box = weakref.ref(box)
+        with box._lock, box._errors(opening=True):
+            self._base, self._checked = self._read(box._conn)
+
+    @staticmethod
+    def _read(conn: Any) -> tuple[float, float]:
+        """The offset of the database's clock from this host's monotonic one, and the
+        monotonic time it was read at."""
+        before = time.monotonic()
+        row = conn.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8").fetchone()
+        after = time.monotonic()
+        return float(row[0]) - (before + after) / 2, after
+
+    def due(self) -> bool:
+        """Whether the next reading asks the database (an event loop reads it in a thread
+        then, else inline)."""
+        return time.monotonic() - self._checked > _CLOCK_EVERY
+
+    def __call__(self) -> datetime:
+        if self.due():
+            self._resync()
+        return datetime.fromtimestamp(self._base + time.monotonic(), UTC)
+
+    def _resync(self) -> None:
+        box = self._box()
+        if box is None or not box._lock.acquire(blocking=False):
+            return  # busy (or gone): the last offset serves until the next reading
+        try:
+            conn = box._conn
+            if (
+                conn is None
+                or conn.closed
+                or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+            ):
+                return
+            before = time.monotonic()
+            try:
+                base, self._checked = self._read(conn)
+            except psycopg.Error:
+                # The next statement finds the connection broken and opens another.
+                self._checked = time.monotonic()
+                logger.debug("outbox %s: could not read the database's clock", box.path)
+                return
+            if abs(base - self._base) > max(_CLOCK_STEP, self._checked - before):
+                self._base = base
+        finally:
+            box._lock.release()
 
 
 def _close_async(conn: Any) -> None:

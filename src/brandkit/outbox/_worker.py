@@ -46,6 +46,11 @@ _STOP_CHECK = 0.25
 _STOP_POLL = 0.05
 
 
+def _host_clock() -> datetime:
+    """This host's clock."""
+    return datetime.now(UTC)
+
+
 def _transient(delivery: Delivery) -> bool:
     """A failure that says "not now" rather than "no": worth trying again later."""
     err = delivery.error
@@ -99,7 +104,13 @@ class Worker:
         client: a [`Client`][brandkit.Client] (one delivery at a time) or
             [`AsyncClient`][brandkit.AsyncClient] (accounts in parallel) built with
             ``outbox=outbox``; by default the worker makes an ``AsyncClient``.
-        clock: the current time (tests pass a fake to make scheduled posts due).
+        clock: the current time, for what is due and the retry times the worker writes
+            (tests pass a fake to make scheduled posts due). By default the outbox's own
+            clock when it is a database's (a PostgreSQL outbox opened without ``clock``:
+            the database server's), so that workers on hosts whose clocks disagree neither
+            publish a scheduled post early nor take a retry before its time; else this
+            host's. A rate limit's reset time, which the platforms' answers give on this
+            host's clock, is then moved onto the database's by the offset between them.
         concurrency: the most accounts served at the same time.
         max_attempts: attempts after which a transient failure stays ``failed``.
         backoff: the first wait in seconds before a retry; it doubles per attempt.
@@ -148,7 +159,11 @@ class Worker:
         self.accounts: dict[str, Account] = {a.key: a for a in _accounts_given(values)}
         outbox.use_accounts(self.accounts)
         self.client = client
-        self.clock = clock or (lambda: datetime.now(UTC))
+        # The database's clock, when the outbox keeps one and no clock was given: the times
+        # this worker judges and writes are then those every worker reads them by.
+        shared = getattr(outbox, "clock", None) if clock is None else None
+        self._shared_clock = shared is not None and getattr(shared, "shared", False) is True
+        self.clock = clock or (shared if self._shared_clock else None) or _host_clock
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -214,7 +229,7 @@ class Worker:
         if isinstance(self.client, Client):
             raise ConfigurationError("this worker has a synchronous Client: call run_once()")
         client = self.client or self._own_client()
-        claimed, failed = await self._aclaim(client, now or self.clock())
+        claimed, failed = await self._aclaim(client, now or await self._anow())
         _tell_failed(failed, on_delivery)
         if not claimed:
             return failed
@@ -471,7 +486,7 @@ class Worker:
             # attempts; at most the day brandkit waits for a server, `_no_later`).
             until = now + timedelta(seconds=self._delay(delivery.attempts))
             if err.reset_at is not None:
-                until = max(err.reset_at, now)
+                until = max(self._on_clock(err.reset_at), now)
             elif err.retry_after is not None:
                 until = now + timedelta(seconds=min(err.retry_after, DEFAULT_MAX_WAIT))
             until = _no_later(until, now)
@@ -512,6 +527,21 @@ class Worker:
             return until
         self.outbox.release(delivery.id)
         return None
+
+    async def _anow(self) -> datetime:
+        """The clock, read off the event loop when the reading asks the database (at most
+        every 30 s): a round trip to a slow server must not stop the loop."""
+        due = getattr(self.clock, "due", None) if self._shared_clock else None
+        if due is not None and due():
+            return await asyncio.to_thread(self.clock)
+        return self.clock()
+
+    def _on_clock(self, when: datetime) -> datetime:
+        """``when``, a time on this host's clock (a rate limit's reset), on the worker's:
+        moved by the offset between the two when the worker keeps the database's."""
+        if not self._shared_clock:
+            return when
+        return when + (self.clock() - _host_clock())
 
     def _not_started(self, delivery: Delivery, now: datetime) -> bool:
         """Count an attempt that failed "not now" before it could start (a 503 while
@@ -628,7 +658,7 @@ class Worker:
                 free = not waiting and len(running) < self.concurrency
                 if free and time.monotonic() >= look_again:
                     try:
-                        claimed, failed = await self._aclaim(client, self.clock())
+                        claimed, failed = await self._aclaim(client, await self._anow())
                         waiting.extend(_by_account(claimed))
                         _tell_failed(failed, on_delivery)
                     except OutboxConflict as exc:
@@ -739,7 +769,10 @@ class Worker:
 
     def _own_client(self) -> AsyncClient:
         if self._own is None:
-            self._own = AsyncClient(outbox=self.outbox, clock=self.clock)
+            # On the database's clock, the client keeps this host's: the reset times it
+            # gives (as the platforms') are moved onto the database's in `_settle_once`.
+            clock = None if self._shared_clock else self.clock
+            self._own = AsyncClient(outbox=self.outbox, clock=clock)
         return self._own
 
     def close(self) -> None:

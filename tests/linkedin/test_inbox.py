@@ -620,3 +620,28 @@ def test_pages_smaller_than_asked_for_are_read_to_the_total() -> None:
         got = client.inbox(account)
         assert sorted(m.text for m in got.messages) == sorted(f"c{i}" for i in range(130))
         assert client.inbox(account, since=got.cursor).messages == ()
+
+
+def test_emulator_aggregated_count_takes_every_level() -> None:
+    """commentsSummary: totalFirstLevelComments counts the comments directly under a
+    comment, aggregatedTotalComments every one below it (deleted ones left out)."""
+    emu = LinkedInEmulator()
+    account = emu.account()
+    headers = {
+        "authorization": f"Bearer {account.secret('token')}",
+        "linkedin-version": str(account.settings["version"]),
+        "x-restli-protocol-version": "2.0.0",
+    }
+    with emu.serve() as base, httpx.Client(base_url=base) as http:
+        r = http.post("/rest/posts", headers=headers, json=_post_body(org_of(account)))
+        post = r.headers["x-restli-id"]
+        top = emu.audience("a").comment(post, "top")
+        mid = emu.audience("b").comment(top, "mid")
+        emu.audience("c").comment(mid, "deep")
+        emu.audience("d").comment(top, "mid 2")
+        path = f"/rest/socialActions/{quote(post, safe='')}/comments"
+        (got,) = http.get(path, headers=headers).json()["elements"]
+        assert got["commentsSummary"] == {
+            "totalFirstLevelComments": 2,
+            "aggregatedTotalComments": 3,
+        }

@@ -1527,7 +1527,7 @@ class LinkedInEmulator(Emulator):
             },
             "commentsSummary": {
                 "totalFirstLevelComments": nested,
-                "aggregatedTotalComments": nested,
+                "aggregatedTotalComments": self._comments_below(c.urn),
             },
         }
         if c.agent is not None:
@@ -1535,6 +1535,17 @@ class LinkedInEmulator(Emulator):
         if c.object.startswith("urn:li:comment:"):
             data["parentComment"] = c.object
         return data
+
+    def _comments_below(self, urn: str) -> int:
+        """The live comments at every level under ``urn`` (LinkedIn's aggregated count)."""
+        found, level = 0, [urn]
+        while level:
+            below = [
+                o.urn for o in self._comments.values() if o.object in level and not o.deleted_at
+            ]
+            found += len(below)
+            level = below
+        return found
 
     def _readable_post(self, caller: _Caller, target: str, what: str) -> str:
         post = self._comment_target(target)

@@ -141,12 +141,13 @@ def test_comments_at_the_same_millisecond_are_not_lost(adapter: LinkedInAdapter)
     assert [m.text for m in more.messages] == ["b"]
 
 
-def test_nested_comments_are_read_under_every_comment_that_has_some(
-    adapter: LinkedInAdapter,
-) -> None:
-    """Comments on a comment are read from its own socialActions whenever it has some (its
-    count alone does not tell a new one from one deleted); they answer the comment, and
-    come once."""
+def test_nested_comments_are_read_where_their_counts_changed(adapter: LinkedInAdapter) -> None:
+    """Comments on a comment are read from its own socialActions when its counts (first
+    level, all levels) changed since the cursor; they answer the comment and come once.
+    Unchanged counts cost no request until `nested_recheck` has passed: one deleted and
+    another made between two syncs leave them as they were, so they are read again then."""
+    now = [1_800_000_000.0]
+    adapter.clock = lambda: now[0]
     top = comment("1", "question", T0, nested=1)
     top_urn = top["commentUrn"]
     child = comment("5", "me too", T0 + 3, on=POST, parent=top_urn)
@@ -160,8 +161,14 @@ def test_nested_comments_are_read_under_every_comment_that_has_some(
         ("question", POST, POST),
         ("me too", top_urn, POST),
     ]
-    # Same count, the first nested comment gone and another made: the new one comes, once.
+    # Same counts: the nested comments are not asked for again.
+    quiet = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(top)))
+    got = run_flow(adapter.inbox(got.cursor, limit=10), quiet)
+    assert got.messages == () and len(quiet.requests) == 2
+    # The first nested comment gone and another made, the counts as they were: read again
+    # once `nested_recheck` has passed, and the new one comes, once.
     later = comment("6", "and me", T0 + 9, on=POST, parent=top_urn)
+    now[0] += adapter.nested_recheck
     again = Canned(
         ("GET", "/rest/posts", posts(POST)),
         ("GET", comments_path(POST), page(top)),
@@ -169,11 +176,40 @@ def test_nested_comments_are_read_under_every_comment_that_has_some(
     )
     got = run_flow(adapter.inbox(got.cursor, limit=10), again)
     assert [m.text for m in got.messages] == ["and me"]
+    # A count that changed is read at once.
+    deeper = comment("1", "question", T0, nested=1)
+    deeper["commentsSummary"]["aggregatedTotalComments"] = 2
+    more = comment("7", "a reply's reply", T0 + 12, on=POST, parent=top_urn)
+    changed = Canned(
+        ("GET", "/rest/posts", posts(POST)),
+        ("GET", comments_path(POST), page(deeper)),
+        ("GET", comments_path(top_urn), page(later, more)),
+    )
+    got = run_flow(adapter.inbox(got.cursor, limit=10), changed)
+    assert [m.text for m in got.messages] == ["a reply's reply"]
     # A comment without nested comments costs no request of its own.
     bare = comment("1", "question", T0)
     quiet = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bare)))
     assert run_flow(adapter.inbox(got.cursor, limit=10), quiet).messages == ()
     assert len(quiet.requests) == 2
+
+
+def test_a_cursor_from_before_with_first_level_counts_is_read(adapter: LinkedInAdapter) -> None:
+    """Cursors written before kept each comment's first-level count alone ("n": {urn: 1}):
+    they are still read, and such a comment's nested comments are read once more."""
+    top = comment("1", "question", T0, nested=1)
+    top_urn = top["commentUrn"]
+    child = comment("5", "me too", T0 + 3, on=POST, parent=top_urn)
+    old = json.dumps(
+        {"v": 1, "posts": {POST: {"t": T0 + 3, "ids": [child["commentUrn"]], "n": {top_urn: 1}}}}
+    )
+    canned = Canned(
+        ("GET", "/rest/posts", posts(POST)),
+        ("GET", comments_path(POST), page(top)),
+        ("GET", comments_path(top_urn), page(child)),
+    )
+    got = run_flow(adapter.inbox(old, limit=10), canned)
+    assert got.messages == () and len(canned.requests) == 3
 
 
 def test_comments_page_by_page(adapter: LinkedInAdapter) -> None:
@@ -569,9 +605,14 @@ def _post_body(author: str) -> dict[str, Any]:
     }
 
 
-def test_an_answer_deleted_and_another_made_between_syncs_is_read_once() -> None:
-    """A comment's count of answers is all LinkedIn tells of them: one deleted and another
-    made between two syncs leave it as it was, and the new answer must still come, once."""
+def test_an_answer_deleted_and_another_made_between_syncs_is_read_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A comment's counts of answers are all LinkedIn tells of them: one deleted and another
+    made between two syncs leave them as they were. With ``nested_recheck = 0`` (every
+    answered comment read at every sync) the new answer comes at the next sync, once; by
+    default it comes once the recheck time has passed (see the canned test above)."""
+    monkeypatch.setattr(LinkedInAdapter, "nested_recheck", 0.0)
     emu = LinkedInEmulator()
     with emu.serve(), Client(retry=FAST) as client:
         account = emu.account()

@@ -28,9 +28,10 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
 - Conversations (`LinkedInAdapter.inbox`): comments on the author's recent posts, read
   with ``GET /rest/posts?q=author`` (one request) and ``GET
   /rest/socialActions/{urn}/comments`` (per post, 100 a page; nested comments per comment
-  that has any: LinkedIn gives only their count, which a deletion and a new one leave
-  unchanged). LinkedIn has no "since" filter, so the cursor remembers, per post, the
-  newest comment time seen and the comments of that millisecond. Answers are
+  whose counts changed, or whose last read is older than ``nested_recheck``: LinkedIn gives
+  only their counts, which a deletion and a new one leave unchanged). LinkedIn has no
+  "since" filter, so the cursor remembers, per post, the newest comment time seen, the
+  comments of that millisecond and the answered comments' counts. Answers are
   comments (``POST /rest/socialActions/{urn}/comments``, ``parentComment`` for a nested
   one); likes are reactions (``POST /rest/reactions?actor=``). Mentions reach apps only as
   notifications or webhooks, so they are not read; comments cannot be hidden; deleting
@@ -246,6 +247,7 @@ class _Stamp(Answer):
 
 class _CommentsSummary(Answer):
     totalFirstLevelComments: _Int = 0
+    aggregatedTotalComments: _Int = 0
 
 
 class _Comment(Answer):
@@ -280,23 +282,31 @@ class _Raw(Answer):
 
 @attrs.frozen
 class _Seen:
-    """What the inbox cursor remembers of one post: the newest comment time (ms) seen and
-    the comments at exactly that time."""
+    """What the inbox cursor remembers of one post: the newest comment time (ms) seen, the
+    comments at exactly that time, and for each comment with nested comments their counts
+    (first level, all levels) and when (epoch seconds) they were last read."""
 
     time: int = -1
     at_time: tuple[str, ...] = ()
+    nested: Mapping[str, tuple[int, int, int]] = attrs.field(factory=dict)
 
     def is_new(self, comment: _Comment) -> bool:
         t = comment.created.time
         return t > self.time or (t == self.time and comment.commentUrn not in self.at_time)
 
     def to_json(self) -> dict[str, Any]:
-        return {"t": self.time, "ids": list(self.at_time)}
+        return {
+            "t": self.time,
+            "ids": list(self.at_time),
+            "n": {urn: list(counts) for urn, counts in self.nested.items()},
+        }
 
 
 _CURSOR_VERSION = 1
 _MAX_NESTING = 8
 """Levels of comments on comments read below a post's own comments."""
+_MAX_NESTED_KEPT = 1000
+"""Comments per post whose nested counts the cursor keeps (the last read)."""
 
 
 _MEMBER_REASON = (
@@ -382,6 +392,9 @@ class LinkedInAdapter(RefreshingAdapter):
             comments of (one ``GET /rest/posts`` page; at most 100).
         comment_page: comments asked for per page (``count``).
         comment_pages: most pages of comments read under one post or comment.
+        nested_recheck: seconds after which a comment's nested comments are read again
+            though their counts have not changed (one deleted and another made between two
+            syncs leave the counts as they were; LinkedIn tells nothing else of them).
     """
 
     token_name: ClassVar[str] = "token"
@@ -403,6 +416,7 @@ class LinkedInAdapter(RefreshingAdapter):
     inbox_posts: ClassVar[int] = 20
     comment_page: ClassVar[int] = 100
     comment_pages: ClassVar[int] = 50
+    nested_recheck: ClassVar[float] = 6 * 3600.0
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -964,8 +978,9 @@ class LinkedInAdapter(RefreshingAdapter):
         """The new comments (nested ones too) on the author's `inbox_posts` most recent
         posts, the account's own left out: ``GET /rest/posts?q=author`` once, then ``GET
         /rest/socialActions/{post}/comments`` per post (100 a page), and ``GET
-        /rest/socialActions/{comment}/comments`` for each comment with nested comments
-        (LinkedIn gives only their count, which a deletion and a new one leave unchanged).
+        /rest/socialActions/{comment}/comments`` for each comment whose counts of nested
+        comments changed or were last read `nested_recheck` ago (LinkedIn gives only their
+        counts, which a deletion and a new one leave unchanged).
 
         LinkedIn has no "since" filter: the cursor remembers, per post, the newest comment
         time seen. Posts are read whole; once ``limit`` messages are reached the posts left
@@ -1104,17 +1119,33 @@ class LinkedInAdapter(RefreshingAdapter):
         of the post after them."""
         read = yield from self._comments_of(post)
         level = [c for c, _ in read]
+        now = int(self.clock())
+        nested: dict[str, tuple[int, int, int]] = {}
         # LinkedIn's pages nest one level, but its docs do not say the API refuses a comment
         # on a nested comment, which tells its own count: levels are read while some
-        # comment has any, bounded.
+        # comment has any, bounded. A comment's nested comments are read when their counts
+        # (first level, all levels) changed since the cursor: a new one, or one deleted, at
+        # any depth below. One deleted and another made between two syncs leave both as
+        # they were, so unchanged ones are read again after `nested_recheck`: reading every
+        # one at every sync costs a request per answered comment per sync.
         for _ in range(_MAX_NESTING):
             below: list[tuple[_Comment, dict[str, Any]]] = []
             for comment in level:
-                # A comment tells of its nested comments only their count, which one deleted
-                # and another made between two syncs leave as it was: reading them only where
-                # the count grew missed the new one. Nothing cheaper changes on a new one.
-                if comment.commentsSummary.totalFirstLevelComments > 0:
-                    below.extend((yield from self._comments_of(comment.commentUrn)))
+                summary = comment.commentsSummary
+                if summary.totalFirstLevelComments <= 0:
+                    continue
+                urn = comment.commentUrn
+                counts = (summary.totalFirstLevelComments, summary.aggregatedTotalComments)
+                known = seen.nested.get(urn)
+                if (
+                    known is None
+                    or known[:2] != counts
+                    or not 0 <= now - known[2] < self.nested_recheck
+                ):
+                    below.extend((yield from self._comments_of(urn)))
+                    nested[urn] = (*counts, now)
+                else:
+                    nested[urn] = known
             read.extend(below)
             level = [c for c, _ in below]
         newest = max((c.created.time for c, _ in read), default=seen.time)
@@ -1126,7 +1157,8 @@ class LinkedInAdapter(RefreshingAdapter):
                 for c, _ in read
                 if c.created.time == newest and c.commentUrn not in seen.at_time
             )
-        after = _Seen(time=newest, at_time=at_time)
+        kept = dict(list(nested.items())[-_MAX_NESTED_KEPT:])
+        after = _Seen(time=newest, at_time=at_time, nested=kept)
         messages = [
             self._message(post, comment, raw)
             for comment, raw in read
@@ -1480,11 +1512,23 @@ def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], lis
         for urn, item in data["posts"].items():
             if not (isinstance(urn, str) and _POST_URN.fullmatch(urn)):
                 raise ValueError(f"bad post {urn!r}")
-            # Cursors from before also hold "n", nested counts, which are no longer used.
             t, ids = item["t"], item["ids"]
             if not isinstance(t, int) or not all(isinstance(i, str) for i in ids):
                 raise ValueError("bad time or ids")
-            seen[urn] = _Seen(time=t, at_time=tuple(ids))
+            nested: dict[str, tuple[int, int, int]] = {}
+            for key, counts in item.get("n", {}).items():
+                # Cursors from before hold the first-level count alone: read once more.
+                if isinstance(counts, int) and not isinstance(counts, bool):
+                    counts = [counts, -1, 0]
+                if not (
+                    isinstance(key, str)
+                    and isinstance(counts, list)
+                    and len(counts) == 3
+                    and all(isinstance(c, int) and not isinstance(c, bool) for c in counts)
+                ):
+                    raise ValueError("bad nested counts")
+                nested[key] = (counts[0], counts[1], counts[2])
+            seen[urn] = _Seen(time=t, at_time=tuple(ids), nested=nested)
         todo = data.get("todo")
         if todo is not None and not all(isinstance(u, str) for u in todo):
             raise ValueError("bad todo")

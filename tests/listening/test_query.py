@@ -262,3 +262,14 @@ def test_a_term_in_a_script_without_spaces_matches_inside_its_sentence(
     query: Query, text: str, expected: bool
 ) -> None:
     assert query.matches(text) is expected
+
+
+def test_a_naive_at_is_a_typed_error() -> None:
+    """matches(at=<naive datetime>) on a query with since/until raised a bare TypeError
+    ("can't compare offset-naive and offset-aware datetimes")."""
+    from brandkit.errors import ConfigurationError
+
+    query = Query(any=["acme"], since=datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(ConfigurationError, match="no time zone"):
+        query.matches("acme", at=datetime(2026, 6, 1))
+    assert query.matches("acme", at=datetime(2026, 6, 1, tzinfo=UTC))

@@ -17,7 +17,7 @@ import regex
 from pydantic import ValidationInfo, field_validator, model_validator
 
 from brandkit.content._base import ContentModel
-from brandkit.errors import ContentError, Unsupported
+from brandkit.errors import ConfigurationError, ContentError, Unsupported
 from brandkit.inbox._model import Message
 
 __all__ = ["Query", "SearchPage", "UnsupportedQuery"]
@@ -165,7 +165,17 @@ class Query(ContentModel):
         emulators share; each platform's own search may differ in detail (stemming,
         accents). ``tagged``: whether the post carries a hashtag (given without ``#``) as
         its platform files tags, where that differs from reading the text (Mastodon files
-        ``#Café`` under ``cafe``); it replaces the text's reading of hashtags."""
+        ``#Café`` under ``cafe``); it replaces the text's reading of hashtags.
+
+        Raises:
+            ConfigurationError: ``at`` is a naive datetime (no time zone): it cannot be
+                compared with the query's ``since`` and ``until``.
+        """
+        if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+            raise ConfigurationError(
+                f"at={at.isoformat()} has no time zone: give an aware datetime (e.g. "
+                "datetime.now(UTC), or the post's created_at)"
+            )
         lowered = _spaced(text)
         # Composed and decomposed accents are the same letters (a post's "café" may be
         # either): tags and handles are read from one form.

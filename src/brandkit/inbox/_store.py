@@ -606,8 +606,8 @@ class Inbox(SQLiteStore):
         return _message(row[0], _key(message)) if row else None
 
     def find(self, prefix: str) -> Message:
-        """The one stored message whose key or platform id starts with ``prefix`` (for the
-        command line).
+        """The one stored message whose key is or starts with ``prefix``, or whose platform
+        id is ``prefix`` (for the command line: a platform id is matched whole).
 
         Raises:
             ConfigurationError: none or several match, or ``prefix`` is empty or not text.

@@ -96,6 +96,19 @@ def test_connect_failure_hides_the_password(postgres_url: str) -> None:
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+def test_a_scheme_in_capitals_connects(postgres_db: str) -> None:
+    """kind_of takes POSTGRESQL:// (schemes ignore case), but libpq read it as a broken
+    key=value string ('missing "=" after ...'): every store failed to open."""
+    from brandkit.inbox import Inbox
+
+    scheme, rest = postgres_db.split("://", 1)
+    shouted = f"{scheme.upper()}://{rest}"
+    with backends.connect(shouted, autocommit=True) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    with Inbox(shouted) as inbox:
+        assert inbox.messages() == []
+
+
 def test_migrate_creates_then_upgrades_once(postgres_db: str) -> None:
     with backends.connect(postgres_db) as conn:
         assert migrate(conn, Schema("thing", (V1,)), prefix="a_") == 0

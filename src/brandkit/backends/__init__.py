@@ -224,9 +224,12 @@ def _redis() -> Any:
 
 
 def _postgres_url(url: str) -> str:
+    """``url`` as libpq takes it: its scheme in lower case (libpq reads ``POSTGRESQL://…``,
+    which `kind_of` takes, as a broken ``key=value`` string: "missing "="")."""
     if kind_of(url) != "postgresql":
         raise ConfigurationError(f"{redact_url(url)} is not a postgresql:// URL")
-    return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme.lower()}://{rest}"
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
@@ -238,10 +241,10 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
             names the URL without its password).
     """
     pg = _psycopg()
-    _postgres_url(url)
+    target = _postgres_url(url)
     try:
         conn: psycopg.Connection[Any] = pg.connect(
-            url, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT
+            target, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT
         )
     except pg.Error as exc:
         raise BrandkitError(
@@ -322,10 +325,10 @@ async def aconnect(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnec
         BrandkitError: the server cannot be reached or refused the connection.
     """
     pg = _psycopg()
-    _postgres_url(url)
+    target = _postgres_url(url)
     try:
         conn: psycopg.AsyncConnection[Any] = await pg.AsyncConnection.connect(
-            url, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT
+            target, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT
         )
     except pg.Error as exc:
         raise BrandkitError(

@@ -138,7 +138,7 @@ def test_prefix_names_the_tables_of_every_store(
     status, out, err = _run(
         capsys, "metrics", "collect", "--db", url, "--prefix", "acme_", "--accounts", toml
     )
-    assert status == 0 and "from 1 deliveries" in out, err
+    assert status == 0 and "from 1 delivery" in out, err
     with MetricsStore(url, prefix="acme_") as store:
         assert len(store.latest(metric="likes")) == 1
     status, out, _ = _run(capsys, "metrics", "latest", "--db", url, "--prefix", "acme_")

@@ -179,7 +179,8 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
                     continue
                 total += len(samples)
                 added += store.add(samples)
-    print(f"{total} samples read, {added} new, from {len(deliveries)} deliveries", file=out)
+    noun = "delivery" if len(deliveries) == 1 else "deliveries"
+    print(f"{total} samples read, {added} new, from {len(deliveries)} {noun}", file=out)
     for kind in cut:
         # Newest first: the older ones were left out, which a summary alone would hide.
         print(

@@ -685,3 +685,32 @@ def test_json_output_does_not_let_the_terminal_obey_the_audiences_text(
     assert not any(c in text for c in "\x9b\u202e\u202c"), repr(text)
     assert "\\u009b2J" in text and "👩\u200d💻" in text
     assert any(hostile in r["text"] for r in json.loads(text))
+
+
+def test_a_key_holding_control_characters_is_shown_not_obeyed(tmp_path: Path) -> None:
+    """The listing escaped the audience's text and handle but printed the message key as
+    it came, and the key holds the platform's id: an escape sequence in it reached the
+    terminal."""
+    from datetime import UTC, datetime
+
+    from brandkit import Author, Message
+
+    db = str(tmp_path / "inbox.db")
+    with Inbox(db) as inbox:
+        inbox.add(
+            [
+                Message(
+                    platform="x",
+                    account="x:brand",
+                    id="1\x1b]0;owned\x07",
+                    kind="mention",
+                    author=Author(id="9", handle="fan"),
+                    text="hello",
+                    created_at=datetime(2026, 12, 1, tzinfo=UTC),
+                )
+            ]
+        )
+    status, text = run("inbox", "list", "--db", db)
+    assert status == 0
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;owned\\x07" in text

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from brandkit._durations import MAX_TIMEOUT, seconds_arg
 from brandkit._limits import count_arg
-from brandkit._terminal import shown
+from brandkit._terminal import escaped, shown
 from brandkit.errors import ConfigurationError
 
 __all__ = ["add_commands", "dump_json", "duration"]
@@ -217,8 +217,11 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         text = shown(m.text)
         if len(text) > 80:
             text = text[:77] + "..."
+        # The key holds the platform's id: shown, not obeyed (and not re-spaced, so that
+        # what is copied from here still finds the message).
+        state = status.value if status else "-"
         print(
-            f"{m.key}  {m.created_at:%Y-%m-%d %H:%M}  {status.value if status else '-':<8} "
+            f"{escaped(m.key)}  {m.created_at:%Y-%m-%d %H:%M}  {state:<8} "
             f"{m.kind:<8} @{who}: {text}",
             file=out,
         )

@@ -193,6 +193,13 @@ _TRAILING = ".,:;!?'\"»”’…"
 # each of any (the path's tag first), all and none.
 _TAGS_PER_MODE = 4
 
+
+def _limit_param(raw: str | None, default: int) -> int:
+    """Api::BaseController#limit_param: ``default`` unless ``limit`` is given, at most
+    twice ``default``, with Ruby's to_i (a non-number is 0) and abs."""
+    return default if raw is None else min(abs(_to_i(raw)), default * 2)
+
+
 Handler: TypeAlias = Callable[..., httpx.Response]
 
 
@@ -1832,7 +1839,7 @@ class MastodonEmulator(Emulator):
             raise Refusal(404, "Record not found")
         params = request.url.params
         raw_limit = params.get("limit")
-        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        limit = _limit_param(raw_limit, 20)
         tagged = params.get("tagged")
         items = [
             s
@@ -2637,15 +2644,12 @@ class MastodonEmulator(Emulator):
         # the Link header's next (max_id) for a full page, prev (min_id) unless empty.
         params = request.url.params
         raw_limit = params.get("limit")
-        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        limit = _limit_param(raw_limit, 20)
         rows = [(int(s.id), s) for s in self._scheduled.values() if s.user_id == user.id]
         page = self._paginated_by_id(rows, params, limit)
-        response = self.json([self._scheduled_json(s) for _, s in page])
         url = f"{self._origin(request)}/api/v1/scheduled_statuses"
-        link = self._rows_links(url, params, [r for r, _ in page], limit, prev="min_id")
-        if link:
-            response.headers["link"] = link
-        return response
+        body = [self._scheduled_json(s) for _, s in page]
+        return self._row_page(body, url, params, [r for r, _ in page], limit, prev="min_id")
 
     @route("GET", r"/api/v1/scheduled_statuses/(?P<scheduled_id>[^/]+)")
     @_api()
@@ -2932,19 +2936,16 @@ class MastodonEmulator(Emulator):
         next (max_id) for a full page, prev (min_id) unless empty, keeping only limit."""
         params = request.url.params
         raw_limit = params.get("limit")
-        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        limit = _limit_param(raw_limit, 20)
         rows = [
             (row, self._statuses[status_id])
             for (who, status_id), row in rows_of.items()
             if who == user.id and self._statuses[status_id].deleted_at is None
         ]
         page = self._paginated_by_id(rows, params, limit)
-        response = self.json([self._status_json(st, viewer=user) for _, st in page])
         url = f"{self._origin(request)}/api/v1/{path}"
-        link = self._rows_links(url, params, [r for r, _ in page], limit, prev="min_id")
-        if link:
-            response.headers["link"] = link
-        return response
+        body = [self._status_json(st, viewer=user) for _, st in page]
+        return self._row_page(body, url, params, [r for r, _ in page], limit, prev="min_id")
 
     @route("GET", r"/api/v1/favourites")
     @_api()
@@ -2970,7 +2971,7 @@ class MastodonEmulator(Emulator):
         st = self._shown(status_id, user)
         params = request.url.params
         raw_limit = params.get("limit")
-        limit = 40 if raw_limit is None else min(abs(_to_i(raw_limit)), 80)
+        limit = _limit_param(raw_limit, 40)
         acts: Mapping[tuple[str, str], Any] = (
             self._favourite_ids if edge == "favourited_by" else self._reblogs
         )
@@ -3124,7 +3125,7 @@ class MastodonEmulator(Emulator):
         # limit_param(DEFAULT_ACCOUNTS_LIMIT): 40 unless given, at most twice that, with
         # Ruby's to_i (a non-number is 0) and abs.
         raw = params.get("limit")
-        return 40 if raw is None else min(abs(_to_i(raw)), 80)
+        return _limit_param(raw, 40)
 
     def _rows_page(
         self, rows: Mapping[tuple[str, str], int], user: _User, params: httpx.QueryParams
@@ -3145,13 +3146,19 @@ class MastodonEmulator(Emulator):
         ][:limit]
         return page, limit
 
-    @staticmethod
-    def _rows_links(
-        url: str, params: httpx.QueryParams, rows: list[int], limit: int, prev: str = "since_id"
-    ) -> str | None:
-        """The Link header of a list paged by row ids: ``next`` (``max_id``, the page's last
-        row) only when the page is full, ``prev`` (``prev``: ``since_id`` or ``min_id``, its
-        first) unless it is empty, each keeping only ``limit`` (``params.slice(:limit)``)."""
+    def _row_page(
+        self,
+        body: list[dict[str, Any]],
+        url: str,
+        params: httpx.QueryParams,
+        rows: list[int],
+        limit: int,
+        prev: str = "since_id",
+    ) -> httpx.Response:
+        """``body``, a list paged by row ids, with its Link header: ``next`` (``max_id``, the
+        page's last row) only when the page is full, ``prev`` (``prev``: ``since_id`` or
+        ``min_id``, its first) unless it is empty, each keeping only ``limit``
+        (``params.slice(:limit)``)."""
         keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
         links = []
         if rows and len(rows) == limit:
@@ -3160,7 +3167,10 @@ class MastodonEmulator(Emulator):
         if rows:
             query = httpx.QueryParams(sorted([*keep, (prev, str(rows[0]))]))
             links.append(f'<{url}?{query}>; rel="prev"')
-        return ", ".join(links) or None
+        response = self.json(body)
+        if links:
+            response.headers["link"] = ", ".join(links)
+        return response
 
     @staticmethod
     def _paginated_by_id(
@@ -3213,13 +3223,13 @@ class MastodonEmulator(Emulator):
             and not (user is not None and user.id != account.id and self._excluded_by(user, other))
         ][:limit]
         origin = self._origin(request)
-        response = self.json([self._account_json(u, origin) for _, u in page])
-        link = self._rows_links(
-            f"{origin}/api/v1/accounts/{account.id}/{edge}", params, [r for r, _ in page], limit
+        return self._row_page(
+            [self._account_json(u, origin) for _, u in page],
+            f"{origin}/api/v1/accounts/{account.id}/{edge}",
+            params,
+            [r for r, _ in page],
+            limit,
         )
-        if link:
-            response.headers["link"] = link
-        return response
 
     @route("GET", r"/api/v1/blocks")
     @_api()
@@ -3227,13 +3237,13 @@ class MastodonEmulator(Emulator):
         # Api::V1::BlocksController#index: the accounts the user blocked, by Block row.
         page, limit = self._rows_page(self._block_ids, user, request.url.params)
         origin = self._origin(request)
-        response = self.json([self._account_json(u, origin) for _, u in page])
-        link = self._rows_links(
-            f"{origin}/api/v1/blocks", request.url.params, [row for row, _ in page], limit
+        return self._row_page(
+            [self._account_json(u, origin) for _, u in page],
+            f"{origin}/api/v1/blocks",
+            request.url.params,
+            [row for row, _ in page],
+            limit,
         )
-        if link:
-            response.headers["link"] = link
-        return response
 
     @route("GET", r"/api/v1/mutes")
     @_api()
@@ -3251,13 +3261,9 @@ class MastodonEmulator(Emulator):
             until = self._mutes[(user.id, muted.id)][1]
             data["mute_expires_at"] = None if until is None else utc_millis(until)
             body.append(data)
-        response = self.json(body)
-        link = self._rows_links(
-            f"{origin}/api/v1/mutes", request.url.params, [row for row, _ in page], limit
+        return self._row_page(
+            body, f"{origin}/api/v1/mutes", request.url.params, [row for row, _ in page], limit
         )
-        if link:
-            response.headers["link"] = link
-        return response
 
     # -- direct-message conversations ----------------------------------------------------
 
@@ -3289,7 +3295,7 @@ class MastodonEmulator(Emulator):
         # prev (min_id) unless the page is empty, keeping only limit.
         params = request.url.params
         raw_limit = params.get("limit")
-        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        limit = _limit_param(raw_limit, 20)
         rows = [
             (_num(row.status_ids[-1]), row)
             for row in self._account_conversations.values()
@@ -3297,12 +3303,9 @@ class MastodonEmulator(Emulator):
         ]
         page = self._paginated_by_id(rows, params, limit)
         origin = self._origin(request)
-        response = self.json([self._conversation_json(row, origin) for _, row in page])
         url = f"{origin}/api/v1/conversations"
-        link = self._rows_links(url, params, [r for r, _ in page], limit, prev="min_id")
-        if link:
-            response.headers["link"] = link
-        return response
+        body = [self._conversation_json(row, origin) for _, row in page]
+        return self._row_page(body, url, params, [r for r, _ in page], limit, prev="min_id")
 
     @route("POST", r"/api/v1/conversations/(?P<conversation_id>[^/]+)/read")
     @_api()
@@ -3602,7 +3605,7 @@ class MastodonEmulator(Emulator):
         # with Ruby's to_i (a non-number is 0) and abs.
         default = 40 if _release(self.version) >= (4, 1) else 15
         raw_limit = params.get("limit")
-        limit = default if raw_limit is None else min(abs(_to_i(raw_limit)), default * 2)
+        limit = _limit_param(raw_limit, default)
         items = self._browserable(user, params)
         max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
         # to_a_paginated_by_id: min_id pages forward (read oldest first, answered newest
@@ -3837,7 +3840,7 @@ class MastodonEmulator(Emulator):
         self._v2_gate()
         params = request.url.params
         raw_limit = params.get("limit")
-        limit = 40 if raw_limit is None else min(abs(_to_i(raw_limit)), 80)
+        limit = _limit_param(raw_limit, 40)
         expand = params.get("expand_accounts")
         if expand not in (None, "full", "partial_avatars"):
             raise Refusal(
@@ -3914,7 +3917,7 @@ class MastodonEmulator(Emulator):
         self._v2_gate()
         params = request.url.params
         raw_limit = params.get("limit")
-        limit = 40 if raw_limit is None else min(abs(_to_i(raw_limit)), 80)
+        limit = _limit_param(raw_limit, 40)
         members = [] if group_key.startswith("ungrouped-") else self._group_members(user, group_key)
         max_id, since_id = params.get("max_id"), params.get("since_id")
         page = [
@@ -3965,7 +3968,7 @@ class MastodonEmulator(Emulator):
         name = hashtag_key(hashtag)  # Tag.find_normalized
         raw_limit = params.get("limit")
         # limit_param(DEFAULT_STATUSES_LIMIT): 20 unless given, at most 40.
-        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        limit = _limit_param(raw_limit, 20)
         # TagFeed: tags_for(names) reads Array(names).take(LIMIT_PER_MODE = 4) of each mode,
         # any being Array(@tag.name) | params[:any] (the path's tag first).
         anys = dict.fromkeys([name, *params.get_list("any[]"), *params.get_list("any")])
@@ -4037,7 +4040,7 @@ class MastodonEmulator(Emulator):
                 "authentication",
             )
         raw_limit = params.get("limit")
-        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        limit = _limit_param(raw_limit, 20)
         offset = max(0, _to_i(params.get("offset") or "0"))
         kind = params.get("type")
         q = (params.get("q") or "").strip()

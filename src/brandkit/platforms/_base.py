@@ -358,6 +358,34 @@ def _any_body(
     return guarded
 
 
+class KeptUploads:
+    """Media ids uploaded for a part whose create has not succeeded yet, by the part's key
+    (`ThreadContext.key`), with when their upload began: a repeated create sends them again
+    instead of uploading anew, for as long as the platform keeps unused uploads
+    (``max_age`` seconds)."""
+
+    def __init__(self, max_age: float) -> None:
+        self.max_age = max_age
+        self._by_key: dict[str, tuple[float, list[str]]] = {}
+
+    def get(self, key: str, count: int, now: float) -> list[str] | None:
+        """The ids kept for ``key`` when they are ``count`` (those kept ``max_age`` or
+        longer are dropped first, for every key: the store stays bounded)."""
+        for old, (started, _) in list(self._by_key.items()):
+            if now - started >= self.max_age:
+                del self._by_key[old]
+        kept = self._by_key.get(key)
+        return list(kept[1]) if kept is not None and len(kept[1]) == count else None
+
+    def put(self, key: str, now: float, ids: list[str]) -> None:
+        """Keep ``ids``, uploaded from ``now``, for the part ``key``."""
+        self._by_key[key] = (now, list(ids))
+
+    def pop(self, key: str) -> None:
+        """Forget the part ``key``'s uploads (its create succeeded, or they are gone)."""
+        self._by_key.pop(key, None)
+
+
 class Adapter(ABC):
     """One platform. Subclass it, set ``name`` and ``capabilities``, write the flows.
 

@@ -79,6 +79,7 @@ from brandkit.platforms._base import (
     Adapter,
     Answer,
     Capabilities,
+    KeptUploads,
     MediaRules,
     PartRef,
     RatePolicy,
@@ -460,7 +461,7 @@ class MastodonAdapter(Adapter):
         # Media uploaded for a part whose create has not succeeded yet, by the part's key,
         # with when their upload began: a repeated publish_part reuses them instead of
         # uploading again, while the instance keeps them.
-        self._uploaded: dict[str, tuple[float, list[str]]] = {}
+        self._uploaded = KeptUploads(_MEDIA_REUSE_FOR)
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -544,9 +545,9 @@ class MastodonAdapter(Adapter):
         except Rejected:
             # A refusal is final (the uploads may be what was refused): a later attempt of
             # the part uploads afresh.
-            self._uploaded.pop(thread.key, None)
+            self._uploaded.pop(thread.key)
             raise
-        self._uploaded.pop(thread.key, None)
+        self._uploaded.pop(thread.key)
         if status.account is not None:
             # Who we are, for free: the inbox tells replies to us from other mentions by it.
             self._account_id = status.account.id
@@ -585,16 +586,13 @@ class MastodonAdapter(Adapter):
         """The part's media ids: those an earlier attempt of this part uploaded, while the
         instance still keeps them, else new uploads."""
         now = self.clock()
-        for key, (started, _) in list(self._uploaded.items()):
-            if now - started >= _MEDIA_REUSE_FOR:
-                del self._uploaded[key]
-        kept = self._uploaded.get(thread.key)
-        if kept is not None and len(kept[1]) == len(part.media):
-            return list(kept[1])
+        kept = self._uploaded.get(thread.key, len(part.media), now)
+        if kept is not None:
+            return kept
         media_ids: list[str] = []
         for media in part.media:
             media_ids.append((yield from self._upload(media)))
-        self._uploaded[thread.key] = (now, media_ids)
+        self._uploaded.put(thread.key, now, media_ids)
         return media_ids
 
     def _upload(self, media: Media) -> Flow[str]:

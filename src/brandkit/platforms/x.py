@@ -69,6 +69,7 @@ from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Answer,
     Capabilities,
+    KeptUploads,
     PartRef,
     RatePolicy,
     ThreadContext,
@@ -915,7 +916,7 @@ class XAdapter(RefreshingAdapter):
         self.clock: Callable[[], float] = time.time
         # Media uploaded for a part whose create has not succeeded yet, by the part's key,
         # with when the first upload began: a repeated publish_part reuses them.
-        self._uploaded: dict[str, tuple[float, list[str]]] = {}
+        self._uploaded = KeptUploads(_MEDIA_REUSE_FOR)
         oauth1 = ("consumer_secret", "access_token", "access_token_secret")
         self._oauth2 = account.has_secret("user_token")
         if not self._oauth2 and not (
@@ -1170,16 +1171,16 @@ class XAdapter(RefreshingAdapter):
                 error = self.error_for(response)
                 if isinstance(error, Rejected) and error.duplicate:
                     ref = yield from self._after_duplicate(part, thread, error)
-                    self._uploaded.pop(thread.key, None)
+                    self._uploaded.pop(thread.key)
                     return ref
                 raise error
         except Rejected:
             # A refusal is final (X may have refused the media themselves): a later
             # attempt of the part uploads afresh.
-            self._uploaded.pop(thread.key, None)
+            self._uploaded.pop(thread.key)
             raise
         post_id = self.parse(response, _Created).data.id
-        self._uploaded.pop(thread.key, None)
+        self._uploaded.pop(thread.key)
         return self._ref(part.index, post_id, thread)
 
     def _check_options(self, rendered: Rendered, part: RenderedPart) -> None:
@@ -1209,17 +1210,14 @@ class XAdapter(RefreshingAdapter):
         """The part's media ids: those an earlier attempt of this part uploaded, while X
         still keeps them, else new uploads."""
         now = self.clock()
-        for key, (started, _) in list(self._uploaded.items()):
-            if now - started >= _MEDIA_REUSE_FOR:
-                del self._uploaded[key]
-        kept = self._uploaded.get(thread.key)
-        if kept is not None and len(kept[1]) == len(part.media):
-            return list(kept[1])
+        kept = self._uploaded.get(thread.key, len(part.media), now)
+        if kept is not None:
+            return kept
         media_ids: list[str] = []
         for i, media in enumerate(part.media):
             media_ids.append((yield from self._upload(media, i)))
         if media_ids:
-            self._uploaded[thread.key] = (now, media_ids)
+            self._uploaded.put(thread.key, now, media_ids)
         return media_ids
 
     def _create_body(

@@ -1431,12 +1431,9 @@ class WordPressAdapter(BlogAdapter):
             progress["featured_media"] = str(media_id)
         return media_id
 
-    def _uploaded(self, media_id: int, media: Media) -> Flow[int | None]:
-        """``media_id`` when the site still has that attachment, an upload of ``media`` by
-        this delivery (WordPress never gives an id twice), its size ``media``'s where
-        WordPress says it; its alt text is then set to ``media``'s. Else ``None``. Not
-        compared byte for byte: a site whose files are served from elsewhere (a CDN,
-        offloaded media) would never match, and each attempt upload again."""
+    def _media_item(self, media_id: int) -> Flow[_Media | None]:
+        """The site's attachment ``media_id`` as the edit context shows it, or ``None``
+        when it is gone or not this user's to see."""
         response = yield Send(
             self._request(
                 "GET",
@@ -1447,8 +1444,18 @@ class WordPressAdapter(BlogAdapter):
             bucket="api",
         )
         if response.status_code != 200:
+            return None
+        return self.parse(response, _Media)
+
+    def _uploaded(self, media_id: int, media: Media) -> Flow[int | None]:
+        """``media_id`` when the site still has that attachment, an upload of ``media`` by
+        this delivery (WordPress never gives an id twice), its size ``media``'s where
+        WordPress says it; its alt text is then set to ``media``'s. Else ``None``. Not
+        compared byte for byte: a site whose files are served from elsewhere (a CDN,
+        offloaded media) would never match, and each attempt upload again."""
+        item = yield from self._media_item(media_id)
+        if item is None:
             return None  # gone (deleted since), or not this user's to see: uploaded again
-        item = self.parse(response, _Media)
         stored = item.media_details.get("filesize")
         if item.id != media_id or (isinstance(stored, int) and stored != media.size):
             return None
@@ -1465,18 +1472,9 @@ class WordPressAdapter(BlogAdapter):
         media_id = current.extra.get("featured_media")
         if not isinstance(media_id, int) or isinstance(media_id, bool) or media_id <= 0:
             return None
-        response = yield Send(
-            self._request(
-                "GET",
-                f"media/{media_id}",
-                params={"context": "edit", "_fields": "id,source_url,alt_text,media_details"},
-            ),
-            idempotent=True,
-            bucket="api",
-        )
-        if response.status_code != 200:
+        item = yield from self._media_item(media_id)
+        if item is None:
             return None  # gone, or not this user's to see: uploaded again, as before
-        item = self.parse(response, _Media)
         stem, _, ext = _safe_filename(media, "image").rpartition(".")
         data = media.read()
         stored = item.media_details.get("filesize")

@@ -243,6 +243,42 @@ def test_emulator_keyword_and_tag_modes(emu: ThreadsEmulator) -> None:
     assert search(emu, token).json()["error"]["code"] == 100
 
 
+def test_emulator_keyword_finds_words_as_a_reader_reads_them(emu: ThreadsEmulator) -> None:
+    """A brand's possessive, an elided article, Turkish's capital İ, a full-width word and
+    Japanese without spaces are the word searched for, as Threads' own search (and
+    `Query.matches`) reads them: the emulator had read ``brandkit's`` as one word, so a
+    search for ``brandkit`` found none of these posts that Threads returns."""
+    acct = emu.account()
+    texts = [
+        "brandkit's new release",
+        "j'adore l'brandkit",
+        "ＢＲＡＮＤＫＩＴ rocks",
+        "Gezi İstanbul brandkit",
+    ]
+    posts = [emu.audience(f"u{n}").post(text) for n, text in enumerate(texts)]
+    emu.audience("z").post("don't brand kits")
+    token = acct.secret("token")
+    got = search(emu, token, q="brandkit", search_type="RECENT", limit="10").json()["data"]
+    assert sorted(d["id"] for d in got) == sorted(posts)
+    tokyo = emu.audience("j").post("来週東京に行きます")
+    assert [d["id"] for d in search(emu, token, q="東京").json()["data"]] == [tokyo]
+    capital = search(emu, token, q="İSTANBUL").json()["data"]
+    assert [d["id"] for d in capital] == [posts[3]]
+    assert [d["id"] for d in search(emu, token, q="istanbul").json()["data"]] == [posts[3]]
+    assert search(emu, token, q="don").json()["data"] == []
+    with Client(retry=FAST) as client:
+        found = client.search(acct, Query(any=["brandkit"]))
+    assert sorted(m.id for m in found.messages) == sorted(posts)
+
+
+def test_emulator_tag_mode_folds_a_topic_tag_as_its_text(emu: ThreadsEmulator) -> None:
+    token = emu.account().secret("token")
+    chip = emu.audience("a").post("Gezi notes")
+    emu.set_topic_tag(chip, "İstanbul")
+    got = search(emu, token, q="istanbul", search_mode="TAG").json()["data"]
+    assert [d["id"] for d in got] == [chip]
+
+
 def test_emulator_tag_mode_finds_a_topic_tag_chosen_apart_from_the_text(
     emu: ThreadsEmulator,
 ) -> None:

@@ -71,6 +71,7 @@ import regex
 
 from brandkit.accounts import Account
 from brandkit.content._media import sniff
+from brandkit.listening._query import _words, fold
 from brandkit.testing._emulator import Audience, Clock, route
 from brandkit.testing._graph import (
     DAY,
@@ -151,11 +152,14 @@ def _decode_cursor(value: str) -> tuple[float, int]:
         raise GraphError(400, 100, "(#100) Invalid cursor") from None
 
 
-_WORD = regex.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-
-
 def _search_words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
+    """The words ``/keyword_search`` reads in a text or in ``q``."""
+    # Threads' search reads words as a reader does (Meta documents no tokeniser): "brand's"
+    # and "l'brand" are the brand, "İ" is the capital of "i", a full-width word is the word,
+    # Japanese has no spaces. Read by `Query.matches`' own words (listening), so a search the
+    # emulator answers holds what brandkit keeps; read as runs of letters, "brand's" was one
+    # word and a post Threads finds was not found.
+    return _words(text)
 
 
 def _links(text: str) -> set[str]:
@@ -906,7 +910,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 continue
             if mode == "TAG":
                 hit = tag.search(p.text) is not None or (
-                    p.topic_tag is not None and p.topic_tag.casefold() == q.casefold()
+                    p.topic_tag is not None and fold(p.topic_tag) == fold(q)
                 )
             else:
                 have = set(_search_words(p.text))

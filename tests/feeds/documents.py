@@ -24,9 +24,10 @@ def item(
     day: int | None = None,
     image: str | None = None,
     description: str | None = None,
+    title: str | None = None,
 ) -> str:
     """One RSS item numbered ``n``."""
-    parts = [f"<title>Release {n}: Acme &amp; Partners</title>"]
+    parts = [f"<title>{title or f'Release {n}: Acme &amp; Partners'}</title>"]
     parts.append(
         f"<link>{link if link is not None else f'https://acme.example/news/release-{n}/'}</link>"
     )

@@ -54,3 +54,39 @@ def test_same_day_entries_sharing_a_link_stay_apart(
     feed_server.feed("/feed.xml", rss(item(2, day=3, guid="urn:changelog:2", link=page), first))
     with FeedWatcher(url, state=path, images=False) as w:
         assert [i.entry.key for i in w.poll()] == ["urn:changelog:2"]
+
+
+def test_same_title_and_time_beside_the_stored_entry_is_a_new_post(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Two posts titled "Weekly update" at the same time: while the feed still lists the
+    first under its own guid, the second did not take its place; it is a post of its own."""
+    url = f"{feed_server.url}/feed.xml"
+    path = str(tmp_path / "brandkit.db")
+    first = item(1, day=4, title="Weekly update")
+    feed_server.feed("/feed.xml", rss(first))
+    with FeedWatcher(url, state=path, images=False) as w:
+        for got in w.poll():
+            w.done(got)
+    feed_server.feed("/feed.xml", rss(item(2, day=4, title="Weekly update"), first))
+    with FeedWatcher(url, state=path, images=False) as w:
+        assert [i.entry.key for i in w.poll()] == ["https://acme.example/?p=2"]
+
+
+def test_one_stored_entry_is_the_old_guid_of_one_new_entry_at_most(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """The guids change and, the same day, a second post of the same title and time comes:
+    one of the two new keys is the announced post under its new guid, the other a new post
+    (before, both were taken for the announced one, and the new post was never offered)."""
+    url = f"{feed_server.url}/feed.xml"
+    path = str(tmp_path / "brandkit.db")
+    feed_server.feed("/feed.xml", rss(item(1, day=4, title="Weekly update")))
+    with FeedWatcher(url, state=path, images=False) as w:
+        for got in w.poll():
+            w.done(got)
+    moved = item(1, day=4, title="Weekly update", guid="https://acme.example/weekly/")
+    second = item(2, day=4, title="Weekly update", guid="https://acme.example/weekly-2/")
+    feed_server.feed("/feed.xml", rss(second, moved))
+    with FeedWatcher(url, state=path, images=False) as w:
+        assert len(w.poll()) == 1

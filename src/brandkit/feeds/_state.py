@@ -62,11 +62,21 @@ class Pending:
     entry: Entry
 
 
-def _seen_as(db: sqlite3.Connection, feed: str, entries: Sequence[Entry]) -> dict[str, str]:
+def _seen_as(
+    db: sqlite3.Connection,
+    feed: str,
+    entries: Sequence[Entry],
+    aliases: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """For each of ``entries`` not stored under its key but stored under another (the same
     date and title: a CMS that changed its guids, a plugin that made them permalinks, an
     edited slug), its key to that one. The link alone proves nothing: a changelog's entries
-    all link to one page, two of them on one day."""
+    all link to one page, two of them on one day.
+
+    A stored entry that this fetch still lists (under its own key, or under a key
+    ``aliases`` maps to it) did not move: a new entry of the same date and title is another
+    post ("Weekly update" twice at the same time). And a stored entry is the old key of one
+    new entry at most."""
     dated = {e.key: e for e in entries if e.published is not None}
     if not dated:
         return {}
@@ -94,12 +104,16 @@ def _seen_as(db: sqlite3.Connection, feed: str, entries: Sequence[Entry]) -> dic
         except (ValueError, TypeError, AttributeError):
             continue  # a damaged row: `pending` says so
         by_stamp.setdefault(published, []).append((key, title))
+    listed = {e.key for e in entries} | set(aliases.values() if aliases else ())
     out: dict[str, str] = {}
     for entry in fresh:
         stamp = entry.published.isoformat() if entry.published is not None else ""
         for key, title in by_stamp.get(stamp, ()):
+            if key in listed:
+                continue
             if entry.title and title == entry.title:
                 out[entry.key] = key
+                listed.add(key)
                 break
     return out
 
@@ -172,9 +186,9 @@ class FeedState(SQLiteStore):
         entry stored so is known by that key, announced or not as it was, instead of being
         new again.
 
-        An entry under a key not stored, but with the date and title of one that is (its
-        guid changed: a CMS migration, an edited slug), is stored as skipped: it was
-        offered under its first key already.
+        An entry under a key not stored, but with the date and title of one that is and
+        that this fetch no longer lists (its guid changed: a CMS migration, an edited
+        slug), is stored as skipped: it was offered under its first key already.
 
         The validators are stored with the entries, never before them: a crash between the
         two cannot leave a ``304 Not Modified`` hiding entries never stored.
@@ -188,7 +202,7 @@ class FeedState(SQLiteStore):
             ).fetchone()
             # Decided in the transaction: another watcher may have stored the feed meanwhile.
             skip_new = skip_new or (skip_first and top == 0)
-            seen = _seen_as(db, feed, entries)
+            seen = _seen_as(db, feed, entries, aliases)
             # Feeds list the newest first: number them so that the oldest gets the lowest.
             for i, entry in enumerate(reversed(entries), start=1):
                 before = aliases.get(entry.key) if aliases else None

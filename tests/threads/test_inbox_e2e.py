@@ -94,3 +94,42 @@ def test_replies_hide_and_answer(emu: ThreadsEmulator, account: Account) -> None
         assert answer.status is DeliveryStatus.SENT, answer.error
         assert emu.answers(mention) == ["Yes, we do."]
         assert client.inbox(account, since=page.cursor).messages == ()
+
+
+def test_an_unhidden_reply_reads_unhushed_and_shown(emu: ThreadsEmulator, account: Account) -> None:
+    """Hidden then shown again, a reply (and the one under it) reads ``UNHUSHED``, the
+    state Meta lists for it, not ``NOT_HUSHED`` as one never hidden; both read as shown."""
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Be nice"), account)
+        rude = emu.audience("troll").reply(d.ids[0], "rude")
+        below = emu.audience("pal").reply(rude, "agreed")
+        calm = emu.audience("calm").reply(d.ids[0], "hello")
+        by_id = {m.id: m for m in client.inbox(account).messages}
+        client.hide(by_id[rude])
+        client.unhide(by_id[rude])
+        thread = {m.id: m for m in client.replies(d)}
+    assert {i: (m.raw["hide_status"], m.hidden) for i, m in thread.items()} == {
+        rude: ("UNHUSHED", False),
+        below: ("UNHUSHED", False),
+        calm: ("NOT_HUSHED", False),
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "hidden"),
+    [("COVERED", True), ("BLOCKED", True), ("RESTRICTED", True), ("SOMETHING_NEW", False)],
+)
+def test_every_hide_status_reads_as_shown_or_hidden(
+    emu: ThreadsEmulator, account: Account, status: str, hidden: bool
+) -> None:
+    """A reply Threads keeps out of sight on its own (a hidden-words filter's cover, a
+    blocked or restricted author) is hidden like one the brand hid; a state Meta adds
+    later reads as shown, and the rest of the read goes on."""
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Be nice"), account)
+        odd = emu.audience("odd").reply(d.ids[0], "odd one")
+        calm = emu.audience("calm").reply(d.ids[0], "hello")
+        emu.set_hide_status(odd, status)
+        got = {m.id: m for m in client.inbox(account).messages}
+    assert got[odd].raw["hide_status"] == status
+    assert (got[odd].hidden, got[calm].hidden) == (hidden, False)

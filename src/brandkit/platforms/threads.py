@@ -240,6 +240,11 @@ _ITEM_FIELDS = (
     "id,text,username,timestamp,permalink,replied_to,root_post,hide_status,is_reply,"
     "is_reply_owned_by_me"
 )
+# The hide_status values of a reply kept out of sight: hidden by the brand (manage_reply),
+# covered by a filter, or written by an account the brand blocked or restricted. Meta lists
+# these with NOT_HUSHED and UNHUSHED (shown again after a hide) and says no more; a value
+# it adds later reads as shown rather than failing the read.
+_HIDDEN_STATES = frozenset({"HIDDEN", "COVERED", "BLOCKED", "RESTRICTED"})
 
 
 class ThreadsAdapter(ContainerAdapter):
@@ -606,7 +611,7 @@ class ThreadsAdapter(ContainerAdapter):
             in_reply_to=item.replied_to.id if item.replied_to is not None else None,
             conversation=item.root_post.id if item.root_post is not None else item.id,
             our_post=our_post,
-            hidden=item.hide_status == "HIDDEN",
+            hidden=(item.hide_status or "").upper() in _HIDDEN_STATES,
             raw=item.raw,
         )
 

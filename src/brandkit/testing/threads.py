@@ -38,7 +38,9 @@ the emulator follows the reference field by field):
   ``limit`` (25, at most 100) and ``before``/``after`` cursors tied to an item (replies
   arriving meanwhile shift nothing); ``GET /{user-id}/mentions`` with ``since``/``until``,
   ``limit`` and cursors but no ``next`` link (as Meta's mentions page says);
-  ``hide_status``, ``is_reply_owned_by_me``, ``has_replies``; ``POST /{reply-id}/manage_reply``
+  ``hide_status`` (``NOT_HUSHED``, ``HIDDEN``, ``UNHUSHED`` once shown again; the states
+  Threads sets on its own through `ThreadsEmulator.set_hide_status`), ``is_reply_owned_by_me``,
+  ``has_replies``; ``POST /{reply-id}/manage_reply``
   with ``hide`` for top-level replies under the account's posts (the replies under one are
   hidden with it; a nested one is refused). A post's ``reply_control`` holds for the
   audience (`ThreadsEmulator.set_following`, `ThreadsEmulator.set_follower` script follows).
@@ -194,6 +196,8 @@ class _Post(Published):
     link_attachment: str | None = None
     audience: bool = False  # written by someone else (add_reply), not through the API
     hidden: bool = False  # hidden by the root post's author (manage_reply)
+    unhushed: bool = False  # shown again after being hidden (manage_reply hide=false)
+    hide_status: str | None = None  # a state Threads sets on its own (set_hide_status)
     topic_tag: str | None = None  # chosen apart from the text (composer or topic_tag param)
     reply_control: str = "everyone"  # who may reply, as the container's reply_control said
     quote_of: str | None = None  # the post it quotes (Meta's Quote Posts page)
@@ -447,6 +451,25 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 raise KeyError(post_id)
             post.topic_tag = tag
 
+    def set_hide_status(self, message_id: str, status: str | None) -> None:
+        """Have Threads report ``status`` as the reply's ``hide_status``, a state it sets on
+        its own rather than through ``manage_reply``: ``COVERED``, ``BLOCKED`` or
+        ``RESTRICTED`` (Meta lists them without saying more), or any word a test needs to
+        stand for a state Meta adds later; ``None`` goes back to what hiding says. A reply
+        the brand hid still reads ``HIDDEN``.
+
+        Raises:
+            KeyError: no live reply has that id.
+            ValueError: ``status`` is not an upper-case word (``A-Z`` and ``_``).
+        """
+        if status is not None and re.fullmatch(r"[A-Z_]{1,40}", status) is None:
+            raise ValueError(f"{status!r} is not a hide_status (upper-case letters and _)")
+        with self.lock:
+            post = self.live_post(message_id)
+            if post is None or post.reply_to is None:
+                raise KeyError(message_id)
+            post.hide_status = status
+
     def answers(self, message_id: str) -> list[str]:
         """The texts the accounts published directly under ``message_id``, oldest first."""
         with self.lock:
@@ -505,6 +528,23 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             node = self._posts.get(node.reply_to) if node.reply_to else None
             seen += 1
         return False
+
+    def _hide_status(self, p: _Post) -> str:
+        """``hide_status`` as Threads reports it: ``HIDDEN`` under a hidden top-level reply,
+        else the state Threads set on its own, else ``UNHUSHED`` once shown again after a
+        hide (the reply or the top-level reply above it), else ``NOT_HUSHED``."""
+        if self._hidden(p):
+            return "HIDDEN"
+        if p.hide_status is not None:
+            return p.hide_status
+        node: _Post | None = p
+        for _ in range(10_000):
+            if node is None:
+                break
+            if node.unhushed:
+                return "UNHUSHED"
+            node = self._posts.get(node.reply_to) if node.reply_to else None
+        return "NOT_HUSHED"
 
     def replies(self, post_id: str) -> list[dict[str, Any]]:
         """Every live reply under a post (all levels), oldest first, with ``hidden`` and
@@ -616,7 +656,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "is_quote_post": lambda f: p.quote_of is not None,
             "link_attachment_url": lambda f: p.link_attachment or OMIT,
             "topic_tag": lambda f: p.topic_tag or OMIT,
-            "hide_status": lambda f: "HIDDEN" if self._hidden(p) else "NOT_HUSHED",
+            "hide_status": lambda f: self._hide_status(p),
             "is_reply_owned_by_me": lambda f: p.reply_to is not None and mine,
             "has_replies": lambda f: any(q.reply_to == p.id for q in self.live()),
             # The rest of the fields the reply management reference lists.
@@ -967,7 +1007,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 "(#100) Only top-level replies to your own posts can be hidden; hiding the "
                 "top-level reply hides the replies under it",
             )
-        reply.hidden = hide_param(params)
+        hide = hide_param(params)
+        reply.unhushed = reply.unhushed or (reply.hidden and not hide)
+        reply.hidden = hide
         return self.json({"success": True})
 
     def _own_chain(self, post: _Post, owner: str) -> bool:

@@ -44,7 +44,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -175,6 +175,31 @@ class _Tagged(RawAnswer):
     username: str | None = None
     timestamp: GraphTime
     permalink: str | None = None
+
+
+class _TagCursors(Answer):
+    # Longer cursors than this would make an inbox cursor `InboxCursor.decode` refuses.
+    after: Annotated[str, pydantic.StringConstraints(max_length=2000)] | None = None
+
+
+class _TagPaging(Answer):
+    cursors: _TagCursors | None = None
+
+
+class _TagsPage(Answer):
+    """A page of ``/{ig-user-id}/tags``. Meta documents this edge's paging as cursors
+    alone: "the response will not include previous or next fields", so the ``after``
+    cursor is read without ``paging.next`` (the edge ends on an empty page, or a page
+    without cursors)."""
+
+    data: tuple[_Tagged, ...] = ()
+    paging: _TagPaging | None = None
+
+    def after(self) -> str | None:
+        """The cursor of the page after this one (``None``: nothing after it)."""
+        if not self.data or self.paging is None or self.paging.cursors is None:
+            return None
+        return self.paging.cursors.after or None
 
 
 FOUND_FIELDS = "id,caption,media_type,permalink,timestamp,like_count,comments_count"
@@ -332,8 +357,11 @@ class InstagramAdapter(ContainerAdapter):
     comments_page: ClassVar[int] = 50
     """Comments (and replies) asked for per page (``limit``)."""
     inbox_pages: ClassVar[int] = 20
-    """The most pages of comments read per media (and of replies per comment) in one
-    inbox read; an edge with more goes on in the next read, which ``more`` asks for."""
+    """The most pages of comments read per media (and of replies per comment), and of
+    tagged media, in one inbox read; an edge with more goes on in the next read, which
+    ``more`` asks for."""
+    tags_page: ClassVar[int] = 50
+    """Tagged media asked for per page of ``/{ig-user-id}/tags`` (``limit``)."""
     search_page: ClassVar[int] = 50
     """Media asked for per page of ``recent_media`` (Meta's largest)."""
     search_pages: ClassVar[int] = 200
@@ -543,10 +571,13 @@ class InstagramAdapter(ContainerAdapter):
         `new_messages`); the reads
         that go on make at most `inbox_pages` requests each and stop reading comments
         once they have about ``limit`` messages, the replies of the comments read coming
-        on top. The `inbox_posts` newest media others tagged the account in
-        (``GET /{ig-user-id}/tags``, one request more; Facebook Login accounts only) come
-        as messages of kind ``"mention"``; caption and comment @mentions are not read
-        (Meta names them only to webhooks).
+        on top. The media others tagged the account in (``GET /{ig-user-id}/tags``,
+        newest first by the media's time; Facebook Login accounts only) come as
+        messages of kind ``"mention"``: page after page of `tags_page` until a page
+        reaches the cursor's mark (one request more while fewer than `tags_page` are
+        new; the first read, with no mark, reads one page), at most `inbox_pages` pages,
+        a read stopped there going on from Meta's ``after`` cursor. Caption and comment
+        @mentions are not read (Meta names them only to webhooks).
 
         Raises:
             ConfigurationError: ``cursor`` is not one this account's inbox returned.
@@ -568,7 +599,8 @@ class InstagramAdapter(ContainerAdapter):
         resume: list[tuple[str, str]] = []
         reads: list[EdgeRead] = []
         if self._reads_tags:
-            reads.append(EdgeRead(edge=_TAGS, pages=(((yield from self._tagged()), None),)))
+            pages, more, _ = yield from self._tagged(state, "", self.inbox_pages)
+            reads.append(EdgeRead(edge=_TAGS, pages=tuple(pages), after=more))
         for item in media.data:
             if item.comments is None:
                 continue  # Meta leaves the edge out of a media without comments
@@ -583,34 +615,56 @@ class InstagramAdapter(ContainerAdapter):
         # Login account keeps the inbox it had rather than failing on an unknown edge.
         return urlsplit(self.account.base_url).hostname != "graph.instagram.com"
 
-    def _tagged(self) -> Flow[tuple[Message, ...]]:
-        """The `inbox_posts` newest media in which others tagged the account
-        (``GET /{ig-user-id}/tags``), as messages of kind ``"mention"``."""
-        page = yield from self.get(
-            f"/{self.user_id}/tags",
-            {"fields": TAGGED_FIELDS, "limit": self.inbox_posts},
-            EdgePage[_Tagged],
-        )
-        return tuple(
-            Message(
-                platform=self.name,
-                account=self.account.key,
-                id=m.id,
-                kind="mention",
-                author=Author(
-                    id=m.username or "unknown",
-                    handle=m.username,
-                    url=f"https://www.instagram.com/{m.username}/" if m.username else None,
-                ),
-                text=m.caption,
-                created_at=m.timestamp,
-                url=m.permalink,
-                in_reply_to=None,
-                conversation=m.id,
-                our_post=None,
-                raw=m.raw,
+    def _tagged(
+        self, state: InboxCursor, after: str, pages: int, budget: int | None = None
+    ) -> Flow[tuple[list[tuple[tuple[Message, ...], str | None]], str | None, int]]:
+        """The media others tagged the account in (``GET /{ig-user-id}/tags``), as
+        messages of kind ``"mention"``, page by page from ``after`` (``""``: the first
+        page): ``(pages, more, requests)``, each page with Meta's ``after`` cursor of it.
+        Reading stops at the first page holding a media ``state`` has seen (the edge
+        lists the newest media first, so the rest were read before), after the first
+        page when ``state`` has no mark, at the edge's end, at ``pages`` pages, or once
+        ``budget`` messages were read; ``more`` is the cursor to go on from when it
+        stopped at those two bounds with more to read."""
+        params: dict[str, Any] = {"fields": TAGGED_FIELDS, "limit": self.tags_page}
+        if after:
+            params["after"] = after
+        read: list[tuple[tuple[Message, ...], str | None]] = []
+        count = 0
+        while True:
+            page = yield from self.get(f"/{self.user_id}/tags", params, _TagsPage)
+            messages = tuple(self._mention(m) for m in page.data)
+            count += len(messages)
+            reached = state.at is None or any(
+                not state.is_new(m.timestamp, m.id) for m in page.data
             )
-            for m in page.data
+            following = None if reached else page.after()
+            read.append((messages, following))
+            if following is None:
+                return read, None, len(read)
+            if len(read) >= pages or (budget is not None and count >= budget):
+                return read, following, len(read)
+            params["after"] = following
+
+    def _mention(self, m: _Tagged) -> Message:
+        """A tagged media as a message of kind ``"mention"``."""
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=m.id,
+            kind="mention",
+            author=Author(
+                id=m.username or "unknown",
+                handle=m.username,
+                url=f"https://www.instagram.com/{m.username}/" if m.username else None,
+            ),
+            text=m.caption,
+            created_at=m.timestamp,
+            url=m.permalink,
+            in_reply_to=None,
+            conversation=m.id,
+            our_post=None,
+            raw=m.raw,
         )
 
     def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
@@ -624,9 +678,18 @@ class InstagramAdapter(ContainerAdapter):
         while todo and len(found) < limit and requests < self.inbox_pages:
             edge, after = todo.pop(0)
             if edge == _TAGS:
-                # The tagged media a read held back: the edge's first page again.
-                found.extend((yield from self._tagged()))
-                requests += 1
+                # Down to the round's starting mark, from Meta's cursor (or from the first
+                # page: "" in cursors of reads that read the edge's first page alone).
+                pages, rest, spent = yield from self._tagged(
+                    state,
+                    after,
+                    self.inbox_pages - requests,
+                    budget=max(1, limit - len(found)),
+                )
+                found.extend(m for page, _ in pages for m in page)
+                requests += spent
+                if rest is not None:
+                    todo.insert(0, (_TAGS, rest))
                 continue
             media_id, _, comment_id = edge.partition("/")
             more: list[tuple[str, str]] = []

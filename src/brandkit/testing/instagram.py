@@ -805,10 +805,19 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
         # IG User Tags: the media others tagged the account in, newest first, with the
-        # author's ``username`` (default fields ``id``).
+        # author's ``username`` (default fields ``id``). Its paging is cursors alone:
+        # "Unlike standard cursor-based pagination, however, the response will not include
+        # previous or next fields" (the edge's reference); past the last item, an empty page.
         self.user_for(token, user_id)
         items = [p for p in self._public.values() if user_id in p.tagged]
-        return self.listing(request, params, items, self._tagged_fields)
+        items.sort(key=lambda p: p.created_at, reverse=True)
+        fields = params.get("fields")
+        page = self.page_of(request, [self._tagged_fields(p, fields) for p in items], params)
+        paging = page.get("paging")
+        if isinstance(paging, dict):
+            paging.pop("next", None)
+            paging.pop("previous", None)
+        return self.json(page)
 
     def _tagged_fields(self, p: _Public, fields: str | None) -> dict[str, Any]:
         getters: dict[str, Callable[[Field], Any]] = {

@@ -985,6 +985,8 @@ class LinkedInAdapter(RefreshingAdapter):
         LinkedIn has no "since" filter: the cursor remembers, per post, the newest comment
         time seen. Posts are read whole; once ``limit`` messages are reached the posts left
         are kept in the cursor (``more`` is set) and read next, without the posts request.
+        A post deleted before its comments are read, or a comment before its answers are
+        (LinkedIn's 404), is skipped: the read goes on and its cursor moves.
 
         Raises:
             ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``).
@@ -1004,7 +1006,13 @@ class LinkedInAdapter(RefreshingAdapter):
                 return InboxPage(
                     messages=messages, cursor=_write_cursor(seen, todo[i:], self.author), more=True
                 )
-            found, after = yield from self._post_comments(urn, seen.get(urn, _Seen()))
+            read = yield from self._post_comments(urn, seen.get(urn, _Seen()), gone_ok=True)
+            if read is None:
+                # Deleted since the posts were listed (or since a cursor kept it to read
+                # next): skipped, its state kept as it was; it leaves the window at the next
+                # posts read. Failing here would stop the account's inbox at every sync.
+                continue
+            found, after = read
             messages.extend(found)
             seen[urn] = after
         return InboxPage(
@@ -1019,8 +1027,9 @@ class LinkedInAdapter(RefreshingAdapter):
             PlatformError: LinkedIn refused (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read.
         """
-        found, _ = yield from self._post_comments(refs[0].id, _Seen())
-        return found
+        read = yield from self._post_comments(refs[0].id, _Seen())
+        assert read is not None  # a post that is gone raised its 404
+        return read[0]
 
     def answer_capabilities(self, capabilities: Capabilities, target: PartRef) -> Capabilities:
         """An answer is a comment (``POST /rest/socialActions/{urn}/comments``): one part,
@@ -1086,8 +1095,12 @@ class LinkedInAdapter(RefreshingAdapter):
         posts = self.parse(response, _Posts).elements
         return [p.id for p in posts if p.lifecycleState == "PUBLISHED"]
 
-    def _comments_of(self, urn: str) -> Flow[list[tuple[_Comment, dict[str, Any]]]]:
-        """Every comment directly under ``urn`` (a post or a comment), page by page."""
+    def _comments_of(
+        self, urn: str, *, gone_ok: bool = False
+    ) -> Flow[list[tuple[_Comment, dict[str, Any]]] | None]:
+        """Every comment directly under ``urn`` (a post or a comment), page by page; with
+        ``gone_ok``, ``None`` when LinkedIn answers 404 (or 410): ``urn`` was deleted (a
+        deleted comment's answers go with it). Other refusals raise as always."""
         out: list[tuple[_Comment, dict[str, Any]]] = []
         start, count = 0, min(100, self.comment_page)
         for _ in range(self.comment_pages):
@@ -1099,6 +1112,8 @@ class LinkedInAdapter(RefreshingAdapter):
                 bucket="read",
                 idempotent=True,
             )
+            if gone_ok and response.status_code in (404, 410):
+                return None
             page = self.parse(response, _Comments)
             raw = self.parse(response, _Raw).elements
             out.extend(zip(page.elements, raw, strict=True))
@@ -1114,10 +1129,18 @@ class LinkedInAdapter(RefreshingAdapter):
                 break
         return out
 
-    def _post_comments(self, post: str, seen: _Seen) -> Flow[tuple[list[Message], _Seen]]:
+    def _post_comments(
+        self, post: str, seen: _Seen, *, gone_ok: bool = False
+    ) -> Flow[tuple[list[Message], _Seen] | None]:
         """The comments on ``post`` that ``seen`` has not, as messages, and what to remember
-        of the post after them."""
-        read = yield from self._comments_of(post)
+        of the post after them; with ``gone_ok``, ``None`` when the post is gone (404).
+
+        A comment deleted between the read of the comments it is among and the read of its
+        own answers (a 404 there) is kept as read, its answers left: they went with it.
+        """
+        read = yield from self._comments_of(post, gone_ok=gone_ok)
+        if read is None:
+            return None
         level = [c for c, _ in read]
         now = int(self.clock())
         nested: dict[str, tuple[int, int, int]] = {}
@@ -1142,7 +1165,12 @@ class LinkedInAdapter(RefreshingAdapter):
                     or known[:2] != counts
                     or not 0 <= now - known[2] < self.nested_recheck
                 ):
-                    below.extend((yield from self._comments_of(urn)))
+                    answers = yield from self._comments_of(urn, gone_ok=True)
+                    if answers is None:
+                        # Deleted since it was listed. Nothing is remembered of it, so
+                        # were it listed again its answers would be read again.
+                        continue
+                    below.extend(answers)
                     nested[urn] = (*counts, now)
                 else:
                     nested[urn] = known
@@ -1231,7 +1259,7 @@ class LinkedInAdapter(RefreshingAdapter):
         started = tid_time(thread.key)
         since = (started - _CLOCK_SLACK).timestamp() * 1000 if started else None
         wanted = _squash(part.text)
-        read = yield from self._comments_of(target.id)
+        read = (yield from self._comments_of(target.id)) or []
         mine = [
             c
             for c, _ in read

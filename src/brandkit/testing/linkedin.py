@@ -25,7 +25,8 @@ What it answers like LinkedIn (``platforms.md`` §4):
   ``start``/``count`` paging, 100 at most or ``comment_page_max``), nested on a comment
   URN, ``DELETE /rest/socialActions/{urn}/comments/{id}`` (the comment's own author only);
   the audience (`brandkit.testing.Emulator.audience`, ``.comment(post_or_comment,
-  text)``) and `add_comment` add other members' comments.
+  text)``) and `add_comment` add other members' comments, `delete_comment` takes one back.
+  A deleted comment's answers go with it: reading them is a 404.
 - Reactions: ``POST /rest/reactions?actor=`` (``root``, ``reactionType``), counted in
   ``likesSummary``; `reactions` shows them.
 - ``POST /rest/posts`` checks fields, permissions and media, answers 201 with an empty body
@@ -637,6 +638,20 @@ class LinkedInEmulator(Emulator):
             slug = re.sub(r"[^A-Za-z0-9_-]", "", member.name) or "member"
             actor = f"urn:li:person:{slug}"
             return self._store_comment(str(target), post, actor, None, text).urn
+
+    def delete_comment(self, urn: str) -> None:
+        """A comment taken back by its author, with every comment under it: LinkedIn shows
+        a deleted comment's answers no more, and reading them (``GET
+        /rest/socialActions/{comment}/comments``) is a 404 as for any entity not found.
+
+        Raises:
+            KeyError: no live comment has the URN ``urn``.
+        """
+        with self.lock:
+            comment = self._comments.get(urn)
+            if comment is None or comment.deleted_at is not None:
+                raise KeyError(urn)
+            self._remove_comment(comment)
 
     def answers(self, message_id: str) -> list[str]:
         """The texts the emulator's own members and pages commented directly under the
@@ -1620,8 +1635,18 @@ class LinkedInEmulator(Emulator):
         # LinkedIn documents no way to delete other people's comments (engagement notes).
         if actor != comment.actor or not self._can_write_as(caller, actor):
             raise self._denied("partnerApiSocialActions.DELETE", caller)
-        comment.deleted_at = self.clock.time()
+        self._remove_comment(comment)
         return httpx.Response(204)
+
+    def _remove_comment(self, comment: LinkedInComment) -> None:
+        """Delete ``comment`` and the comments under it, at every level."""
+        now = self.clock.time()
+        level = [comment]
+        while level:
+            for c in level:
+                c.deleted_at = now
+            urns = {c.urn for c in level}
+            level = [c for c in self._comments.values() if c.object in urns and not c.deleted_at]
 
     # -- reactions ---------------------------------------------------------------------------
 

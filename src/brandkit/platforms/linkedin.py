@@ -1176,7 +1176,9 @@ class LinkedInAdapter(RefreshingAdapter):
                     nested[urn] = known
             read.extend(below)
             level = [c for c, _ in below]
-        newest = max((c.created.time for c, _ in read), default=seen.time)
+        # Never back: were the newest comment seen deleted, answers read again later (their
+        # recheck) would be newer than the time then kept, and come back as new.
+        newest = max([seen.time, *(c.created.time for c, _ in read)])
         if newest > seen.time:
             at_time = tuple(c.commentUrn for c, _ in read if c.created.time == newest)
         else:

@@ -30,7 +30,11 @@ def test_the_newest_comment_deleted_does_not_bring_old_answers_back(
         emu.clock.advance(timedelta(seconds=5))
         newest = emu.audience("fan3").comment(post, "congrats")
         first = client.inbox(account)
-        assert sorted(m.text for m in first.messages) == ["and Asia?", "congrats", "when in Europe?"]
+        assert sorted(m.text for m in first.messages) == [
+            "and Asia?",
+            "congrats",
+            "when in Europe?",
+        ]
 
         emu.delete_comment(newest)
         second = client.inbox(account, since=first.cursor)

@@ -46,6 +46,7 @@ from brandkit.accounts import Account
 from brandkit.backends import (
     DEFAULT_PREFIX,
     Schema,
+    _readable,
     check_prefix,
     kind_of,
     migrate,
@@ -336,6 +337,11 @@ class PostgresOutbox(Outbox):
         self._conn: Any = None
         self._listener: Any = None
         self._alistener: Any = None
+        # A post may have been added that no look saw and no wait will be woken for (the
+        # listening connection was lost, or a claim took its wake-ups and then failed):
+        # the next wait returns at once, so that the worker looks.
+        self._look = False
+        self._alook = False
         self._stopped = threading.Event()
         self._held: set[str] = set()
         self._held_lock = threading.Lock()
@@ -791,11 +797,24 @@ class PostgresOutbox(Outbox):
         if keys is not None and not keys:
             return []
         d, a = self._t["deliveries"], self._t["accounts"]
+        look = self._listen_before_look()
         try:
-            self._listen()
-        except (BrandkitError, psycopg.Error):
-            # Only the wake-up is lost: an idle worker still looks again after its poll.
-            logger.warning("outbox %s: cannot listen for new posts", self.path)
+            return self._claim(d, a, at, keys, limit, failed)
+        except BaseException:
+            # Nothing was looked at: the wake-ups taken above are the next wait's again.
+            self._look = self._look or look
+            raise
+
+    def _claim(
+        self,
+        d: str,
+        a: str,
+        at: datetime,
+        keys: builtins.list[str] | None,
+        limit: int,
+        failed: builtins.list[Delivery] | None,
+    ) -> builtins.list[Delivery]:
+        """`claim`'s transaction, once listening."""
         args: dict[str, Any] = {
             "at": _iso(at),
             "me": self.owner,
@@ -980,21 +999,90 @@ class PostgresOutbox(Outbox):
 
     # -- waiting for work ----------------------------------------------------------------
 
-    def _listen(self) -> None:
-        """Start listening for added posts (once). `claim` starts it before it looks, so a
-        post added after that look always wakes the wait that follows it."""
-        if self._listener is None or self._listener.closed:
-            self._listener = self._connect()
-            self._listener.execute(f'LISTEN "{self.channel}"')
+    def _listen(self) -> bool:
+        """Listen for added posts on a connection of its own (opened once, and again when
+        the last one was lost). Returns whether it was opened now.
+
+        Raises:
+            BrandkitError: the server cannot be reached (or the outbox is closed).
+            psycopg.Error: ``LISTEN`` failed.
+        """
+        if self._listener is not None and not self._listener.closed:
+            return False
+        self._listener = None
+        conn = self._connect()
+        try:
+            conn.execute(f'LISTEN "{self.channel}"')
+        except BaseException:
+            conn.close()
+            raise
+        if self._stopped.is_set():
+            # close() ran while this connected: it would outlive the outbox.
+            conn.close()
+            raise BrandkitError(f"the outbox {self.path!r} is closed: open it again")
+        self._listener = conn
+        return True
+
+    def _drop_listener(self, exc: BaseException) -> None:
+        """The listening connection failed (the server closed it: a restart, a failover,
+        ``idle_session_timeout``, ``pg_terminate_backend``): close it, and have the next
+        wait return at once, since a post added while nobody listened woke nobody."""
+        logger.warning(
+            "outbox %s: the connection listening for new posts was lost (%s); listening again",
+            self.path,
+            _first_line(exc),
+        )
+        if self._listener is not None:
+            self._listener.close()
+        self._listener = None
+        self._look = True
+
+    def _listen_before_look(self) -> bool:
+        """Before `claim` looks: make sure a live connection listens (a post added after
+        the look then wakes the next wait), and take the wake-ups that came meanwhile
+        (the look sees their posts). Returns whether a wait was to return at once."""
+        try:
+            listener = self._listener
+            if listener is not None and not listener.closed and _readable(listener.pgconn.socket):
+                try:
+                    # Wake-ups, or the server's farewell and the end of the stream (a
+                    # millisecond: psycopg reads the end only on a second read).
+                    for _ in listener.notifies(timeout=0.001):
+                        self._look = True
+                except psycopg.Error as exc:
+                    self._drop_listener(exc)
+            self._listen()
+        except (BrandkitError, psycopg.Error):
+            # Only the wake-up is lost: an idle worker still looks again after its poll.
+            logger.warning("outbox %s: cannot listen for new posts", self.path)
+            return False  # the next wait tries again, and returns at once when it can
+        look, self._look = self._look, False
+        return look
 
     def wait_for_work(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a post to be added (``NOTIFY``); returns
-        whether one was. Listening starts at the first `claim` (or wait), and a post added
-        since then counts even if nobody was waiting: the wait returns at once for it."""
+        whether to look for work. Listening starts at the first `claim` (or wait), and a
+        post added since then counts even if nobody was waiting: the wait returns at once
+        for it.
+
+        When the server closes the listening connection (a restart, a failover,
+        ``idle_session_timeout``, ``pg_terminate_backend``), the wait notices at once,
+        listens on a new connection and returns ``True``: a post added meanwhile woke
+        nobody, so the caller looks. When the server cannot be reached, it returns
+        ``False`` after at most a second (and tries again at the next wait).
+        """
         if self._stopped.is_set():
             return False
         try:
             self._listen()
+        except (BrandkitError, psycopg.Error):
+            logger.warning("outbox %s: cannot listen for new posts", self.path, exc_info=True)
+            self._stopped.wait(min(max(0.0, timeout), 1.0))
+            return False
+        if self._look:
+            self._look = False
+            return True
+        try:
             woken = False
             for _ in self._listener.notifies(timeout=max(0.0, timeout), stop_after=1):
                 woken = True
@@ -1003,49 +1091,64 @@ class PostgresOutbox(Outbox):
                 for _ in self._listener.notifies(timeout=0.0):
                     pass
             return woken
-        except (BrandkitError, psycopg.Error):
-            logger.warning("outbox %s: listening failed", self.path, exc_info=True)
-            if self._listener is not None:
-                self._listener.close()
-            self._listener = None
-            self._stopped.wait(min(timeout, 1.0))
-            return False
-
-    async def await_work(self, timeout: float) -> bool:
-        """`wait_for_work` without blocking the event loop (psycopg's async connection)."""
-        if self._stopped.is_set():
-            return False
-        try:
-            listener = self._alistener
-            if listener is None or listener.closed:
-                listener = await pg_aconnect(self.url, autocommit=True)
-                self._alistener = listener
-                if self._stopped.is_set():
-                    # close() ran while this connected: it would outlive the outbox.
-                    self._alistener = None
-                    await listener.close()
-                    return False
-                await listener.execute(f'LISTEN "{self.channel}"')
-            woken = False
-            try:
-                async for _ in listener.notifies(timeout=max(0.0, timeout), stop_after=1):
-                    woken = True
-            except asyncio.CancelledError:
-                # Cut off mid-wait (the worker was stopped): listen anew next time.
-                if self._alistener is listener:
-                    self._alistener = None
-                await listener.close()
-                raise
-            return woken
-        except psycopg.Error:
+        except psycopg.Error as exc:
             if self._stopped.is_set():
                 return False  # closed under the wait (close() ends its connection)
-            logger.warning("outbox %s: listening failed", self.path, exc_info=True)
-            if self._alistener is not None:
-                await self._alistener.close()
-            self._alistener = None
-            await asyncio.sleep(min(timeout, 1.0))
+            self._drop_listener(exc)
+        # Listen again at once: a wait that slept first missed what was added meanwhile.
+        return self.wait_for_work(0.0)
+
+    async def await_work(self, timeout: float) -> bool:
+        """`wait_for_work` without blocking the event loop (psycopg's async connection):
+        it returns ``True`` too when its connection was lost and it listens on a new one."""
+        if self._stopped.is_set():
             return False
+        listener = self._alistener
+        if listener is None or listener.closed:
+            try:
+                listener = await pg_aconnect(self.url, autocommit=True)
+                try:
+                    await listener.execute(f'LISTEN "{self.channel}"')
+                except BaseException:
+                    await listener.close()
+                    raise
+            except (BrandkitError, psycopg.Error):
+                logger.warning("outbox %s: cannot listen for new posts", self.path, exc_info=True)
+                await asyncio.sleep(min(max(0.0, timeout), 1.0))
+                return False
+            if self._stopped.is_set():
+                # close() ran while this connected: it would outlive the outbox.
+                await listener.close()
+                return False
+            self._alistener = listener
+            if self._alook:
+                self._alook = False
+                return True
+        woken = False
+        try:
+            async for _ in listener.notifies(timeout=max(0.0, timeout), stop_after=1):
+                woken = True
+        except asyncio.CancelledError:
+            # Cut off mid-wait (the worker was stopped): listen anew next time.
+            if self._alistener is listener:
+                self._alistener = None
+            await listener.close()
+            raise
+        except psycopg.Error as exc:
+            if self._stopped.is_set():
+                return False  # closed under the wait (close() ends its connection)
+            logger.warning(
+                "outbox %s: the connection listening for new posts was lost (%s); listening again",
+                self.path,
+                _first_line(exc),
+            )
+            if self._alistener is listener:
+                self._alistener = None
+            await listener.close()
+            self._alook = True
+            # Listen again at once: a post added meanwhile woke nobody (returns True).
+            return await self.await_work(0.0)
+        return woken
 
     # -- reading (get, list, counts and id look-up are the SQLite outbox's, see _Statements) --
 

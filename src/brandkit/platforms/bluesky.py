@@ -135,9 +135,10 @@ _REASONS: dict[str, str] = {"reply": "reply", "mention": "mention", "quote": "qu
 _NOTIFICATION_PAGE = 100
 # The AppView lists a post at the earlier of its createdAt and the time it indexed it, so a
 # post whose author's clock runs behind (or that reached the AppView late) is listed below
-# notifications read before it existed: a sync reads this far below its mark, and the
-# cursor keeps the URIs read there (at most _MAX_LATE_URIS) so that each comes once.
-_LATE = timedelta(minutes=15)
+# notifications read before it existed: a sync reads `BlueskyAdapter.inbox_lookback` below
+# its mark, and the cursor keeps the URIs read there (at most _MAX_LATE_URIS) so that each
+# comes once. Every sync reads all of that window again: a day bounds the cost.
+_MAX_LOOKBACK = timedelta(days=1)
 _MAX_LATE_URIS = 500
 _LIST_NOTIFICATIONS = "app.bsky.notification.listNotifications"
 # A threadgate hides at most this many replies (the lexicon's maxLength of hiddenReplies).
@@ -463,7 +464,8 @@ class SearchRequest:
 
 class _Cursor(pydantic.BaseModel):
     """The inbox cursor brandkit writes: the newest notification read (``seen``), how far
-    below it a read still looks (``floor``: `_LATE` below ``seen``, or less when more than
+    below it a read still looks (``floor``: `BlueskyAdapter.inbox_lookback` below ``seen``
+    when it was written, or less when more than
     `_MAX_LATE_URIS` were read there) and the URIs read from ``floor`` on (``uris``); while
     a read that stopped at its limit is not finished, the platform's cursor to go on from
     (``resume``), the newest of that read (``top``) and what it read so far near the top
@@ -689,6 +691,15 @@ class BlueskyAdapter(Adapter):
     metrics_batch_size: ClassVar[int] = 25
     # searchPosts' largest page (its lexicon's maximum); smaller only in tests.
     search_page: ClassVar[int] = _SEARCH_PAGE
+    inbox_lookback: ClassVar[timedelta] = timedelta(minutes=15)
+    """How far below the newest notification it read an inbox read goes on reading (at
+    most a day): the AppView lists a post at the earlier of its ``createdAt`` and the time
+    it indexed it, so a reply from an app whose clock runs behind, or that reached the
+    AppView late, is listed below notifications read before it; one listed further below
+    than this is not read. Each read reads the whole window again (one request while it
+    holds fewer than 100 notifications), and the cursor keeps the URIs read in it, at
+    most 500 (past them it looks less far). A change holds from the next mark on: the
+    window already read is not read again."""
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -1198,19 +1209,27 @@ class BlueskyAdapter(Adapter):
         everyone's).
 
         The platform lists newest first and its cursor only goes back in time, so a read goes
-        back page by page (100 a page) until `_LATE` below the newest notification of the
-        last read: the AppView lists a post at the earlier of its ``createdAt`` and its
-        indexing, so one whose author's clock runs behind comes below notifications read
-        before it existed; those read before are told by the URIs the cursor keeps. A read
+        back page by page (100 a page) until `inbox_lookback` below the newest
+        notification of the last read: the AppView lists a post at the earlier of its
+        ``createdAt`` and its indexing, so one whose author's clock runs behind comes below
+        notifications read before it existed; those read before are told by the URIs the
+        cursor keeps. A read
         that stops at ``limit`` keeps where it stopped in its cursor and the next read goes
         on from there before it moves the mark forward. Replies the account hid
         are not listed (the AppView leaves them out).
 
         Raises:
-            ConfigurationError: ``cursor`` is not one this adapter wrote (pass ``None``).
+            ConfigurationError: ``cursor`` is not one this adapter wrote (pass ``None``), or
+                `inbox_lookback` is not a time from 0 to a day.
             PlatformError: a read was refused (the cursor is not moved).
             MalformedResponse: an answer brandkit cannot read.
         """
+        late = self.inbox_lookback
+        if not isinstance(late, timedelta) or not timedelta(0) <= late <= _MAX_LOOKBACK:
+            raise ConfigurationError(
+                f"BlueskyAdapter.inbox_lookback is {late!r}: give a timedelta from 0 to "
+                f"{_MAX_LOOKBACK} (how far below its mark an inbox read looks for late replies)"
+            )
         state = self._read_cursor(cursor)
         yield from self._ensure_session()
         if state.did is not None and self.did is not None and state.did != self.did:
@@ -1226,7 +1245,7 @@ class BlueskyAdapter(Adapter):
         floor = state.floor or state.seen
         read_before = set(state.uris)
         top = state.top
-        near = list(state.top_uris)  # the URIs read from `_LATE` below `top` up
+        near = list(state.top_uris)  # the URIs read from `late` below `top` up
         near_floor = state.top_floor  # set once `near` is full: it holds those from here up
         finished = False
         below_mark = False  # the read is under the last mark, where little is new
@@ -1255,7 +1274,7 @@ class BlueskyAdapter(Adapter):
                     break
                 if top is None or note.indexedAt > top:
                     top = note.indexedAt
-                if near_floor is None and note.indexedAt >= top - _LATE:
+                if near_floor is None and note.indexedAt >= top - late:
                     if len(near) < _MAX_LATE_URIS:
                         near.append(note.uri)
                     else:
@@ -1285,7 +1304,7 @@ class BlueskyAdapter(Adapter):
             after = _Cursor(v=1, did=self.did, seen=state.seen, uris=state.uris, floor=state.floor)
         elif finished:
             assert top is not None
-            mark_floor = near_floor or top - _LATE
+            mark_floor = near_floor or top - late
             # Below the floor read from, everything was read before this read too.
             if floor is not None and floor > mark_floor:
                 mark_floor = floor

@@ -40,6 +40,13 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
 - Limits: Rack::Attack allows 1 write (POST/PUT) per second per key and 3 reads per second
   per address, answering 429 ``Retry later`` with ``Retry-After``; Forem limits published
   articles created per 30 seconds (429 "Rate limit reached, try again in 30 seconds").
+- AI disclosure: a Forem with ``Settings::General.enable_ai_disclosure`` on (off by default)
+  takes ``ai_disclosure_level`` (``not_disclosed``, ``no_ai``, ``some_ai`` or
+  ``fully_autonomous``; dropped where the setting is off) and refuses a new article that
+  names none, 422 with ``{"ai_disclosure_level": {"required": true, "allowed_values": [...],
+  "policy_url": "..."}}`` (``render_missing_ai_disclosure``). brandkit sends the account's
+  ``settings["ai_disclosure_level"]`` on every create and update, and turns that refusal
+  into a `Rejected` (``code="ai_disclosure_level"``) that says what to set.
 - Metrics: ``me/all`` carries each article's ``page_views_count`` (shown to its author only),
   ``public_reactions_count`` and ``comments_count``. It carries each article's Markdown too
   (up to 800 KiB each), so it is read 100 articles a page.
@@ -111,6 +118,8 @@ PAGE_SIZE = 100
 an account's pages larger than brandkit reads of an answer, failing every lookup."""
 BODY_MAX_BYTES = 800 * 1024
 """Forem's largest ``body_markdown`` (``bytesize: { maximum: 800.kilobytes }``)."""
+AI_DISCLOSURE_LEVELS = ("not_disclosed", "no_ai", "some_ai", "fully_autonomous")
+"""The values of ``ai_disclosure_level`` (Forem's ``Article.ai_disclosure_levels``)."""
 PAGE_MAX_BYTES = PAGE_SIZE * 2 * BODY_MAX_BYTES
 """The most of a ``me/all`` page brandkit reads: a page of articles of the largest body,
 twice over for what JSON escapes (Rails writes ``<``, ``>`` and ``&`` as ``\u003c``...)
@@ -645,6 +654,9 @@ class DevtoAdapter(BlogAdapter):
             "published": article.status != "draft",
             "tags": tags,
         }
+        level = self._ai_disclosure()
+        if level is not None:
+            fields["ai_disclosure_level"] = level
         if (
             article.status == "scheduled"
             and article.scheduled_at is not None
@@ -678,6 +690,23 @@ class DevtoAdapter(BlogAdapter):
         elif update:
             fields["main_image"] = ""
         return fields
+
+    def _ai_disclosure(self) -> str | None:
+        """The account's ``settings["ai_disclosure_level"]``, or ``None`` when unset.
+
+        Raises:
+            ConfigurationError: a value Forem does not have (it would refuse or fail the
+                article).
+        """
+        level = self.account.settings.get("ai_disclosure_level")
+        if level is None:
+            return None
+        if level not in AI_DISCLOSURE_LEVELS:
+            raise ConfigurationError(
+                f"devto: settings['ai_disclosure_level'] is {str(level)[:60]!r}; Forem takes "
+                f"one of {', '.join(AI_DISCLOSURE_LEVELS)}"
+            )
+        return str(level)
 
     def _image_url(self, media: Media) -> str:
         rules = self.capabilities.media
@@ -743,7 +772,10 @@ class DevtoAdapter(BlogAdapter):
         401 and 403 are `AuthError`; 429 is `RateLimited` with ``Retry-After``; 422
         "Title has already been used in the last five minutes" and "Body markdown has already
         been taken" (the same title and body from the user) are ``Rejected(duplicate=True)``;
-        5xx is `PlatformUnavailable`; any other refusal is `Rejected`.
+        5xx is `PlatformUnavailable`; a 422 asking for ``ai_disclosure_level`` (a community
+        with AI disclosure on) is ``Rejected(code="ai_disclosure_level")`` saying to set the
+        account's ``settings["ai_disclosure_level"]`` and to which values; any other refusal
+        is `Rejected`.
         """
         try:
             body = response.json()
@@ -754,6 +786,18 @@ class DevtoAdapter(BlogAdapter):
             error = body.get("error")
             message = error if isinstance(error, str) else json.dumps(error) if error else ""
         message = message or response.text[:300].strip() or response.reason_phrase
+        if response.status_code == 422 and isinstance(body, dict):
+            asked = _disclosure_asked(body.get("ai_disclosure_level"))
+            if asked is not None:
+                return Rejected(
+                    f"{self.name} answered 422: {message} brandkit sends the account's "
+                    f'settings["ai_disclosure_level"] with every article: set it to one of '
+                    f"{asked}, as the articles are written",
+                    platform=self.name,
+                    status_code=422,
+                    platform_message=message,
+                    code="ai_disclosure_level",
+                )
         return classify(
             self.name,
             response,
@@ -770,6 +814,22 @@ class DevtoAdapter(BlogAdapter):
             duplicate="already been used in the last five minutes" in message
             or "Body markdown has already been taken" in message,
         )
+
+
+def _disclosure_asked(raw: object) -> str | None:
+    """What a 422's ``ai_disclosure_level`` object asks for: the allowed values and the
+    community's policy, as words (``None`` when the refusal is about something else)."""
+    if not isinstance(raw, dict) or raw.get("required") is not True:
+        return None
+    allowed = raw.get("allowed_values")
+    values = (
+        [v[:40] for v in allowed[:10] if isinstance(v, str)] if isinstance(allowed, list) else []
+    ) or list(AI_DISCLOSURE_LEVELS)
+    said = ", ".join(values)
+    policy = raw.get("policy_url")
+    if isinstance(policy, str) and policy.startswith(("https://", "http://")):
+        said += f" (the community's policy: {policy[:200]})"
+    return said
 
 
 def _is_read(response: httpx.Response) -> bool:

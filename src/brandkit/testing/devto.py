@@ -64,6 +64,14 @@ validations and ``config/initializers/rack_attack.rb``):
   sent); YAML that is no mapping (a line of text between two rules, nothing between them) is
   Forem's 500 (it calls ``any?`` on it), a line that breaks the mapping 422 with YAML's
   message. The emulator reads ``key: value`` lines and ``- item`` lists, not all of YAML.
+- AI disclosure (``DevtoEmulator(ai_disclosure=True)``, Forem's
+  ``Settings::General.enable_ai_disclosure``): ``ai_disclosure_level`` is taken (one of
+  ``not_disclosed``, ``no_ai``, ``some_ai``, ``fully_autonomous``; another is refused 422 in
+  the emulator's words) and shown in every answer; a create that names none, neither there
+  nor in front matter (``ai_disclosure_level``, ``ai_disclosure``, ``ai_generated``,
+  ``ai_assisted``), is refused 422 with ``{"ai_disclosure_level": {"required": true,
+  "allowed_values": [...], "policy_url": ".../llms.txt"}}``. Off (the default), the field is
+  dropped.
 - Counts: `DevtoEmulator.engage` adds views, reactions and comments; ``me`` lists show
   ``page_views_count`` (the author's own view), every answer the reactions and comments.
 """
@@ -100,6 +108,10 @@ _ALLOWED = (
     "published_at",
     "organization_id",
 )
+AI_DISCLOSURE_LEVELS = ("not_disclosed", "no_ai", "some_ai", "fully_autonomous")
+"""``Article.ai_disclosure_levels``' names, in the enum's order."""
+_AI_FRONT_MATTER = ("ai_disclosure_level", "ai_disclosure", "ai_generated", "ai_assisted")
+"""The front matter keys that disclose (``AI_DISCLOSURE_FRONT_MATTER_KEYS``)."""
 TITLE_MAX = 128
 BODY_MAX_BYTES = 800 * 1024
 """Article's ``validates :body_markdown, bytesize: { maximum: 800.kilobytes }``: bytes."""
@@ -161,6 +173,7 @@ class _Article:
     canonical_url: str | None = None
     series: str | None = None
     tags: list[str] = attrs.field(factory=list)
+    ai_disclosure_level: str = "not_disclosed"
     views: int = 0
     reactions: int = 0
     comments: int = 0
@@ -194,6 +207,10 @@ class DevtoEmulator(Emulator):
             articles (live, not scheduled) were created in the last 30 seconds.
         contact_email: the community's contact address, which some refusals name
             (``ForemInstance.contact_email``; DEV's is ``yo@dev.to``).
+        ai_disclosure: the community asks each article how much AI wrote it
+            (``Settings::General.enable_ai_disclosure``, off by default as in Forem): the
+            API takes ``ai_disclosure_level`` (otherwise dropped) and refuses a new article
+            that discloses neither there nor in its front matter.
     """
 
     platform: ClassVar[str] = "devto"
@@ -209,9 +226,11 @@ class DevtoEmulator(Emulator):
         read_throttle: bool = True,
         creation_limit: int = 9,
         contact_email: str = "yo@dev.to",
+        ai_disclosure: bool = False,
     ) -> None:
         super().__init__(clock=clock, strict=strict)
         self.contact_email = contact_email
+        self.ai_disclosure = ai_disclosure
         self.write_throttle = write_throttle
         self.read_throttle = read_throttle
         self.creation_limit = creation_limit
@@ -278,8 +297,9 @@ class DevtoEmulator(Emulator):
     # -- answers --------------------------------------------------------------------------
 
     def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
-        """Forem's API error body: ``{"error": message, "status": status}``."""
-        return self.json({"error": message, "status": status}, status=status)
+        """Forem's API error body: ``{"error": message, "status": status}`` and the
+        refusal's ``extra`` fields."""
+        return self.json({"error": message, "status": status, **extra}, status=status)
 
     def internal_error(self, request: httpx.Request) -> httpx.Response:
         """Rails' 500."""
@@ -365,6 +385,7 @@ class DevtoEmulator(Emulator):
             "cover_image": self._cover(a),
             "canonical_url": a.canonical_url or self._url(a),
             "reading_time_minutes": max(1, len(a.body_markdown.split()) // 275),
+            **({"ai_disclosure_level": a.ai_disclosure_level} if self.ai_disclosure else {}),
         }
 
     def _show(self, a: _Article) -> dict[str, Any]:
@@ -416,7 +437,32 @@ class DevtoEmulator(Emulator):
             raise Refusal(
                 422, f"article param must be a JSON object. You provided article as a {kind}"
             )
-        return {k: v for k, v in article.items() if k in _ALLOWED}
+        # Strong parameters: ai_disclosure_level is permitted only where the setting is on.
+        allowed = (*_ALLOWED, "ai_disclosure_level") if self.ai_disclosure else _ALLOWED
+        return {k: v for k, v in article.items() if k in allowed}
+
+    def _require_disclosure(self, params: dict[str, Any]) -> None:
+        """``render_missing_ai_disclosure``: with the setting on, a new article names its
+        level, in the field or in its body's front matter (a malformed one does not
+        count)."""
+        if not self.ai_disclosure or _present(params.get("ai_disclosure_level")):
+            return
+        try:
+            matter = _front_matter(str(params.get("body_markdown") or ""))[0] or {}
+        except Refusal:
+            matter = {}
+        if any(_present(matter.get(key)) for key in _AI_FRONT_MATTER):
+            return
+        raise Refusal(
+            422,
+            "ai_disclosure_level is required when creating an article. Set it to one of: "
+            f"{', '.join(AI_DISCLOSURE_LEVELS)}.",
+            ai_disclosure_level={
+                "required": True,
+                "allowed_values": list(AI_DISCLOSURE_LEVELS),
+                "policy_url": f"{self.base_url}/llms.txt",
+            },
+        )
 
     def _tags(self, raw: Any) -> list[str]:
         if raw is None:
@@ -511,6 +557,13 @@ class DevtoEmulator(Emulator):
                 setattr(a, field, params[field] or None)
         if "tags" in params:
             a.tags = self._tags(params["tags"])
+        if "ai_disclosure_level" in params:
+            level = params["ai_disclosure_level"]
+            if level not in AI_DISCLOSURE_LEVELS:
+                # Rails' enum refuses a name it does not have (the wording is Rails'
+                # ArgumentError's; how Forem answers it is the emulator's guess).
+                raise Refusal(422, f"{level!r} is not a valid ai_disclosure_level")
+            a.ai_disclosure_level = level
         if params.get("description"):
             a.description = str(params["description"])
         elif "description" in params or not a.description:
@@ -558,6 +611,16 @@ class DevtoEmulator(Emulator):
             a.main_image = str(matter["cover_image"])
         if matter.get("canonical_url"):
             a.canonical_url = str(matter["canonical_url"])
+        if self.ai_disclosure:
+            # Article#set_ai_disclosure_from_front_matter (the four keys; Forem's aliases
+            # of the level names are not read here).
+            named = matter.get("ai_disclosure_level") or matter.get("ai_disclosure")
+            if named in AI_DISCLOSURE_LEVELS:
+                a.ai_disclosure_level = str(named)
+            elif matter.get("ai_generated") is True:
+                a.ai_disclosure_level = "fully_autonomous"
+            elif matter.get("ai_assisted") is True:
+                a.ai_disclosure_level = "some_ai"
         if matter.get("description") or matter.get("title"):
             description = matter.get("description")
             content = _front_matter(a.body_markdown)[1]
@@ -589,6 +652,7 @@ class DevtoEmulator(Emulator):
         self._throttle(request)
         user = self._authenticate(request)
         params = self._params(request)
+        self._require_disclosure(params)
         # Articles::Creator#call checks the limit first, for every create (a draft too).
         self._rate_limit(user)
         now = self.clock.now()
@@ -743,6 +807,13 @@ def _front_matter(body: str) -> tuple[dict[str, Any] | None, str]:
                 f"line {n} column 1",
             )
     return mapping, match.group("content")
+
+
+def _present(value: Any) -> bool:
+    """Rails' ``present?``: not ``nil``, ``false``, blank text or an empty collection."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value is not None and value is not False and value != [] and value != {}
 
 
 def _sentence(messages: list[str]) -> str:

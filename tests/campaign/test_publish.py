@@ -150,8 +150,9 @@ def test_a_scheduled_article_is_announced_when_it_goes_live(site: Site, tmp_path
 def test_a_release_repeated_after_a_crash_queues_nothing_twice(
     site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A release that dies after writing the announcements and before marking the hold
-    writes the same deliveries (same ids) when it runs again: one announcement each."""
+    """A release that dies while marking the hold released (its announcements written in
+    the same transaction) leaves nothing behind: the hold is still held, and the next
+    release writes each announcement once; one after that writes nothing."""
     from brandkit.campaign._holds import HoldStore
 
     when = datetime.now(UTC) + timedelta(minutes=10)
@@ -159,18 +160,21 @@ def test_a_release_repeated_after_a_crash_queues_nothing_twice(
     with Client(retry=FAST, outbox=outbox) as client:
         publish(client, campaign(site, release_article(scheduled_at=when)), [site.blog_account])
         site.blog.clock.advance(timedelta(minutes=11))
+        mark = HoldStore.released_in
 
-        def crash(*args: object, **kwargs: object) -> None:
+        def crash(*args: object, **kwargs: object) -> bool:
+            assert mark(*args, **kwargs)  # type: ignore[arg-type]
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(HoldStore, "released", crash)
+        monkeypatch.setattr(HoldStore, "released_in", staticmethod(crash))
         with pytest.raises(KeyboardInterrupt):
             release(outbox, client, now=when + timedelta(minutes=1))
         monkeypatch.undo()
-        first = [d.id for d in outbox.list()]
+        assert [d.platform for d in outbox.list()] == [site.blog_account.platform]
+        assert holds(outbox)[0].status == "held"
         again = release(outbox, client, now=when + timedelta(minutes=1))
-    assert [d.id for d in outbox.list()] == first
-    assert {d.id for d in again} <= set(first)
+        assert release(outbox, client, now=when + timedelta(minutes=2)) == []
+    assert sorted(d.id for d in again) == sorted(holds(outbox)[0].announcements)
     assert len([d for d in outbox.list() if d.platform in ("x", "bluesky", "linkedin")]) == 3
 
 

@@ -49,7 +49,10 @@ __all__ = [
 
 def cancel(outbox: Outbox, hold_id: str) -> Hold:
     """Cancel the held announcement ``hold_id`` beside ``outbox``: it will not be released
-    (the article itself is the blog's and the outbox's business).
+    (the article itself is the blog's and the outbox's business). A worker's release of
+    the same hold, in any process, is one transaction with the announcements it writes:
+    whichever changes the hold's status first wins, so a cancel that returns was never
+    released, and one that finds it released raises.
 
     Raises:
         ConfigurationError: no such hold, or it is not held any more (a released one's

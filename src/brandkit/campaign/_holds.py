@@ -45,6 +45,7 @@ __all__ = [
     "Hold",
     "HoldStore",
     "Plan",
+    "announce",
     "arelease",
     "holds_for",
     "public",
@@ -427,7 +428,19 @@ class HoldStore(SQLiteStore):
     def released(self, hold_id: str, url: str, deliveries: Sequence[str], now: datetime) -> bool:
         """The announcements are in the outbox; ``False`` when the hold was no longer held
         (cancelled, or released by another worker, meanwhile)."""
-        return self._update(
+        with self._tx() as db:
+            return self.released_in(db, hold_id, url, deliveries, now)
+
+    @staticmethod
+    def released_in(
+        db: sqlite3.Connection, hold_id: str, url: str, deliveries: Sequence[str], now: datetime
+    ) -> bool:
+        """`released` in the transaction of ``db`` (the outbox's, writing the
+        announcements): held becomes released there or not at all, so a cancel (its own
+        transaction on the same row) comes either before, and nothing is written, or
+        after, and is refused."""
+        return HoldStore._update_in(
+            db,
             hold_id,
             now,
             status="released",
@@ -451,9 +464,15 @@ class HoldStore(SQLiteStore):
                 "WHERE id = ? AND status = 'held'",
                 ("cancelled by the user", _iso(now), hold_id),
             )
-        hold = self.get(hold_id)
-        if hold is None:
+            # Read in the same transaction: the status that refused the cancel, not one
+            # another process wrote after it.
+            row = db.execute(
+                f"SELECT {self._COLUMNS} FROM campaign_holds WHERE id = ?",  # noqa: S608
+                (hold_id,),
+            ).fetchone()
+        if row is None:
             raise ConfigurationError(f"no campaign hold {hold_id!r}")
+        hold = self._hold(row)
         if cur.rowcount != 1:
             more = (
                 f"; cancel its deliveries in the outbox: {', '.join(hold.announcements)}"
@@ -469,13 +488,20 @@ class HoldStore(SQLiteStore):
 
     def _update(self, hold_id: str, now: datetime, **values: str | None) -> bool:
         """Set ``values`` on the hold if it is still held; whether it was."""
-        sets = ", ".join(f"{k} = ?" for k in values)
         with self._tx() as db:
-            cur = db.execute(
-                f"UPDATE campaign_holds SET {sets}, updated_at = ? "  # noqa: S608 - fixed names
-                "WHERE id = ? AND status = 'held'",
-                (*values.values(), _iso(now), hold_id),
-            )
+            return self._update_in(db, hold_id, now, **values)
+
+    @staticmethod
+    def _update_in(
+        db: sqlite3.Connection, hold_id: str, now: datetime, **values: str | None
+    ) -> bool:
+        """`_update` in the transaction of ``db``: one compare-and-set on the status."""
+        sets = ", ".join(f"{k} = ?" for k in values)
+        cur = db.execute(
+            f"UPDATE campaign_holds SET {sets}, updated_at = ? "  # noqa: S608 - fixed names
+            "WHERE id = ? AND status = 'held'",
+            (*values.values(), _iso(now), hold_id),
+        )
         return cur.rowcount == 1
 
 
@@ -729,34 +755,77 @@ def settle(
     except BrandkitError as exc:
         store.failed(hold.id, f"the announcement cannot be built: {exc}", now)
         return []
-    current = store.get(hold.id)
-    if current is None or current.status != "held":
-        return []  # cancelled (or settled by another worker) while the blog was asked
-    out = []
-    for key in hold.accounts:
-        platform = key.split(":", 1)[0]
-        delivery = Delivery(
+    out = announce(outbox, store, hold, url, post, now)
+    if out is None:
+        # Cancelled (or settled by another worker) while the blog was asked.
+        logger.info("campaign %s: hold %s was settled meanwhile", hold.name, hold.id)
+        return []
+    logger.info(
+        "campaign %s: article live at %s; %d announcement(s) queued", hold.name, url, len(out)
+    )
+    return out
+
+
+def announce(
+    outbox: Outbox,
+    store: HoldStore,
+    hold: Hold,
+    url: str,
+    post: Post,
+    now: datetime,
+    *,
+    take: bool = False,
+) -> list[Delivery] | None:
+    """Mark ``hold`` released at ``url`` and write its announcements (``post``, one
+    delivery per account, with ids made from the hold and the account) to ``outbox``, in
+    one transaction; ``None`` (nothing written) when the hold is no longer held: cancelled,
+    failed, or released by another process.
+
+    ``take``: this process sends them now, so they are written leased to it (as
+    `Client.publish` writes its own first), else ``pending`` for a worker to claim.
+    """
+    deliveries = [
+        Delivery(
             id=hold.delivery_id(key),
             account=key,
-            platform=platform,
+            platform=key.split(":", 1)[0],
             post=post,
             created_at=now,
             updated_at=now,
         )
-        out.append(outbox.insert_once(delivery))
-    if not store.released(hold.id, url, [d.id for d in out], now):
-        current = store.get(hold.id)
-        if current is not None and current.status == "cancelled":
-            # Cancelled between the look above and now: the user's word wins, and what
-            # this release wrote is stopped before any worker sends it.
-            for delivery in out:
-                with contextlib.suppress(BrandkitError):
-                    outbox.cancel(delivery.id)
-            logger.warning("campaign %s: hold %s was cancelled meanwhile", hold.name, hold.id)
-            return []
-    logger.info(
-        "campaign %s: article live at %s; %d announcement(s) queued", hold.name, url, len(out)
-    )
+        for key in hold.accounts
+    ]
+    ids = [d.id for d in deliveries]
+    if outbox.path in ("", ":memory:"):
+        # The holds are in a database of their own (see queue): no shared transaction,
+        # and in one process nothing else can release or cancel between the two writes.
+        if not store.released(hold.id, url, ids, now):
+            return None
+        if take:
+            outbox.save_many(deliveries)
+            return deliveries
+        return [outbox.insert_once(d) for d in deliveries]
+    # One transaction for the hold's status and its announcements: written apart, a
+    # cancel (or another worker's claim) slipped in between, and a cancelled hold's
+    # announcements were sent, or a released hold's lost to a crash.
+    columns = [(d, outbox._error_text(d)) for d in deliveries]
+    out = []
+    with outbox._tx() as db:
+        if not store.released_in(db, hold.id, url, ids, now):
+            return None
+        for delivery, error in columns:
+            row = db.execute(
+                "SELECT data FROM outbox_deliveries WHERE id = ?", (delivery.id,)
+            ).fetchone()
+            if row is not None:
+                # Written by an earlier brandkit's release that stopped before the hold.
+                out.append(outbox._load(row[0]))
+            elif take:
+                outbox._save_in(db, delivery, error, outbox._columns(delivery, error))
+                out.append(delivery)
+            else:
+                outbox._insert(db, delivery, None, None, error=error)
+                out.append(delivery)
     return out
 
 

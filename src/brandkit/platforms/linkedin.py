@@ -34,8 +34,10 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
   comments of that millisecond and the answered comments' counts. Answers are
   comments (``POST /rest/socialActions/{urn}/comments``, ``parentComment`` for a nested
   one); likes are reactions (``POST /rest/reactions?actor=``). Mentions reach apps only as
-  notifications or webhooks, so they are not read; comments cannot be hidden; deleting
-  other people's comments is not documented, so it is not offered.
+  notifications or webhooks, so they are not read; comments on members' reshares are on
+  the members' posts, which ``r_organization_social`` does not cover and no notification
+  reports, so they are not read either; comments cannot be hidden; deleting other
+  people's comments is not documented, so it is not offered.
 - Metrics: organization posts through ``organizationalEntityShareStatistics`` (one request
   per batch); member post statistics exist only one metric of one post per request, so
   they come back unavailable with the reason. Followers: ``networkSizes`` (organizations),

@@ -14,6 +14,7 @@ from brandkit import Client, ConfigurationError, Inbox, Post
 from brandkit.platforms.bluesky import BlueskyAdapter
 from brandkit.testing.bluesky import BlueskyEmulator
 from tests.bluesky._support import FAST
+from tests.inbox_reads import read_on
 
 
 def test_a_reply_forty_minutes_below_the_mark_comes_once_with_an_hour_of_look_back(
@@ -80,3 +81,31 @@ def test_a_look_back_outside_zero_to_a_day_is_refused(
         with pytest.raises(ConfigurationError, match="inbox_lookback"):
             client.inbox(account)
         assert len(served.requests) == before
+
+
+def test_a_look_back_changed_during_a_round_gives_nothing_twice(
+    served: BlueskyEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read stopped at ``limit`` (a round) passes replies 20 and 30 minutes below its top
+    without keeping them (the look-back is 15 minutes); widened to an hour before the round
+    ends, the round still closes on its own window, so the read after does not give those
+    two again."""
+    emu = served
+    account = emu.account(name="brand")
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        emu.audience("fan0").reply(d.ids[0], "base")
+        cursor = client.inbox(account).cursor
+        emu.clock.advance(20 * 60)
+        written = [emu.audience("fan1").reply(d.ids[0], "minus 30")]
+        emu.clock.advance(10 * 60)
+        written.append(emu.audience("fan2").reply(d.ids[0], "minus 20"))
+        emu.clock.advance(20 * 60)
+        written.append(emu.audience("fan3").reply(d.ids[0], "top"))
+        first = client.inbox(account, since=cursor, limit=3)
+        assert first.more and sorted(m.id for m in first.messages) == sorted(written)
+        monkeypatch.setattr(BlueskyAdapter, "inbox_lookback", timedelta(hours=1))
+        pages = read_on(client, account, first.cursor)
+        assert [m.id for p in pages for m in p.messages] == []
+        again = client.inbox(account, since=pages[-1].cursor)
+        assert again.messages == ()

@@ -469,8 +469,9 @@ class _Cursor(pydantic.BaseModel):
     `_MAX_LATE_URIS` were read there) and the URIs read from ``floor`` on (``uris``); while
     a read that stopped at its limit is not finished, the platform's cursor to go on from
     (``resume``), the newest of that read (``top``) and what it read so far near the top
-    (``top_uris`` from ``top_floor`` on). A cursor written before ``floor`` was kept holds
-    the URIs read at ``seen`` only, and is read with ``floor`` = ``seen``."""
+    (``top_uris`` from ``top_floor`` on, or ``top_late`` below ``top``). A cursor written
+    before ``floor`` was kept holds the URIs read at ``seen`` only, and is read with
+    ``floor`` = ``seen``."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
@@ -484,6 +485,10 @@ class _Cursor(pydantic.BaseModel):
     top_uris: tuple[str, ...] = ()
     floor: pydantic.AwareDatetime | None = None
     top_floor: pydantic.AwareDatetime | None = None
+    # The look-back (seconds) ``top_uris`` were kept with: the round ends on it, whatever
+    # `BlueskyAdapter.inbox_lookback` is by then (a wider one would make the next read
+    # take the ones the round passed below its window for new).
+    top_late: Annotated[float, pydantic.Field(ge=0, le=_MAX_LOOKBACK.total_seconds())] | None = None
 
 
 class _MediaStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -1231,6 +1236,8 @@ class BlueskyAdapter(Adapter):
                 f"{_MAX_LOOKBACK} (how far below its mark an inbox read looks for late replies)"
             )
         state = self._read_cursor(cursor)
+        if state.resume and state.top_late is not None:
+            late = timedelta(seconds=state.top_late)
         yield from self._ensure_session()
         if state.did is not None and self.did is not None and state.did != self.did:
             raise ConfigurationError(
@@ -1320,6 +1327,7 @@ class BlueskyAdapter(Adapter):
                 top=top,
                 top_uris=tuple(near),
                 top_floor=near_floor,
+                top_late=late.total_seconds(),
             )
         return InboxPage(messages=messages, cursor=self._write_cursor(after), more=not finished)
 

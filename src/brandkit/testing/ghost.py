@@ -34,7 +34,9 @@ error body; https://docs.ghost.org/admin-api for the rest):
   published, please reload your page."; ``published_at`` is set to now only for
   a published post that has none, as Ghost's post model does: a scheduled post sent
   ``published`` alone keeps its time, and a draft keeps its ``published_at``), ``tags``
-  (names, ``{"name"}``, ``{"slug"}`` or ``{"id"}``, created when new), ``custom_excerpt`` (300),
+  (names, ``{"name"}``, ``{"slug"}`` or ``{"id"}``: found by what is sent, a name in any
+  case, else created with a free slug, ``-2`` when the name's slug is another tag's),
+  ``custom_excerpt`` (300),
   ``feature_image``, ``feature_image_alt`` (191), ``feature_image_caption``,
   ``canonical_url``. Answers 201 with the post.
 - ``GET .../posts/`` with ``filter`` (``slug:x``, ``slug:[a,b]``, ``id:x``, ``status:x``,
@@ -507,20 +509,31 @@ class GhostEmulator(Emulator):
                     tag = self._tags[item["id"]]
                 name = item.get("name") if isinstance(item.get("name"), str) else None
                 slug = item.get("slug") if isinstance(item.get("slug"), str) else None
+            if tag is None and (name or slug):
+                # bookshelf-relations' getMatchingTarget: the tag with the properties sent
+                # (a name compared without case, as MySQL's collation does; a slug as it
+                # is). Matched by slug first, "Launch" was filed under "Launch!", whose name
+                # only makes the same slug, where Ghost makes a tag "Launch" of its own.
+                tag = next(
+                    (
+                        t
+                        for t in self._tags.values()
+                        if (name is None or t.name.casefold() == name.casefold())
+                        and (slug is None or t.slug == slug)
+                    ),
+                    None,
+                )
             if tag is None:
                 # generateSlug: a "#" name is an internal tag, its slug "hash-<slug>" (apart
-                # from the public tag of the same words).
+                # from the public tag of the same words); a slug taken gets -2, -3...
                 hashed = "hash-" if (name or "").startswith("#") else ""
                 wanted = slug or hashed + _slugify(name or "")
-                tag = next((t for t in self._tags.values() if t.slug == wanted), None)
-                if (
-                    tag is None
-                    and name
-                    and name.casefold()
-                    in (names := {t.name.casefold(): t for t in self._tags.values()})
-                ):
-                    tag = names[name.casefold()]
-            if tag is None:
+                taken = {t.slug for t in self._tags.values()}
+                free = wanted
+                for n in range(2, len(taken) + 3):
+                    if free not in taken:
+                        break
+                    free = f"{wanted}-{n}"
                 if not (name or slug):
                     raise Refusal(
                         422,
@@ -533,7 +546,7 @@ class GhostEmulator(Emulator):
                         "Validation error, cannot save tag.",
                         context="Value in [tags.name] exceeds maximum length of 191 characters.",
                     )
-                tag = _Tag(id=secrets.token_hex(12), name=name or str(slug), slug=slug or wanted)
+                tag = _Tag(id=secrets.token_hex(12), name=name or str(slug), slug=free)
                 self._tags[tag.id] = tag
             if tag.id not in ids:
                 ids.append(tag.id)

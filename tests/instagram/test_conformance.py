@@ -17,7 +17,8 @@ class TestInstagramConformance(AdapterConformance):
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
         """One read of the account's media with each media's first 50 comments (and their
         replies) expanded, then one more page of 50 per media for the rest, and one read
-        of the media others tagged the account in (``/tags``, up to `inbox_posts`)."""
+        of the media others tagged the account in (``/tags``: a first read, with no mark,
+        reads one page of `tags_page`)."""
         return max(1, math.ceil(answers / InstagramAdapter.comments_page)) + 1
 
     def search_query(self) -> Query:

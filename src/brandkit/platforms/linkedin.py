@@ -309,6 +309,9 @@ _MAX_NESTING = 8
 """Levels of comments on comments read below a post's own comments."""
 _MAX_NESTED_KEPT = 1000
 """Comments per post whose nested counts the cursor keeps (the last read)."""
+_PAGING_RESTARTS = 2
+"""Times the comments under one post or comment are read again from their first page when
+their total fell while they were paged (a deletion moved the later ones back)."""
 
 
 _MEMBER_REASON = (
@@ -1102,10 +1105,20 @@ class LinkedInAdapter(RefreshingAdapter):
     ) -> Flow[list[tuple[_Comment, dict[str, Any]]] | None]:
         """Every comment directly under ``urn`` (a post or a comment), page by page; with
         ``gone_ok``, ``None`` when LinkedIn answers 404 (or 410): ``urn`` was deleted (a
-        deleted comment's answers go with it). Other refusals raise as always."""
+        deleted comment's answers go with it). Other refusals raise as always.
+
+        Pages are by offset: a comment deleted while they are read moves the later ones
+        back, and the one that moved onto a page already read would be skipped (and, older
+        than the newest comment the cursor keeps, never read afterwards). A page whose
+        ``paging.total`` is below the one before says so: the comments are read again from
+        the first page (at most `_PAGING_RESTARTS` times)."""
         out: list[tuple[_Comment, dict[str, Any]]] = []
+        taken: set[str] = set()
         start, count = 0, min(100, self.comment_page)
-        for _ in range(self.comment_pages):
+        before: int | None = None  # the total the page before reported
+        pages = restarts = 0
+        while pages < self.comment_pages:
+            pages += 1
             query = f"start={start}&count={count}"
             response = yield from self._send(
                 lambda q=query: self._request(  # type: ignore[misc]
@@ -1118,9 +1131,24 @@ class LinkedInAdapter(RefreshingAdapter):
                 return None
             page = self.parse(response, _Comments)
             raw = self.parse(response, _Raw).elements
-            out.extend(zip(page.elements, raw, strict=True))
-            start += len(page.elements)
             total = page.paging.total
+            if (
+                start > 0
+                and total is not None
+                and before is not None
+                and total < before
+                and restarts < _PAGING_RESTARTS
+            ):
+                out, taken, start, before, pages = [], set(), 0, None, 0
+                restarts += 1
+                continue
+            before = total
+            for comment, item in zip(page.elements, raw, strict=True):
+                # One the pages showed twice (moved forward by a new one) is taken once.
+                if comment.commentUrn not in taken:
+                    taken.add(comment.commentUrn)
+                    out.append((comment, item))
+            start += len(page.elements)
             # LinkedIn documents a page shorter than count as the end, but the largest count
             # it takes here is not confirmed: where its paging.count says it served fewer
             # than asked for, a page short of that is the end. Going on past a short page

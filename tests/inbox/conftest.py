@@ -192,7 +192,7 @@ def other() -> Account:
 
 BACKENDS = ("sqlite", "postgresql")
 # The modules whose tests run on both backends.
-BOTH_BACKENDS = ("test_store",)
+BOTH_BACKENDS = ("test_store", "test_edited")
 # Tests about the SQLite file itself, with the reason (skipped on PostgreSQL).
 SQLITE_ONLY = {
     "test_the_file_is_private_and_survives_reopening": "SQLite's file mode",
@@ -203,6 +203,10 @@ SQLITE_ONLY = {
         "PostgreSQL schema's)"
     ),
     "test_message_round_trips_through_plain_data": "no store",
+    "test_edited_at_round_trips_and_must_be_aware": "no store",
+    "test_an_inbox_file_from_before_edit_times_is_upgraded_and_updated": (
+        "writes an SQLite file of the first schema (test_postgres.py upgrades PostgreSQL's)"
+    ),
     "test_a_message_with_a_wrong_time_or_kind_is_a_configuration_error": "no store",
     "test_an_empty_or_missing_path_is_refused_not_a_temporary_inbox": "SQLite file paths",
     "test_an_inbox_locked_by_another_process_during_a_sync_is_reported_not_raised": (

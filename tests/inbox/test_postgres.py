@@ -123,7 +123,7 @@ def test_a_connection_the_server_ended_is_replaced_before_use(postgres_url: str)
 def test_db_upgrade_knows_the_inbox() -> None:
     from brandkit.backends import discover
 
-    assert discover()["inbox"].version == 2
+    assert discover()["inbox"].version == 3
 
 
 def test_a_prefix_for_an_sqlite_file_is_refused(tmp_path: Path) -> None:
@@ -216,7 +216,7 @@ def test_an_inbox_of_the_first_schema_is_upgraded_with_its_messages(postgres_url
         (version,) = conn.execute(
             f"SELECT version FROM {prefix}schema WHERE component = 'inbox'"
         ).fetchone() or (None,)
-    assert (collation, version) == ("C", 2)
+    assert (collation, version) == ("C", 3)
 
 
 def test_a_zero_timeout_gives_up_at_once_on_a_locked_row(postgres_url: str) -> None:

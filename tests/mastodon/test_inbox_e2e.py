@@ -167,3 +167,29 @@ def test_a_customer_direct_message_reaches_the_inbox(
         assert stored["visibility"] == "direct"
         assert stored["in_reply_to_id"] == dm
         assert client.inbox(account, since=page.cursor).messages == ()
+
+
+def test_an_edit_of_a_boosted_status_comes_again_only_when_it_is_to_the_brand(
+    emu: MastodonEmulator, account: Account
+) -> None:
+    """Mastodon tells of an edit only those who boosted the status (an ``update``
+    notification): a mention the brand boosted comes again as edited, with ``edited_at``; a
+    fan's own post the brand boosted, which names no brand, is no message."""
+    with Client(retry=FAST, accounts=[account]) as client:
+        page = client.inbox(account, since=None)
+        praise = emu.audience("fan1").mention("the new boots from @brand are great")
+        own = emu.audience("fan2").post("my hiking trip, in pictures")
+        brand = emu.audience("brand")
+        brand.reblog(praise)
+        brand.reblog(own)
+        page = client.inbox(account, since=page.cursor)
+        assert [(m.id, m.edited_at) for m in page.messages] == [(praise, None)]
+        emu.audience("fan1").edit(praise, "the new boots from @brand are great, but run small")
+        emu.audience("fan2").edit(own, "my hiking trip, in 40 pictures")
+        edited = client.inbox(account, since=page.cursor)
+        assert [(m.id, m.kind, m.text) for m in edited.messages] == [
+            (praise, "mention", "the new boots from @brand are great, but run small")
+        ]
+        assert edited.messages[0].edited_at is not None
+        assert edited.messages[0].edited_at > edited.messages[0].created_at
+        assert client.inbox(account, since=edited.cursor).messages == ()

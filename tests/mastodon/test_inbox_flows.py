@@ -201,7 +201,7 @@ def test_inbox_reads_replies_mentions_and_quotes(adapter: MastodonAdapter) -> No
     )
     result = run(adapter.inbox(None, limit=5000), canned)
     sent = canned.requests[-1].url.params
-    assert sent.get_list("types[]") == ["mention", "quote"]
+    assert sent.get_list("types[]") == ["mention", "quote", "update"]
     assert (sent["min_id"], sent["limit"]) == ("0", "80")
     by_id = {m.id: m for m in result.messages}
     assert [m.id for m in result.messages] == ["200", "201", "202"]
@@ -246,7 +246,7 @@ def test_a_stale_cursor_reads_the_instance_again(account: Account) -> None:
         ("GET", "/api/v1/notifications", answer(200, [])),
     )
     run(MastodonAdapter(account).inbox(json.dumps(old), limit=10), canned)
-    assert canned.requests[-1].url.params.get_list("types[]") == ["mention", "quote"]
+    assert canned.requests[-1].url.params.get_list("types[]") == ["mention", "quote", "update"]
 
 
 def test_paging_across_pages(adapter: MastodonAdapter) -> None:
@@ -285,7 +285,7 @@ def test_before_4_1_pages_are_30_and_there_are_no_quotes(adapter: MastodonAdapte
     server = Notifications(45, cap=30)
     result = run(ready(adapter, "4.0.2").inbox(None, limit=5000), server)
     assert [p["limit"] for p in server.asked] == ["30", "30"]
-    assert server.asked[0].get_list("types[]") == ["mention"]
+    assert server.asked[0].get_list("types[]") == ["mention", "update"]
     assert len(result.messages) == 45
 
 

@@ -63,6 +63,17 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _edited(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise _FieldError(
+            f"edited_at={_shown(value)}: give an aware datetime (UTC), or None when the "
+            "message was never edited"
+        )
+    return value.astimezone(UTC)
+
+
 def _kind(_: Any, __: Any, value: str) -> None:
     if value not in KINDS:
         raise _FieldError(f"kind must be one of {', '.join(KINDS)}, not {_shown(value)}")
@@ -124,10 +135,14 @@ class Message:
         hidden: the platform shows it hidden.
         raw: the platform's JSON of it.
         extra: what the adapter needs to act on it later (content hashes, chat ids).
+        edited_at: when its author last edited it, as the platform says (aware, UTC), or
+            ``None`` when it was never edited (or the platform does not say). The inbox
+            store replaces a stored message's text with a read whose ``edited_at`` is later.
 
     Raises:
-        ConfigurationError: ``created_at`` is not an aware datetime, or ``kind`` is not one
-            of `KINDS` (the error is a ``ValueError`` too).
+        ConfigurationError: ``created_at`` is not an aware datetime, ``edited_at`` is
+            neither ``None`` nor one, or ``kind`` is not one of `KINDS` (the error is a
+            ``ValueError`` too).
     """
 
     platform: str
@@ -144,6 +159,7 @@ class Message:
     hidden: bool = False
     raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
     extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+    edited_at: datetime | None = attrs.field(default=None, converter=_edited)
 
     @property
     def key(self) -> str:
@@ -174,6 +190,7 @@ class Message:
             "conversation": self.conversation,
             "our_post": self.our_post,
             "hidden": self.hidden,
+            "edited_at": None if self.edited_at is None else self.edited_at.isoformat(),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,6 +256,12 @@ class Message:
                 hidden=bool(data.get("hidden")),
                 raw=data.get("raw") or {},
                 extra=data.get("extra") or {},
+                # Stored before brandkit kept it: never edited, as far as it knows.
+                edited_at=(
+                    None
+                    if data.get("edited_at") is None
+                    else datetime.fromisoformat(str(data["edited_at"]))
+                ),
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"not a stored message: {type(exc).__name__}: {exc}") from None

@@ -3,9 +3,10 @@ for syncs and teams on several machines.
 
 `PostgresInbox` is an [`Inbox`][brandkit.Inbox]: it inherits every rule of the SQLite inbox
 (what a sync stores, how a cursor moves with its page, the filters, the response times) and
-replaces only what SQL dialects do differently: how the insert counts its rows, the day of a
-timestamp, the connection and its errors. The inbox's statements run
-through a cursor that turns their ``?`` placeholders into psycopg's and prefixes their tables.
+replaces only what SQL dialects do differently: how the insert and the update of an edited
+message count their rows, the day of a timestamp, the connection and its errors. The inbox's
+statements run through a cursor that turns their ``?`` placeholders into psycopg's and
+prefixes their tables.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from brandkit.backends import (
 )
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
-from brandkit.inbox._store import _INSERT, Inbox
+from brandkit.inbox._store import _EDIT, _INSERT, Inbox
 from brandkit.outbox._postgres import _first_line
 
 try:
@@ -108,6 +109,9 @@ SCHEMA = register(
                 'ALTER COLUMN cursor TYPE TEXT COLLATE "C", '
                 'ALTER COLUMN error TYPE TEXT COLLATE "C"',
             ),
+            # 3: when the author last edited each message (microseconds; NULL: never, or
+            # stored before), so that only a later edit replaces a stored message's text.
+            ("ALTER TABLE {prefix}inbox_messages ADD COLUMN IF NOT EXISTS edited_at BIGINT",),
         ),
     )
 )
@@ -282,6 +286,10 @@ class PostgresInbox(Inbox):
             return 0
         db.executemany(_INSERT, rows)
         # psycopg sums executemany's row counts: the rows inserted, or upgraded from found.
+        return int(db.rowcount)
+
+    def _update_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> int:
+        db.executemany(_EDIT, rows)
         return int(db.rowcount)
 
     def close(self) -> None:

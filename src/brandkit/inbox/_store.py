@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS inbox_messages (
     conversation TEXT,
     replied_at INTEGER,
     reply_delivery TEXT,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    edited_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS inbox_messages_status ON inbox_messages (status, created_at);
 CREATE INDEX IF NOT EXISTS inbox_messages_account ON inbox_messages (account, created_at);
@@ -73,15 +74,28 @@ CREATE TABLE IF NOT EXISTS inbox_cursors (
 
 # A message is stored once per key (account|id). A post that listening found first (kind
 # "found") gives way to the inbox's own reading of it (a mention, a reply, ...): the team must
-# see and answer that one, so it counts as added; its status and assignee stay. Nothing else
-# already stored is changed. SQLite and PostgreSQL both run this statement.
+# see and answer that one, so it counts as added; its status and assignee stay. SQLite and
+# PostgreSQL both run these statements.
 _INSERT = (
     "INSERT INTO inbox_messages (key, platform, account, id, kind, author, created_at, "
-    "fetched_at, status, our_post, conversation, data) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+    "fetched_at, status, our_post, conversation, data, edited_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
     "kind = excluded.kind, author = excluded.author, created_at = excluded.created_at, "
-    "our_post = excluded.our_post, conversation = excluded.conversation, data = excluded.data "
+    "our_post = excluded.our_post, conversation = excluded.conversation, data = excluded.data, "
+    "edited_at = excluded.edited_at "
     "WHERE inbox_messages.kind = 'found' AND excluded.kind != 'found'"
+)
+
+# A stored message read again as its author edited it since (the platform's edit time is
+# later than the stored one's, or the stored one was never edited) takes the new reading's
+# content: the team reads what the author says now. The team's work on it (status,
+# assignee, the answer and its time) stays. A read that is not later (the same edit read
+# again, an older copy served late) changes nothing, so that nothing counts twice. A post
+# that listening found does not replace the audience's message it is.
+_EDIT = (
+    "UPDATE inbox_messages SET kind = ?, author = ?, our_post = ?, conversation = ?, "
+    "data = ?, edited_at = ? WHERE key = ? AND (edited_at IS NULL OR edited_at < ?) "
+    "AND (? != 'found' OR kind = 'found')"
 )
 
 # The answers on their way to one message are kept in its ``reply_delivery`` column, their
@@ -124,6 +138,9 @@ class AccountSync:
         error: why the account could not be read (its cursor was not moved), else ``None``.
         more: the sync stopped at its bound (100 reads) with more to read: the next sync
             goes on from the saved cursor.
+        updated: stored messages read again as their authors edited them since (see
+            `Message.edited_at`): their text is now the edited one. Not counted in
+            ``added``.
     """
 
     account: str
@@ -132,6 +149,7 @@ class AccountSync:
     requests: int = 0
     error: str | None = None
     more: bool = False
+    updated: int = 0
 
 
 @attrs.frozen
@@ -148,6 +166,11 @@ class SyncReport:
     def added(self) -> int:
         """Messages new to the store, over every account."""
         return sum(a.added for a in self.accounts)
+
+    @property
+    def updated(self) -> int:
+        """Stored messages brought up to their authors' later edits, over every account."""
+        return sum(a.updated for a in self.accounts)
 
     @property
     def requests(self) -> int:
@@ -237,7 +260,14 @@ def _row(m: Message, now: int) -> tuple[Any, ...]:
         m.our_post,
         m.conversation,
         m.to_json(),
+        None if m.edited_at is None else _us(m.edited_at),
     )
+
+
+def _edit_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`_EDIT`'s parameters for the `_row` of an edited message."""
+    key, _, _, _, kind, author, _, _, _, our_post, conversation, data, edited_at = row
+    return (kind, author, our_post, conversation, data, edited_at, key, edited_at, kind)
 
 
 def _message(data: str, key: str | None = None) -> Message:
@@ -255,8 +285,8 @@ def _message(data: str, key: str | None = None) -> Message:
 
 def _damaged(key: str | None, exc: BaseException) -> BrandkitError:
     """The error of the stored message ``key`` whose ``data`` cannot be read (``exc``)."""
-    # A sync leaves a stored message as it is (found posts aside): syncing again, even from
-    # the start, never rewrote the damaged row, as this error once advised.
+    # A sync leaves a stored message as it is (found posts and later edits aside): syncing
+    # again, even from the start, did not rewrite the damaged row, as this error once advised.
     return BrandkitError(
         f"inbox message {key or '(unknown key)'} is damaged in the store ({exc}): delete its "
         "row from the inbox's messages table (a sync never rewrites a stored message); to "
@@ -388,8 +418,29 @@ class Inbox(SQLiteStore):
 
     # -- writing -----------------------------------------------------------------------
 
+    def _upgrade(self, db: Any) -> None:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(inbox_messages)")}
+        if "edited_at" not in columns:
+            # A file from before brandkit kept edit times: its messages count as never
+            # edited, so the next read of an edited one brings its text up to date.
+            db.execute("ALTER TABLE inbox_messages ADD COLUMN edited_at INTEGER")
+
     def _insert(self, db: Any, messages: Iterable[Message], now: int) -> int:
-        return self._insert_rows(db, [_row(m, now) for m in messages])
+        return self._store(db, messages, now)[0]
+
+    def _store(self, db: Any, messages: Iterable[Message], now: int) -> tuple[int, int]:
+        """Store ``messages`` (fetched at ``now``): new ones are added, stored ones that
+        these are later edits of are brought up to date (`_EDIT`).
+
+        Returns:
+            How many were new, and how many stored ones were updated.
+        """
+        rows = [_row(m, now) for m in messages]
+        added = self._insert_rows(db, rows)
+        # Only edited messages can update a stored one: a sync of unedited messages (nearly
+        # all of them) runs no second statement.
+        edits = [_edit_row(r) for r in rows if r[-1] is not None]
+        return added, self._update_rows(db, edits) if edits else 0
 
     def _insert_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> int:
         """Store ``rows`` (`_row`) by `_INSERT`; returns how many were new (or became the
@@ -398,11 +449,21 @@ class Inbox(SQLiteStore):
         db.executemany(_INSERT, rows)
         return int(db.total_changes - before)
 
+    def _update_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> int:
+        """Run `_EDIT` for ``rows`` (`_edit_row`); returns how many stored messages changed."""
+        before = db.total_changes
+        db.executemany(_EDIT, rows)
+        return int(db.total_changes - before)
+
     def add(self, messages: Iterable[Message]) -> int:
-        """Store ``messages``; one already stored (same account and id) is left as it is.
+        """Store ``messages``; one already stored (same account and id) is left as it is,
+        unless the new one is a later edit of it (its `Message.edited_at` is later than the
+        stored one's, or the stored one was never edited): its content (text, author,
+        ``raw``...) is then replaced, and the team's work on it (status, assignee, answer)
+        kept.
 
         Returns:
-            How many were new.
+            How many were new (an updated message is not new).
 
         Raises:
             ConfigurationError: ``messages`` is one message (or text) rather than a list
@@ -425,16 +486,17 @@ class Inbox(SQLiteStore):
 
     def _save_page(
         self, account: str, page: InboxPage, read_from: str | None
-    ) -> tuple[int, str | None]:
+    ) -> tuple[int, int, str | None]:
         """Store ``page``'s messages and, when the saved cursor is still ``read_from`` (the
         one the page was read from), its cursor, in one transaction.
 
         Returns:
-            How many messages were new, and the account's saved cursor after it.
+            How many messages were new, how many stored ones it updated (later edits), and
+            the account's saved cursor after it.
         """
         now = _us(self.clock())
         with self._tx() as db:
-            added = self._insert(db, page.messages, now)
+            added, updated = self._store(db, page.messages, now)
             row = db.execute(
                 f"SELECT cursor FROM inbox_cursors WHERE account = ?{self._row_lock}",  # noqa: S608
                 (account,),
@@ -444,14 +506,14 @@ class Inbox(SQLiteStore):
                 # Another sync of this account (a cron run overlapping this one) moved it
                 # since: written over, a newer cursor went back and the next sync read
                 # again (on X, paid again) what was stored. Its own are stored all the same.
-                return added, saved
+                return added, updated, saved
             db.execute(
                 "INSERT INTO inbox_cursors (account, cursor, synced_at, error) "
                 "VALUES (?, ?, ?, NULL) ON CONFLICT (account) DO UPDATE SET "
                 "cursor = excluded.cursor, synced_at = excluded.synced_at, error = NULL",
                 (account, page.cursor, now),
             )
-        return added, page.cursor
+        return added, updated, page.cursor
 
     def _save_error(self, account: str, error: str) -> None:
         # The platform's words: PostgreSQL refuses a NUL in text, and the refusal, raised
@@ -1236,6 +1298,7 @@ class _Reading:
         self.cursor = inbox.cursor(account)
         self.pages = 0
         self.added = 0
+        self.updated = 0
         self.read = 0
         self.requests = 0
         self.error: str | None = None
@@ -1248,8 +1311,9 @@ class _Reading:
         self.pages += 1
         self.requests += page.requests
         self.read += len(page.messages)
-        added, saved = self.inbox._save_page(self.account.key, page, self.cursor)
+        added, updated, saved = self.inbox._save_page(self.account.key, page, self.cursor)
         self.added += added
+        self.updated += updated
         stuck = page.more and page.cursor == self.cursor
         # Another sync saved its own cursor meanwhile: this one goes on from there (read
         # from anything else, its cursor would not be saved).
@@ -1304,7 +1368,13 @@ class _Reading:
                 _MAX_PAGES,
             )
         return AccountSync(
-            self.account.key, self.added, self.read, self.requests, self.error, more=cut
+            self.account.key,
+            self.added,
+            self.read,
+            self.requests,
+            self.error,
+            more=cut,
+            updated=self.updated,
         )
 
 

@@ -19,7 +19,9 @@ Facts used here (``platforms.md`` §2, checked against Mastodon's source and rea
   pages forward with ``min_id``, at most 80 a page (30 before 4.1); a mention whose status
   answers one of the account's statuses is a reply. A reply that does not mention the
   account makes no notification: ``GET /api/v1/statuses/:id/context`` finds those under one
-  post. Mastodon cannot hide or delete others' replies; favouriting is a like.
+  post. Mastodon cannot hide or delete others' replies; favouriting is a like. An edit
+  notifies (``update``) only the local accounts that boosted the status
+  (``FanOutOnWriteService#notify_about_update!``); a status read carries ``edited_at``.
 - Listening (``compile_query``/``search``): a query of hashtags only reads the public tag
   timeline ``GET /api/v1/timelines/tag/:hashtag`` of each hashtag (excluded words that are
   tags as ``none[]``; not ``any[]``: an instance that does not know the path's tag answers
@@ -248,6 +250,8 @@ class _Said(Answer):
     visibility: str | None = None
     account: _Writer
     quote: _Quote | None = None
+    # When its author last edited it (3.5+); null when never edited.
+    edited_at: pydantic.AwareDatetime | None = None
 
 
 class _Notification(Answer):
@@ -881,11 +885,16 @@ class MastodonAdapter(Adapter):
 
     def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
         """Mentions, replies and (from Mastodon 4.5) quotes since ``cursor``, from
-        ``GET /api/v1/notifications?types[]=mention&types[]=quote``, paging forward with
-        ``min_id`` at the largest page the instance allows (80; 30 before 4.1). From 4.3
-        those the account's notification policy filtered are read too
+        ``GET /api/v1/notifications?types[]=mention&types[]=quote&types[]=update``, paging
+        forward with ``min_id`` at the largest page the instance allows (80; 30 before 4.1).
+        From 4.3 those the account's notification policy filtered are read too
         (``include_filtered=true``): direct messages from accounts it does not follow, and
         messages from accounts a moderator limited.
+
+        Each message carries the status as it is at the read, with ``edited_at`` when it
+        was edited. An edit made after the read comes again only when the account boosted
+        the status (Mastodon's ``update`` notification goes to those alone), as a reply or
+        mention of the account; `replies` reads the current text of a post's replies.
 
         A mention whose status answers one of the account's statuses is a ``"reply"``
         (``in_reply_to`` and ``our_post``: that status); a quote's ``our_post`` is the
@@ -917,6 +926,9 @@ class MastodonAdapter(Adapter):
         me = state.me if state is not None else (yield from self._whoami())
         size, exact, quotes = notification_paging(version)
         types = [("types[]", "mention")] + ([("types[]", "quote")] if quotes else [])
+        # An edit of a status the account boosted (3.5+; Mastodon notifies no one else of
+        # an edit, not even the accounts it mentions): its new text replaces the stored one.
+        types.append(("types[]", "update"))
         if (_release(version) or (0, 0)) >= (4, 3):
             # 4.3's notification policies file a direct message from an account the brand
             # does not follow (a customer writing privately, by default) and anything from
@@ -1090,10 +1102,18 @@ class MastodonAdapter(Adapter):
         status = notification.status
         if status is None or status.account.id == me:
             return None
-        if notification.type not in ("mention", "quote"):
+        if notification.type not in ("mention", "quote", "update"):
             return None  # the read asks for these types only; a server may send more
         if status.in_reply_to_id is not None and status.in_reply_to_account_id == me:
             return self._message(status, raw, kind="reply", our_post=status.in_reply_to_id)
+        if notification.type == "update":
+            # Any status the account boosted: a message to it only if it mentions it.
+            mentions = raw.get("mentions") if isinstance(raw, dict) else None
+            if not isinstance(mentions, list) or not any(
+                isinstance(m, dict) and m.get("id") == me for m in mentions
+            ):
+                return None
+            return self._message(status, raw, kind="mention", our_post=None)
         if notification.type == "quote":
             quoted = status.quote
             our_post = None
@@ -1133,6 +1153,7 @@ class MastodonAdapter(Adapter):
             our_post=our_post,
             raw=raw if isinstance(raw, dict) else {},
             extra={"visibility": status.visibility} if status.visibility else {},
+            edited_at=status.edited_at,
         )
 
     # -- listening ---------------------------------------------------------------------------

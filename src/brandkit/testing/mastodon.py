@@ -439,6 +439,18 @@ class MastodonAudience(Audience):
         """
         return self.emulator.audience_write(self, "direct", text, target=in_reply_to)
 
+    def edit(self, status_id: str, text: str) -> str:
+        """Edit this member's status ``status_id`` to say ``text`` (a reply's ``@handle``
+        put first, as on writing) as ``PUT /api/v1/statuses/:id`` does: ``edited_at`` set,
+        the edit kept in its history, an ``update`` notification to each local account that
+        boosted it, a ``mention`` to each account newly mentioned; the same text again
+        changes nothing. Returns its id.
+
+        Raises:
+            KeyError: ``status_id`` is not a live status of this member.
+        """
+        return self.emulator.audience_write(self, "edit", text, target=status_id)
+
     def unfollow(self, acct: str | None = None) -> str:
         """Stop following ``acct`` (else the account made last): the ``follow``
         notification goes, and the followers count drops; returns its id.
@@ -983,6 +995,26 @@ class MastodonEmulator(Emulator):
             if kind in _AUDIENCE_ACTS:
                 return self._audience_act(author, kind, target)
             now = self.clock.time()
+            if kind == "edit":
+                edited = self._statuses.get(str(target))
+                if edited is None or edited.user_id != author.id or edited.deleted_at is not None:
+                    raise KeyError(f"no status {target!r} of {author.acct} on this instance")
+                answered = edited.in_reply_to_account_id
+                if answered is not None and answered != author.id:
+                    # The web app's edit box holds the whole text, the answered handle first.
+                    text = _mention_first(text, self._users[answered].acct)
+                if text != edited.text:
+                    self._edit(
+                        edited,
+                        author,
+                        text,
+                        edited.spoiler_text,
+                        edited.sensitive,
+                        edited.language,
+                        list(edited.media_ids),
+                        now,
+                    )
+                return edited.id
             parent: _Status | None = None
             quoted: _Status | None = None
             if kind == "comment":
@@ -2327,13 +2359,28 @@ class MastodonEmulator(Emulator):
             # NoChangesSubmittedError: nothing is saved, no edit is kept, the status is
             # answered as it was.
             return self.json(self._status_json(st, viewer=user))
+        for m in attachments:
+            m.status_id = st.id
+        self._edit(st, user, text, spoiler, sensitive, language, media_ids, now)
+        return self.json(self._status_json(st, viewer=user))
+
+    def _edit(
+        self,
+        st: _Status,
+        user: _User,
+        text: str,
+        spoiler: str,
+        sensitive: bool,
+        language: str | None,
+        media_ids: list[str],
+        now: float,
+    ) -> None:
+        """Save an edit of ``st`` by its author ``user``, as UpdateStatusService does."""
         if not st.edits:
             st.edits.append(_snapshot(st, st.created_at))
         before = {u.id for u in self._mentioned_users(st)}
         st.text, st.spoiler_text = text, spoiler
         st.sensitive, st.language = sensitive, language
-        for m in attachments:
-            m.status_id = st.id
         st.media_ids = media_ids
         st.edited_at = now
         st.edits.append(_snapshot(st, now))
@@ -2344,7 +2391,6 @@ class MastodonEmulator(Emulator):
         for mentioned in self._mentioned_users(st):
             if mentioned.id not in before:
                 self._notify("mention", mentioned.id, user.id, st.id)
-        return self.json(self._status_json(st, viewer=user))
 
     def _mentioned_users(self, st: _Status) -> list[_User]:
         found: dict[str, _User] = {}

@@ -180,6 +180,8 @@ class _InMessage(Answer):
     date: Annotated[_Int, pydantic.Field(ge=0, le=253_402_300_799)]
     text: str | None = None
     caption: str | None = None
+    # Unix time of its last edit (an ``edited_message``), bounded as ``date`` is.
+    edit_date: Annotated[_Int, pydantic.Field(ge=0, le=253_402_300_799)] | None = None
     reply_to_message: _Replied | None = None
     is_automatic_forward: bool = False
     forward_origin: _Origin | None = None
@@ -477,7 +479,7 @@ class TelegramAdapter(Adapter):
         messages written to the bot in private chats (kind ``"mention"``), read with
         ``getUpdates`` (``allowed_updates=["message", "edited_message"]``, no wait). A
         message edited before it is read comes as its last edit shows it; an edit of one
-        read before is not given again.
+        read before comes again, as it is now, with ``edited_at``.
 
         The cursor is the next ``offset``: passing it confirms every earlier update to
         Telegram, which then never sends them again (a bot has no history to read back).
@@ -542,20 +544,25 @@ class TelegramAdapter(Adapter):
         self, updates: Sequence[tuple[_Update, dict[str, Any]]], threads: dict[str, str]
     ) -> list[Message]:
         """The messages of ``updates`` for the brand, in order, each as its last edit among
-        them shows it. An edit of a message that is not among them was read before (or is
-        not for the brand): the inbox gives a message once, so it is left out."""
+        them shows it (with ``edited_at``). An edit of a message that is not among them (one
+        an earlier read gave) comes again as it is now, where the edit is: the inbox store
+        replaces the text it holds with it."""
         messages: list[Message] = []
         where: dict[str, int] = {}
         for update, raw in updates:
             if update.message is not None:
                 found = self._read_message(update.message, raw, threads)
-                if found is not None:
-                    where[found.id] = len(messages)
-                    messages.append(found)
             elif update.edited_message is not None:
-                edited = self._read_message(update.edited_message, raw, threads)
-                if edited is not None and edited.id in where:
-                    messages[where[edited.id]] = edited
+                found = self._read_message(update.edited_message, raw, threads)
+            else:
+                continue
+            if found is None:
+                continue
+            if found.id in where:
+                messages[where[found.id]] = found
+            else:
+                where[found.id] = len(messages)
+                messages.append(found)
         return messages
 
     def reply_target(self, message: Message) -> PartRef:
@@ -714,6 +721,7 @@ class TelegramAdapter(Adapter):
             author=writer,
             text=m.text or m.caption or "",
             created_at=datetime.fromtimestamp(m.date, UTC),
+            edited_at=None if m.edit_date is None else datetime.fromtimestamp(m.edit_date, UTC),
             url=url,
             in_reply_to=in_reply_to,
             conversation=post,

@@ -1043,12 +1043,12 @@ class PostgresOutbox(Outbox):
         (the look sees their posts). Returns whether a wait was to return at once."""
         try:
             listener = self._listener
-            if listener is not None and not listener.closed and _readable(listener.pgconn.socket):
+            if listener is not None and not listener.closed:
                 try:
-                    # Wake-ups, or the server's farewell and the end of the stream (a
-                    # millisecond: psycopg reads the end only on a second read).
-                    for _ in listener.notifies(timeout=0.001):
-                        self._look = True
+                    woken, farewell = _drain(listener)
+                    self._look = self._look or woken
+                    if farewell is not None:
+                        raise psycopg.OperationalError(farewell)
                 except psycopg.Error as exc:
                     self._drop_listener(exc)
             self._listen()
@@ -1400,6 +1400,35 @@ class _DatabaseClock:
                 self._base = base
         finally:
             box._lock.release()
+
+
+def _drain(listener: Any) -> tuple[bool, str | None]:
+    """Read what came on an idle listening connection without waiting: whether it held
+    wake-ups, and the server's farewell (a FATAL notice: it is closing the connection, its
+    end of stream may still be on its way), if any.
+
+    Raises:
+        psycopg.OperationalError: the server closed the connection.
+    """
+    woken = False
+    farewell: list[str] = []
+
+    def note(diagnostic: Any) -> None:
+        if diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):
+            farewell.append(diagnostic.message_primary or "the server closed the connection")
+
+    listener.add_notice_handler(note)
+    try:
+        # One read each for wake-ups, a farewell and the end of the stream, as long as
+        # something is there (bounded: they come at once).
+        for _ in range(8):
+            if listener.closed or farewell or not _readable(listener.pgconn.socket):
+                break
+            for _ in listener.notifies(timeout=0.0):
+                woken = True
+    finally:
+        listener.remove_notice_handler(note)
+    return woken, (farewell[0] if farewell else None)
 
 
 def _close_async(conn: Any) -> None:

@@ -84,6 +84,21 @@ _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 _SECRET_PARAMS = frozenset({"password", "sslpassword", "passfile", "sslkey"})
 _CONNECT_TIMEOUT = 10
+# TCP keepalives on every PostgreSQL connection (libpq's names; a URL's own values win): a
+# connection whose server vanished without a word (its host gone, a NAT or firewall that
+# dropped the flow) is found dead after about a minute idle, where the system's defaults
+# (two hours, then nine probes 75 s apart) left a worker blocked on its read that long.
+_KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+# Milliseconds sent data may stay unacknowledged before the connection is closed (libpq's
+# tcp_user_timeout, from libpq 12): a statement sent to a vanished server fails after a
+# minute, not after the system's retransmissions (about 15 minutes). A slow statement is
+# not cut: the server's host acknowledges what it received while the statement runs.
+_TCP_USER_TIMEOUT = "60000"
 # Seconds a migration (or a store opening) waits for another process's hold on the schema
 # lock, whatever the connection's own lock_timeout: a store that waits a millisecond for a
 # row failed to open whenever another opened at the same moment.
@@ -232,8 +247,29 @@ def _postgres_url(url: str) -> str:
     return f"{scheme.lower()}://{rest}"
 
 
+def _keepalives(pg: Any, target: str) -> dict[str, str]:
+    """The TCP keepalive settings (`_KEEPALIVES`, and ``tcp_user_timeout`` where libpq
+    knows it) that ``target`` does not set itself.
+
+    Raises:
+        psycopg.ProgrammingError: ``target`` is not a URL libpq can read.
+    """
+    given = pg.conninfo.conninfo_to_dict(target)
+    options = {name: value for name, value in _KEEPALIVES.items() if name not in given}
+    if "tcp_user_timeout" not in given and pg.pq.version() >= 120000:
+        options["tcp_user_timeout"] = _TCP_USER_TIMEOUT
+    return options
+
+
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
     """A new psycopg connection to the PostgreSQL server of ``url`` (10 s connect timeout).
+
+    Its TCP connection sends keepalives (after 30 s idle, every 10 s, given up after 3
+    unanswered) and gives up on data the server has not acknowledged after 60 s
+    (``tcp_user_timeout``), so that a server gone without a word (its host down, a NAT that
+    dropped the flow) fails a read within about a minute instead of blocking it for hours.
+    A URL that sets any of ``keepalives``, ``keepalives_idle``, ``keepalives_interval``,
+    ``keepalives_count`` or ``tcp_user_timeout`` keeps its own value.
 
     Raises:
         ConfigurationError: psycopg is not installed, or ``url`` is not a postgresql:// URL.
@@ -244,7 +280,10 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
     target = _postgres_url(url)
     try:
         conn: psycopg.Connection[Any] = pg.connect(
-            target, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT
+            target,
+            autocommit=autocommit,
+            connect_timeout=_CONNECT_TIMEOUT,
+            **_keepalives(pg, target),
         )
     except pg.Error as exc:
         raise BrandkitError(
@@ -318,7 +357,8 @@ def set_lock_timeout(conn: Any, seconds: float) -> None:
 
 
 async def aconnect(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnection[Any]:
-    """The async twin of `connect` (a ``psycopg.AsyncConnection``).
+    """The async twin of `connect` (a ``psycopg.AsyncConnection``, with the same TCP
+    keepalives).
 
     Raises:
         ConfigurationError: psycopg is not installed, or ``url`` is not a postgresql:// URL.
@@ -328,7 +368,10 @@ async def aconnect(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnec
     target = _postgres_url(url)
     try:
         conn: psycopg.AsyncConnection[Any] = await pg.AsyncConnection.connect(
-            target, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT
+            target,
+            autocommit=autocommit,
+            connect_timeout=_CONNECT_TIMEOUT,
+            **_keepalives(pg, target),
         )
     except pg.Error as exc:
         raise BrandkitError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -9,14 +10,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from brandkit.accounts import Account
-from brandkit.campaign._holds import STAND_IN, holds_for, public, states
+from brandkit.campaign._holds import STAND_IN, announce, holds_for, public, states
 from brandkit.campaign._model import LIVE_STATUSES, STATUS_PLATFORMS, Campaign
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
 
 if TYPE_CHECKING:
     from brandkit._client import AsyncClient, Client
-    from brandkit.campaign._holds import Hold
+    from brandkit.campaign._holds import Hold, HoldStore
     from brandkit.outbox._store import Outbox
 
 __all__ = ["apublish", "publish", "queue"]
@@ -93,13 +94,17 @@ def _not_announced(
     campaign: Campaign,
     articles: Sequence[Delivery],
     reason: str | None = None,
+    *,
+    why: str | None = None,
 ) -> list[Delivery]:
     """Cancelled announcement deliveries saying why (nothing was sent to the networks).
 
     Cancelled, not failed: a failed delivery is one to try again (``client.deliver``), and
     this one must never go out, as it has no article to point at. Its post carries the
     reserved stand-in address (``.invalid``), never one that could be someone's site."""
-    if reason:
+    if why is not None:
+        pass  # said by the caller (the hold settled by another process)
+    elif reason:
         why = f"the article is not live yet and {reason}"
     elif any(d.ok for d in articles):
         said = "; ".join(
@@ -154,6 +159,134 @@ def _after(
     return None, _not_announced(client, campaign, articles)
 
 
+def _holder(client: Client | AsyncClient, campaign: Campaign) -> HoldStore | None:
+    """Where the announcement of an article going out now is held before it goes out (so
+    that a crash after the article leaves it to a worker): the client's outbox, when it is
+    a SQLite one and its configuration knows every account of ``campaign.to``; else
+    ``None``, and nothing makes the announcement durable."""
+    from brandkit.outbox._store import Outbox
+
+    outbox = client.outbox
+    if not isinstance(outbox, Outbox):
+        return None
+    try:
+        store = holds_for(outbox)
+    except ConfigurationError:
+        return None  # a PostgreSQL outbox holds no campaign
+    if _unknown(outbox, campaign) is not None:
+        return None  # no worker could send the announcement it would release
+    return store
+
+
+def _hold_first(
+    client: Client | AsyncClient, store: HoldStore, campaign: Campaign, blogs: list[Account]
+) -> tuple[list[Delivery], Hold]:
+    """The article's deliveries, ``pending`` and leased to this process, and the hold of
+    its announcement, written in one transaction before anything is sent.
+
+    Raises:
+        ContentError: an article for a social account.
+        OutboxConflict: the outbox stayed locked (nothing written, nothing sent).
+    """
+    from brandkit._client import _accounts, _require_open
+
+    # What Client.publish checks first: a closed client would leave the article written
+    # and unsent.
+    _require_open(client._http, client._own_http, type(client).__name__)
+    outbox: Outbox = client.outbox  # type: ignore[assignment]  # _holder checked it
+    articles, _ = client._core.make_deliveries(campaign.article, _accounts(blogs), False)
+    now = client._core.clock()
+    if outbox.path in ("", ":memory:"):
+        # The holds are in a database of their own (see queue): no shared transaction.
+        outbox.save_many(articles)
+        return articles, store.add(campaign, articles, now)
+    store.make()
+    prepared = [(d, outbox._error_text(d)) for d in articles]
+    with outbox._tx() as db:
+        for delivery, error in prepared:
+            outbox._save_in(db, delivery, error, outbox._columns(delivery, error))
+        hold = store.add_in(db, campaign, articles, now)
+    return articles, hold
+
+
+def _send(client: Client, deliveries: Sequence[Delivery], accounts: dict[str, Account]) -> None:
+    """Deliver each one as `Client.publish` does: one's trouble never keeps the others from
+    being tried, and an interruption leaves those not tried to the worker."""
+    tried = 0
+    try:
+        for delivery in deliveries:
+            tried += 1
+            try:
+                client.deliver(delivery, accounts.get(delivery.account))
+            except BrandkitError as exc:
+                client._core.broke_off(delivery, exc)
+    finally:
+        for delivery in deliveries[tried:]:
+            client._core.let_go(delivery, True)
+
+
+async def _asend(
+    client: AsyncClient, deliveries: Sequence[Delivery], accounts: dict[str, Account]
+) -> None:
+    """`_send` with an `AsyncClient`, the accounts served concurrently."""
+    results = await asyncio.gather(
+        *(client.deliver(d, accounts.get(d.account)) for d in deliveries),
+        return_exceptions=True,
+    )
+    failure: BaseException | None = None
+    for delivery, result in zip(deliveries, results, strict=True):
+        if isinstance(result, BrandkitError):
+            await client._broke_off(delivery, result)
+        elif isinstance(result, BaseException):
+            failure = failure or result
+    if failure is not None:
+        raise failure
+
+
+def _settle_now(
+    client: Client | AsyncClient,
+    store: HoldStore,
+    hold: Hold,
+    campaign: Campaign,
+    articles: list[Delivery],
+) -> tuple[list[Delivery], list[Delivery]]:
+    """After the article's attempt: release ``hold`` at once when the article is live, or
+    leave it to the worker, or fail it. Returns the announcements to send now and those
+    to return (the first among them)."""
+    outbox: Outbox = client.outbox  # type: ignore[assignment]  # _holder checked it
+    now = client._core.clock()
+    source = _live_source(articles)
+    if source is None:
+        if any(d.ok or d.status in _MAYBE for d in articles):
+            # Out but not live (yet), or its outcome unknown: the worker looks at the hold.
+            logger.info(
+                "campaign %s: announcement held until the article is live (hold %s)",
+                hold.name,
+                hold.id,
+            )
+            return [], []
+        store.failed(hold.id, f"the article was not published: {states(articles)}", now)
+        return [], _not_announced(client, campaign, articles)
+    assert source.url is not None
+    try:
+        post = campaign.announcement(source.url)
+    except BrandkitError as exc:
+        store.failed(hold.id, f"the announcement cannot be built: {exc}", now)
+        raise
+    out = announce(outbox, store, hold, source.url, post, now, take=True)
+    if out is not None:
+        return out, out
+    # Settled by another process meanwhile: a worker released it (then its deliveries are
+    # the announcements, sent by whoever claims them first), or the user cancelled it.
+    current = store.get(hold.id)
+    if current is None or current.status != "released":
+        said = f"{current.status}: {current.reason}" if current else "gone"
+        why = f"the announcement's hold {hold.id} is {said}"
+        return [], _not_announced(client, campaign, articles, why=why)
+    stored = [d for d in map(outbox.get, current.announcements) if d is not None]
+    return [d for d in stored if d.status is DeliveryStatus.PENDING], stored
+
+
 def publish(
     client: Client, campaign: Campaign, blogs: Account | Sequence[Account]
 ) -> list[Delivery]:
@@ -168,14 +301,29 @@ def publish(
     with the reason as their error, and nothing is sent to any network (nor by delivering
     them again).
 
+    With a SQLite outbox (whose configuration, if it has one, knows every account of
+    ``campaign.to``) the announcement is held before the article goes out, in the same
+    write as the article's deliveries, and released at once when the article is live: a
+    process that dies between the article and its announcements leaves them to the
+    worker, which sends each once. Without one (no outbox, or a PostgreSQL one) nothing is
+    written before the article goes out: a crash between the two loses the announcements.
+
     Raises:
         ConfigurationError: no blog; a scheduled article and a client without an outbox,
             or with an outbox whose configuration (``accounts=``) lacks an account of
             ``campaign.to``.
         ContentError: the announcement is invalid (before anything is sent).
+        OutboxConflict: the outbox stayed locked: nothing was written nor sent.
     """
     targets = _blogs(blogs)
     later = _before(client, campaign, targets)
+    store = None if later else _holder(client, campaign)
+    if store is not None:
+        articles, hold = _hold_first(client, store, campaign, targets)
+        _send(client, articles, {a.key: a for a in targets})
+        to_send, rest = _settle_now(client, store, hold, campaign, articles)
+        _send(client, to_send, {a.key: a for a in campaign.to})
+        return [*articles, *rest]
     articles = client.publish(campaign.article, targets)
     source, rest = _after(client, campaign, articles, later)
     if source is None:
@@ -188,9 +336,21 @@ def publish(
 async def apublish(
     client: AsyncClient, campaign: Campaign, blogs: Account | Sequence[Account]
 ) -> list[Delivery]:
-    """`publish` with an `AsyncClient` (the networks are served concurrently)."""
+    """`publish` with an `AsyncClient` (the networks are served concurrently), the
+    announcement held first in the same way."""
     targets = _blogs(blogs)
     later = _before(client, campaign, targets)
+    store = None if later else _holder(client, campaign)
+    if store is not None:
+        # The SQLite work off the event loop, as the async worker's (a file locked by
+        # another process must not stop the loop).
+        articles, hold = await asyncio.to_thread(_hold_first, client, store, campaign, targets)
+        await _asend(client, articles, {a.key: a for a in targets})
+        to_send, rest = await asyncio.to_thread(
+            _settle_now, client, store, hold, campaign, articles
+        )
+        await _asend(client, to_send, {a.key: a for a in campaign.to})
+        return [*articles, *rest]
     articles = await client.publish(campaign.article, targets)
     source, rest = _after(client, campaign, articles, later)
     if source is None:

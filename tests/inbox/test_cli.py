@@ -714,3 +714,30 @@ def test_a_key_holding_control_characters_is_shown_not_obeyed(tmp_path: Path) ->
     assert status == 0
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b]0;owned\\x07" in text
+
+
+def test_sync_says_how_many_stored_messages_were_edited(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path
+) -> None:
+    """A mention the brand boosted, edited by its author, comes again at the next sync:
+    the output (and ``--json``) says it was edited, not new, so the team reads it again."""
+    emu, config = served
+    db = str(tmp_path / "brandkit.db")
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", db)
+    assert status == 0 and "2 new (" in text, text
+    praise = emu.audience("cid").mention("the boots are great")
+    # The brand boosts it (the fixture's account is the instance's first user).
+    emu.audience("user1").reblog(praise)
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", db)
+    assert status == 0 and "1 new (" in text, text
+    # The edit keeps the mention (an edit that drops it is no longer to the brand).
+    emu.audience("cid").edit(praise, "@user1 the boots are great, but run small")
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", db)
+    assert status == 0 and "0 new, 1 edited (" in text, text
+    emu.audience("cid").edit(praise, "@user1 the boots are great, but run small; size up")
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", db, "--json")
+    assert status == 0, text
+    assert [(r["added"], r["updated"]) for r in json.loads(text)] == [(0, 1)]
+    with Inbox(db) as inbox:
+        (stored,) = [m for m in inbox.messages() if m.id == praise]
+    assert stored.text.endswith("size up")

@@ -130,6 +130,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         {
             "account": a.account,
             "added": a.added,
+            "updated": a.updated,
             "requests": a.requests,
             "error": a.error,
             "more": a.more,
@@ -145,9 +146,12 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"FAILED {row['account']:<28} {shown(row['error'])}", file=out)
             else:
                 rest = "; more to read: run sync again" if row["more"] else ""
+                # An edit read again replaces the stored words: said, or the team would not
+                # know that a message they read says something else now.
+                edited = f", {row['updated']} edited" if row["updated"] else ""
                 print(
-                    f"ok     {row['account']:<28} {row['added']} new ({row['requests']} "
-                    f"requests{rest})",
+                    f"ok     {row['account']:<28} {row['added']} new{edited} "
+                    f"({row['requests']} requests{rest})",
                     file=out,
                 )
     # An account without an inbox is not a failure of the sync.

@@ -96,3 +96,20 @@ def test_tags_page_by_cursors_alone(emu: InstagramEmulator) -> None:
     end = two["paging"]["cursors"]["after"]
     assert http.get(url, params={"limit": 2, "after": end}, headers=headers).json() == {"data": []}
     http.close()
+
+
+def test_a_burst_after_a_first_sync_that_found_nothing_comes_whole(
+    emu: InstagramEmulator,
+) -> None:
+    """A new account's first sync finds nothing, so there is no newest message to mark;
+    the 60 tags that follow still come, all of them, once (a read without a mark would
+    take the edge's first page alone)."""
+    account = emu.account(username="brand")
+    with Client(retry=FAST) as client:
+        page = client.inbox(account)
+        assert page.messages == ()
+        emu.clock.advance(5)
+        burst = [emu.audience(f"fan{i}").mention(f"tag {i} @brand") for i in range(60)]
+        pages = read_on(client, account, page.cursor)
+        given = Counter(m.id for p in pages for m in p.messages)
+        assert sorted(given) == sorted(burst) and set(given.values()) == {1}

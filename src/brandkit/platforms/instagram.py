@@ -575,7 +575,8 @@ class InstagramAdapter(ContainerAdapter):
         newest first by the media's time; Facebook Login accounts only) come as
         messages of kind ``"mention"``: page after page of `tags_page` until a page
         reaches the cursor's mark (one request more while fewer than `tags_page` are
-        new; the first read, with no mark, reads one page), at most `inbox_pages` pages,
+        new; a read with no mark reads one page, and one that finds nothing marks Meta's
+        clock less `InboxCursor.CLOCK_SLACK`), at most `inbox_pages` pages,
         a read stopped there going on from Meta's ``after`` cursor. Caption and comment
         @mentions are not read (Meta names them only to webhooks).
 
@@ -607,7 +608,16 @@ class InstagramAdapter(ContainerAdapter):
             yield from self._inbox_comments(
                 item.id, item.comments, None, state, found, resume, reads=reads
             )
-        return new_messages(reads, state, limit, clock=clock)
+        page = new_messages(reads, state, limit, clock=clock)
+        if self._reads_tags and state.at is None and not page.messages and clock is not None:
+            # Nothing read, so no mark: the next read would take the tags edge's first
+            # page alone (a read without a mark does) and lose a burst past it. The mark
+            # goes to Meta's clock instead, less the skew its stamps may have.
+            after = InboxCursor.decode(page.cursor, self.name, self.user_id)
+            if after.at is None and not after.resume:
+                mark = attrs.evolve(after, at=clock - InboxCursor.CLOCK_SLACK)
+                page = attrs.evolve(page, cursor=mark.encode())
+        return page
 
     @property
     def _reads_tags(self) -> bool:

@@ -1285,18 +1285,33 @@ class _Core:
     def retry_at(self, delivery: Delivery) -> datetime | None:
         """When a delivery that failed "not now" may be tried again: a rate limit's reset,
         or the end of the outage a server announced, else as soon as a worker comes to it
-        (``None``)."""
+        (``None``).
+
+        On the outbox's clock when it keeps one every host shares (a PostgreSQL outbox
+        opened without ``clock=``: the database server's), since the outbox judges the time
+        by it: a host whose clock is off then neither makes the retry due early for the
+        other workers nor holds it back. A rate limit's reset, stamped with this client's
+        clock, is moved onto the outbox's by the offset between the two."""
         err = delivery.error
-        if isinstance(err, PlatformUnavailable) and err.retry_after is not None:
-            return self.clock() + timedelta(seconds=err.retry_after)
-        if not isinstance(err, RateLimited):
+        wait: float | None = None
+        reset: datetime | None = None
+        if isinstance(err, PlatformUnavailable):
+            wait = err.retry_after
+        elif isinstance(err, RateLimited):
+            reset, wait = err.reset_at, err.retry_after
+        if wait is None and reset is None:
             return None
         now = self.clock()
-        if err.reset_at is not None:
-            return max(err.reset_at, now)
-        if err.retry_after is not None:
-            return now + timedelta(seconds=err.retry_after)
-        return None
+        shared = getattr(self.outbox, "clock", None)
+        if shared is not None and getattr(shared, "shared", False) is True:
+            there: datetime = shared()
+            if reset is not None:
+                reset += there - now
+            now = there
+        if reset is not None:
+            return max(reset, now)
+        assert wait is not None
+        return now + timedelta(seconds=wait)
 
     def to_release(
         self, delivery: Delivery, raised: bool

@@ -15,7 +15,15 @@ import brandkit.outbox._postgres
 import brandkit.outbox._store
 import brandkit.outbox._worker
 import brandkit.platforms._base
-from brandkit import AsyncClient, DeliveryStatus, Post, RateLimited, RetryPolicy
+from brandkit import (
+    AsyncClient,
+    Client,
+    DeliveryStatus,
+    PlatformUnavailable,
+    Post,
+    RateLimited,
+    RetryPolicy,
+)
 from brandkit._hooks import BucketKey, NullGovernor
 from brandkit.outbox import Outbox, Worker
 from brandkit.platforms._base import RatePolicy
@@ -146,3 +154,42 @@ def test_slow_host_retry_time_is_not_due_early_for_another(
     assert again.id == d.id
     assert again.status is DeliveryStatus.SENT
     assert emu.post_texts() == ["hello"]
+
+
+@pytest.mark.parametrize("skew", [-10, 10], ids=["host-behind", "host-ahead"])
+@pytest.mark.parametrize("failure", ["503", "budget"])
+def test_publish_outside_a_worker_writes_its_retry_time_on_the_database_clock(
+    pg: str, emu: OutboxNetEmulator, host_clock: list[timedelta], failure: str, skew: int
+) -> None:
+    """`Client.publish` with the outbox, on a host whose clock is 10 minutes off, told to
+    come back in 120 s (a 503's Retry-After, or the rate-limit budget's reset): the retry
+    time it gives the outbox is 120 s on the database's clock. It was on the host's, so a
+    host behind made the retry due at once for every worker (the limited account tried
+    again), one ahead held the post back 10 minutes more."""
+    acct = emu.account()
+    governor: NullGovernor = NullGovernor()
+    if failure == "budget":
+        governor = _Exhausted()
+    else:
+        headers = {"retry-after": "120"}  # past the client's max_wait: refused at once
+        emu.fault(method="POST", path="/posts", status=503, headers=headers, times=1)
+    host_clock[0] = timedelta(minutes=skew)
+    with (
+        Outbox(pg) as box,
+        Client(
+            outbox=box,
+            http=httpx.Client(transport=emu.transport()),
+            governor=governor,
+            retry=FAST,
+        ) as client,
+    ):
+        before = datetime.now(UTC)  # this module's datetime: the real clock, the server's
+        (done,) = client.publish(Post(text="hello"), [acct])
+        assert isinstance(done.error, RateLimited | PlatformUnavailable)
+        stored = box.get(done.id)
+        assert stored is not None
+        assert stored.status is DeliveryStatus.PENDING
+        retry = box.next_due()
+    assert emu.posts == []
+    assert retry is not None
+    assert before + timedelta(seconds=100) < retry < datetime.now(UTC) + timedelta(seconds=140)

@@ -89,6 +89,21 @@ def _live_source(articles: Sequence[Delivery]) -> Delivery | None:
     return None
 
 
+def _why_not(articles: Sequence[Delivery], reason: str | None) -> str:
+    """Why an announcement is not sent: ``reason`` (the article is not live yet), else
+    what the blogs said of the article."""
+    if reason:
+        return f"the article is not live yet and {reason}"
+    if any(d.ok for d in articles):
+        said = "; ".join(
+            f"{d.account}: {d.parts[0].extra.get('status') if d.parts else None!r} at {d.url!r}"
+            for d in articles
+            if d.ok
+        )
+        return f"no blog says the article is live at a public http(s) address ({said})"
+    return f"the article was not published ({states(articles)})"
+
+
 def _not_announced(
     client: Client | AsyncClient,
     campaign: Campaign,
@@ -101,20 +116,12 @@ def _not_announced(
 
     Cancelled, not failed: a failed delivery is one to try again (``client.deliver``), and
     this one must never go out, as it has no article to point at. Its post carries the
-    reserved stand-in address (``.invalid``), never one that could be someone's site."""
-    if why is not None:
-        pass  # said by the caller (the hold settled by another process)
-    elif reason:
-        why = f"the article is not live yet and {reason}"
-    elif any(d.ok for d in articles):
-        said = "; ".join(
-            f"{d.account}: {d.parts[0].extra.get('status') if d.parts else None!r} at {d.url!r}"
-            for d in articles
-            if d.ok
-        )
-        why = f"no blog says the article is live at a public http(s) address ({said})"
-    else:
-        why = f"the article was not published ({states(articles)})"
+    reserved stand-in address (``.invalid``), never one that could be someone's site.
+
+    ``why`` is the reason whole, when the caller knows it (the hold settled by another
+    process); else it is made from ``reason`` or the articles' states."""
+    if why is None:
+        why = _why_not(articles, reason)
     now = client._core.clock()
     out = []
     for account in campaign.to:

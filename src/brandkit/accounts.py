@@ -39,6 +39,7 @@ from pydantic import (
 )
 
 from brandkit._tls import shared_context
+from brandkit.content._article import AI_DISCLOSURE_LEVELS, AiDisclosure
 from brandkit.content._media import EXTENSIONS
 from brandkit.content._model import ACCOUNT_PLATFORMS
 from brandkit.errors import (
@@ -1157,6 +1158,7 @@ class Account:
         api_key: str,
         base_url: str | None = None,
         media_host: MediaHost | Mapping[str, Any] | None = None,
+        ai_disclosure_level: AiDisclosure | None = None,
         name: str | None = None,
     ) -> Account:
         """A DEV (dev.to) account, or one on another Forem at ``base_url``, with an API key
@@ -1164,18 +1166,35 @@ class Account:
         image as a public URL: ``media_host`` (as for Instagram, see
         `media_host_from_config`) makes a featured image one.
 
+        ``ai_disclosure_level`` says how much AI wrote the account's articles (``"no_ai"``,
+        ``"some_ai"``, ``"fully_autonomous"`` or ``"not_disclosed"``): a Forem with AI
+        disclosure on (DEV) refuses a new article without it. It is sent with every create
+        and update; an article's own ``Article.ai_disclosure`` goes before it. Kept in
+        ``settings["ai_disclosure_level"]``.
+
         Raises:
-            ConfigurationError: the key is missing, or ``media_host`` is neither callable nor
-                a valid configuration.
+            ConfigurationError: the key is missing, ``media_host`` is neither callable nor
+                a valid configuration, or ``ai_disclosure_level`` is not one of Forem's
+                four values.
         """
         if not api_key:
             raise ConfigurationError("Account.devto needs api_key=")
+        settings: dict[str, Any] = {"media_host": _media_host(media_host)}
+        if ai_disclosure_level is not None:
+            if ai_disclosure_level not in AI_DISCLOSURE_LEVELS:
+                shown = repr(ai_disclosure_level)
+                shown = shown if len(shown) <= 42 else f"{shown[:40]}…"
+                raise ConfigurationError(
+                    f"Account.devto ai_disclosure_level must be one of "
+                    f"{', '.join(AI_DISCLOSURE_LEVELS)} (Forem's values), got {shown}"
+                )
+            settings["ai_disclosure_level"] = ai_disclosure_level
         return cls(
             "devto",
             name=name,
             base_url=base_url,
             secrets={"api_key": api_key},
-            settings={"media_host": _media_host(media_host)},
+            settings=settings,
         )
 
     # -- files ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def test_without_a_level_the_refusal_says_what_to_set(emu: DevtoEmulator, client
     assert isinstance(d.error, Rejected)
     assert d.error.status_code == 422 and d.error.code == "ai_disclosure_level"
     said = str(d.error)
-    assert 'settings["ai_disclosure_level"]' in said
+    assert "Account.devto(ai_disclosure_level=" in said and "Article(ai_disclosure=" in said
     assert all(level in said for level in LEVELS)
     assert policy in said
     assert emu.post_titles() == []

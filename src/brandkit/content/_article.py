@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import (
     SerializerFunctionWrapHandler,
@@ -25,10 +25,23 @@ from brandkit.errors import ContentError
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-__all__ = ["Article", "ArticleStatus", "BodyFormat", "slugify"]
+__all__ = [
+    "AI_DISCLOSURE_LEVELS",
+    "AiDisclosure",
+    "Article",
+    "ArticleStatus",
+    "BodyFormat",
+    "slugify",
+]
 
 BodyFormat = Literal["markdown", "html"]
 ArticleStatus = Literal["draft", "published", "scheduled"]
+AiDisclosure = Literal["not_disclosed", "no_ai", "some_ai", "fully_autonomous"]
+"""How much of an article AI wrote, in Forem's words (``Article.ai_disclosure_levels``):
+``no_ai``, ``some_ai`` (AI helped; a person wrote and checked it), ``fully_autonomous`` (AI
+wrote it) or ``not_disclosed``."""
+AI_DISCLOSURE_LEVELS: tuple[AiDisclosure, ...] = get_args(AiDisclosure)
+"""The values of `AiDisclosure`, in Forem's order."""
 
 # WordPress keeps slugs in a VARCHAR(200) column (wp_posts.post_name); Ghost and Forem take
 # less than that is never a problem, more would be cut by WordPress and break the lookup by slug.
@@ -199,6 +212,11 @@ class Article(ContentModel):
         canonical_url: the original address when the article is a copy (cross-posting).
         kind: ``"post"`` (a dated blog post) or ``"page"`` (a WordPress or Ghost page).
         campaign: the campaign name, for analytics, as on a post.
+        ai_disclosure: how much of this article AI wrote (`AiDisclosure`: ``"no_ai"``,
+            ``"some_ai"``, ``"fully_autonomous"`` or ``"not_disclosed"``), for a blog that
+            asks (dev.to and other Forems with AI disclosure on); over the account's
+            ``ai_disclosure_level`` (`Account.devto`). ``None``: the account's. Other blogs
+            have no such field and ignore it.
 
     Raises:
         ContentError: a field is invalid: an empty title, a slug that is not lowercase
@@ -221,6 +239,7 @@ class Article(ContentModel):
     canonical_url: str | None = None
     kind: Literal["post", "page"] = "post"
     campaign: str | None = None
+    ai_disclosure: AiDisclosure | None = None
 
     if TYPE_CHECKING:
 
@@ -241,6 +260,7 @@ class Article(ContentModel):
             canonical_url: str | None = None,
             kind: Literal["post", "page"] = "post",
             campaign: str | None = None,
+            ai_disclosure: AiDisclosure | None = None,
         ) -> None: ...
 
     @model_validator(mode="before")
@@ -341,6 +361,10 @@ class Article(ContentModel):
         # a JSON readable by older brandkits (a new key would not be).
         if isinstance(data, dict) and "slug" not in self.model_fields_set:
             data.pop("slug", None)
+        if isinstance(data, dict) and data.get("ai_disclosure", "") is None:
+            # Not said: left out, so that older brandkits (which forbid unknown keys) still
+            # read the outbox's copy of an article that does not use it.
+            data.pop("ai_disclosure")
         return data
 
     @model_validator(mode="after")

@@ -44,9 +44,10 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
   takes ``ai_disclosure_level`` (``not_disclosed``, ``no_ai``, ``some_ai`` or
   ``fully_autonomous``; dropped where the setting is off) and refuses a new article that
   names none, 422 with ``{"ai_disclosure_level": {"required": true, "allowed_values": [...],
-  "policy_url": "..."}}`` (``render_missing_ai_disclosure``). brandkit sends the account's
-  ``settings["ai_disclosure_level"]`` on every create and update, and turns that refusal
-  into a `Rejected` (``code="ai_disclosure_level"``) that says what to set.
+  "policy_url": "..."}}`` (``render_missing_ai_disclosure``). brandkit sends the article's
+  ``ai_disclosure``, else the account's ``ai_disclosure_level``, on every create and update,
+  and turns that refusal into a `Rejected` (``code="ai_disclosure_level"``) that says what
+  to set.
 - Metrics: ``me/all`` carries each article's ``page_views_count`` (shown to its author only),
   ``public_reactions_count`` and ``comments_count``. It carries each article's Markdown too
   (up to 800 KiB each), so it is read 100 articles a page.
@@ -68,6 +69,7 @@ import regex
 
 from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send
+from brandkit.content._article import AI_DISCLOSURE_LEVELS
 from brandkit.errors import (
     ConfigurationError,
     ContentError,
@@ -118,8 +120,6 @@ PAGE_SIZE = 100
 an account's pages larger than brandkit reads of an answer, failing every lookup."""
 BODY_MAX_BYTES = 800 * 1024
 """Forem's largest ``body_markdown`` (``bytesize: { maximum: 800.kilobytes }``)."""
-AI_DISCLOSURE_LEVELS = ("not_disclosed", "no_ai", "some_ai", "fully_autonomous")
-"""The values of ``ai_disclosure_level`` (Forem's ``Article.ai_disclosure_levels``)."""
 PAGE_MAX_BYTES = PAGE_SIZE * 2 * BODY_MAX_BYTES
 """The most of a ``me/all`` page brandkit reads: a page of articles of the largest body,
 twice over for what JSON escapes (Rails writes ``<``, ``>`` and ``&`` as ``\u003c``...)
@@ -654,7 +654,7 @@ class DevtoAdapter(BlogAdapter):
             "published": article.status != "draft",
             "tags": tags,
         }
-        level = self._ai_disclosure()
+        level = article.ai_disclosure or self._ai_disclosure()
         if level is not None:
             fields["ai_disclosure_level"] = level
         if (
@@ -774,8 +774,8 @@ class DevtoAdapter(BlogAdapter):
         been taken" (the same title and body from the user) are ``Rejected(duplicate=True)``;
         5xx is `PlatformUnavailable`; a 422 asking for ``ai_disclosure_level`` (a community
         with AI disclosure on) is ``Rejected(code="ai_disclosure_level")`` saying to set the
-        account's ``settings["ai_disclosure_level"]`` and to which values; any other refusal
-        is `Rejected`.
+        account's ``ai_disclosure_level`` or the article's ``ai_disclosure``, and to which
+        values; any other refusal is `Rejected`.
         """
         try:
             body = response.json()
@@ -790,9 +790,10 @@ class DevtoAdapter(BlogAdapter):
             asked = _disclosure_asked(body.get("ai_disclosure_level"))
             if asked is not None:
                 return Rejected(
-                    f"{self.name} answered 422: {message} brandkit sends the account's "
-                    f'settings["ai_disclosure_level"] with every article: set it to one of '
-                    f"{asked}, as the articles are written",
+                    f"{self.name} answered 422: {message} Say how much AI wrote the article: "
+                    "Account.devto(ai_disclosure_level=...) (ai_disclosure_level in an "
+                    "accounts file) for all of the account's articles, or "
+                    f"Article(ai_disclosure=...) for one; one of {asked}",
                     platform=self.name,
                     status_code=422,
                     platform_message=message,

@@ -144,6 +144,8 @@ _MEDIA_CATEGORY = {"image": "tweet_image", "gif": "tweet_gif", "video": "tweet_v
 _MAX_INBOX_PAGES = 100
 """Pages one inbox or conversation read may take (the mentions timeline ends at 800 posts;
 a conversation of more than 10,000 replies in a week is read in part)."""
+_MAX_EDIT_CHAIN = 64
+"""The longest ``edit_history_tweet_ids`` read (X allows 5 edits: 6 ids)."""
 _CONVERSATION_FIELDS = (
     "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,note_tweet"
 )
@@ -675,10 +677,21 @@ class _ConvPost(_Id):
     referenced_tweets: tuple[_Reference, ...] = ()
     note_tweet: _Note | None = None
     lang: str | None = None
+    # The ids of its edit chain, the original first (an edit is a new post with a new id;
+    # X allows 5 edits, so a chain of 6; more is taken as it comes, up to a bound).
+    edit_history_tweet_ids: Annotated[
+        tuple[_Snowflake, ...], pydantic.Field(max_length=_MAX_EDIT_CHAIN)
+    ] = ()
 
     def ref(self, kind: str) -> str | None:
         """The id of the post this one refers to as ``kind`` (``replied_to``, ``quoted``)."""
         return next((r.id for r in self.referenced_tweets if r.type == kind), None)
+
+    @property
+    def original(self) -> str:
+        """The id of the first version of this post: its own when it was never edited."""
+        history = self.edit_history_tweet_ids
+        return history[0] if history else self.id
 
 
 class _RefPost(_Id):
@@ -1513,7 +1526,7 @@ class XAdapter(RefreshingAdapter):
             if not token or len(messages) >= limit:
                 break
         # X pages newest first; ids are snowflakes, so their order is the order of time.
-        messages.sort(key=lambda m: int(m.id))
+        messages = _newest(messages)
         if token:
             if oldest is None:
                 raise MalformedResponse(
@@ -1556,7 +1569,7 @@ class XAdapter(RefreshingAdapter):
             token = page.meta.next_token if page.meta is not None else None
             if not token:  # an empty page with a next_token still has more after it
                 break
-        out.sort(key=lambda m: int(m.id))
+        out = _newest(out)
         if root == first:
             return out
         # Someone else's conversation: keep what hangs under the answer's parts.
@@ -1809,13 +1822,16 @@ class XAdapter(RefreshingAdapter):
         return out
 
     def reply_target(self, message: Message) -> PartRef:
-        """The message as the parent of an answer (``reply.in_reply_to_tweet_id``), with
-        the conversation's root when it is another post."""
+        """The message as the parent of an answer (``reply.in_reply_to_tweet_id``): its
+        newest version as last read (an edited post's versions each have an id; the
+        message keeps the original's), with the conversation's root when it is another
+        post."""
         self.check_message(message)
+        target = _target(message)
         extra: dict[str, Any] = {}
-        if message.conversation and message.conversation != message.id:
+        if message.conversation and message.conversation not in (message.id, target):
             extra["root"] = PartRef(index=0, id=message.conversation).to_dict()
-        return PartRef(index=0, id=message.id, url=message.url, extra=extra)
+        return PartRef(index=0, id=target, url=message.url, extra=extra)
 
     def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
         """Hide (or show again) a reply: ``PUT /2/tweets/:id/hidden``. X hides replies only
@@ -1834,8 +1850,9 @@ class XAdapter(RefreshingAdapter):
                 "that answers no post"
             )
         body = {"hidden": hidden}
+        target = _target(message)
         response = yield from self._send(
-            lambda: self._request("PUT", f"/2/tweets/{message.id}/hidden", json_body=body),
+            lambda: self._request("PUT", f"/2/tweets/{target}/hidden", json_body=body),
             bucket="hide",
             idempotent=True,
         )
@@ -1857,7 +1874,7 @@ class XAdapter(RefreshingAdapter):
             MalformedResponse: an answer without ``data.liked``.
         """
         user_id, _ = yield from self._whoami()
-        body = {"tweet_id": message.id}
+        body = {"tweet_id": _target(message)}
         response = yield from self._send(
             lambda: self._request("POST", f"/2/users/{user_id}/likes", json_body=body),
             bucket="like",
@@ -1987,6 +2004,16 @@ class XAdapter(RefreshingAdapter):
             # X's clients put the conversation's @handles first; they are not what was said.
             text = _REPLY_HANDLES.sub("", text, count=1) or text
         created = _parse_time(post.created_at) or snowflake_time(post.id) or datetime.now(UTC)
+        extra: dict[str, Any] = {}
+        edited_at: datetime | None = None
+        if post.original != post.id:
+            # An edit is a new post with a new id, and X gives only the newest version. The
+            # message stays the original's, the one a read before the edit stored and the
+            # team works on; its text is the newest, made (edited) at this version's time.
+            # Answers and likes go to the newest version (`_target`).
+            edited_at = created
+            created = snowflake_time(post.original) or created
+            extra["latest"] = post.id
         url = (
             f"https://x.com/{handle}/status/{post.id}"
             if handle
@@ -1995,7 +2022,7 @@ class XAdapter(RefreshingAdapter):
         return Message(
             platform=self.name,
             account=self.account.key,
-            id=post.id,
+            id=post.original,
             kind=kind,
             author=Author(
                 id=post.author_id,
@@ -2011,6 +2038,8 @@ class XAdapter(RefreshingAdapter):
             our_post=our_post,
             hidden=False,  # X's post objects do not say whether a reply is hidden
             raw=raw,
+            extra=extra,
+            edited_at=edited_at,
         )
 
     @staticmethod
@@ -2298,6 +2327,26 @@ _NOT_OFFERED: tuple[tuple[str, str], ...] = (
 
 def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _target(message: Message) -> str:
+    """The post to act on for ``message``: the newest version an edit made, as last read
+    (``extra["latest"]``, a snowflake), else the message's own id."""
+    latest = message.extra.get("latest")
+    if isinstance(latest, str) and re.fullmatch(r"[0-9]{1,19}", latest):
+        return latest
+    return message.id
+
+
+def _newest(messages: Sequence[Message]) -> list[Message]:
+    """``messages`` with one per id, the newest version of an edited post where a read
+    held two (an edit made while it paged), in the order of their ids."""
+    kept: dict[str, Message] = {}
+    for message in messages:
+        held = kept.get(message.id)
+        if held is None or int(_target(message)) > int(_target(held)):
+            kept[message.id] = message
+    return sorted(kept.values(), key=lambda m: int(m.id))
 
 
 def _read_post(item: dict[str, pydantic.JsonValue]) -> _MetricsPost | tuple[str, str]:

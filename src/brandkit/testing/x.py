@@ -381,6 +381,10 @@ SEARCH_WINDOW = 7 * 86_400.0
 """Recent search reaches back this many seconds (7 days)."""
 MENTIONS_REACH = 800
 """The mentions timeline holds this many of the most recent mentions."""
+EDIT_WINDOW = timedelta(minutes=30)
+"""How long after the original a post can be edited (docs.x.com fundamentals/edit-posts)."""
+EDIT_LIMIT = 5
+"""How many times a post can be edited (docs.x.com fundamentals/edit-posts)."""
 _TRAILING = ".,;:!?)]}'\""
 _MEDIA_PREFIX = {"image": "3", "video": "7", "gif": "16"}
 _MAX_BYTES = {"image": 5_242_880, "gif": 15_728_640, "video": 536_870_912}
@@ -450,6 +454,8 @@ class XPost:
         extra: engagement added by tests (``like_count``, ``url_link_clicks``, ...).
         hidden: the author of the conversation hid this reply (``PUT /2/tweets/:id/hidden``).
         lang: the post's language, when its author gave one.
+        edits: the ids of its edit chain, oldest (the original) first, shared by every
+            version (`XEmulator.edit`); ``None`` while it was never edited.
     """
 
     id: str
@@ -467,6 +473,18 @@ class XPost:
     extra: dict[str, int] = attrs.field(factory=dict)
     hidden: bool = False
     lang: str | None = None
+    edits: list[str] | None = None
+
+    @property
+    def history(self) -> list[str]:
+        """``edit_history_tweet_ids``: the chain's ids, oldest first (its own id alone
+        when it was never edited)."""
+        return list(self.edits) if self.edits is not None else [self.id]
+
+    @property
+    def superseded(self) -> bool:
+        """An edit made a newer version of it: timelines and search show that one."""
+        return self.edits is not None and self.edits[-1] != self.id
 
 
 @attrs.define
@@ -1909,7 +1927,9 @@ class XEmulator(Emulator):
                 "You are not allowed to delete a Tweet you do not own.",
                 headers=caller.headers,
             )
-        post.deleted = True
+        # Deleting any version deletes the whole edit chain (docs.x.com edit-posts).
+        for version in post.history:
+            self._posts[version].deleted = True
         return self.json({"data": {"deleted": True}}, 200, caller.headers)
 
     # -- lookups and metrics -------------------------------------------------------------
@@ -1957,7 +1977,7 @@ class XEmulator(Emulator):
         out: dict[str, Any] = {
             "id": post.id,
             "text": post.display_text,
-            "edit_history_tweet_ids": [post.id],
+            "edit_history_tweet_ids": post.history,
         }
         metrics = self._engagement(post, now)
         for field in fields:
@@ -1991,11 +2011,28 @@ class XEmulator(Emulator):
                 out["entities"] = entities
             elif field == "lang" and post.lang:
                 out["lang"] = post.lang
+            elif field == "edit_controls":
+                out["edit_controls"] = self._edit_controls(post, now)
             elif field == "reply_settings":
                 out["reply_settings"] = post.reply_settings or "everyone"
             elif field in _METRIC_FIELDS:
                 out[field] = {k: metrics[k] for k in _METRIC_FIELDS[field]}
         return out
+
+    def _edit_controls(self, post: XPost, now: float) -> dict[str, Any]:
+        """``edit_controls``: whether it could be edited when made, until when, how many
+        edits are left."""
+        history = post.history
+        original = self._posts.get(history[0], post)
+        parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
+        eligible = parent is None or parent.author_id == post.author_id
+        until = original.created_at + EDIT_WINDOW.total_seconds()
+        left = EDIT_LIMIT - (len(history) - 1) if eligible and now < until else 0
+        return {
+            "is_edit_eligible": eligible,
+            "editable_until": _iso(until),
+            "edits_remaining": max(0, left),
+        }
 
     def _media_json(
         self, key: str, fields: Sequence[str], post: XPost, now: float
@@ -2146,6 +2183,7 @@ class XEmulator(Emulator):
             for p in self._posts.values()
             if p.author_id == user_id
             and not p.deleted
+            and not p.superseded
             and not ("replies" in exclude and p.in_reply_to)
             and self._in_window(p, parsed)
         ]
@@ -2377,7 +2415,11 @@ class XEmulator(Emulator):
         if user is None:
             return self._user_not_found(user_id, caller)
         mentioning = sorted(
-            (p for p in self._posts.values() if not p.deleted and self._mentions_user(p, user)),
+            (
+                p
+                for p in self._posts.values()
+                if not p.deleted and not p.superseded and self._mentions_user(p, user)
+            ),
             key=lambda p: int(p.id),
             reverse=True,
         )[:MENTIONS_REACH]
@@ -2500,6 +2542,7 @@ class XEmulator(Emulator):
                 p
                 for p in self._posts.values()
                 if not p.deleted
+                and not p.superseded
                 and p.created_at >= oldest
                 and self._in_window(p, window)
                 and match(p)
@@ -2705,6 +2748,55 @@ class XEmulator(Emulator):
                 if not any(m[1].lower() in names for m in _MENTION.finditer(text)):
                     text = f"@{self.users[self._brands[-1]].username} {text}"
             return self._store(user, text, created_at=now, lang=lang).id
+
+    def edit(self, post_id: str, text: str) -> str:
+        """Edit a post as X does, and return the new version's id. Each edit is a new post
+        made now, with a new id; every version's ``edit_history_tweet_ids`` lists the
+        chain, the original first; timelines and search give only the newest version, a
+        lookup by an older id that version (docs.x.com fundamentals/edit-posts). ``text``
+        is the new text as typed: a reply gets its @handles again, a mention keeps only
+        the names it has (one that names the brand no more leaves its mentions).
+
+        Raises:
+            KeyError: no such post, or it was deleted.
+            ValueError: X would not let it be edited: an older version (edit the newest),
+                a reply to someone else's post (only self-threads are editable), over
+                `EDIT_WINDOW` after the original or edited `EDIT_LIMIT` times already.
+        """
+        with self.lock:
+            post = self._posts.get(str(post_id))
+            if post is None or post.deleted:
+                raise KeyError(f"no post {post_id!r} on the X emulator")
+            chain = post.edits if post.edits is not None else [post.id]
+            if chain[-1] != post.id:
+                raise ValueError(f"post {post_id} has a newer version, {chain[-1]}: edit that")
+            parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
+            if parent is not None and parent.author_id != post.author_id:
+                raise ValueError(f"post {post_id} replies to someone else: X cannot edit it")
+            original = self._posts[chain[0]]
+            now = self.clock.time()
+            if now - original.created_at > EDIT_WINDOW.total_seconds():
+                raise ValueError(f"post {post_id} is past X's {EDIT_WINDOW} edit window")
+            if len(chain) > EDIT_LIMIT:
+                raise ValueError(f"post {post_id} was edited {EDIT_LIMIT} times already")
+            user = self.users[post.author_id]
+            if parent is not None:
+                text = self._reply_handles(parent, user, text) + text
+            new = self._store(
+                user,
+                text,
+                created_at=now,
+                in_reply_to=post.in_reply_to,
+                media_keys=post.media_keys,
+                quote=post.quote_tweet_id,
+                reply_settings=post.reply_settings,
+                lang=post.lang,
+            )
+            new.conversation_id = post.conversation_id
+            chain.append(new.id)
+            for version in chain:
+                self._posts[version].edits = chain
+            return new.id
 
     def answers(self, message_id: str) -> list[str]:
         """The texts the emulator's accounts (not the audience) posted in reply to

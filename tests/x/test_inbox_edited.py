@@ -1,0 +1,130 @@
+"""Edits on X: an edit is a new post with a new id, the chain's ids in every version's
+``edit_history_tweet_ids`` (original first), and timelines give only the newest version
+(docs.x.com fundamentals/edit-posts, x-api/posts/timelines). The inbox keeps the original's
+message and brings its text up to the newest version; answers go to the newest version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from brandkit import Account, Client, DeliveryStatus, Inbox, Post
+from brandkit.inbox import MessageStatus
+from brandkit.testing.x import EDIT_WINDOW, XEmulator
+from tests.x.conftest import FAST, check_response
+
+FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets"
+
+
+@pytest.fixture
+def emu() -> Iterator[XEmulator]:
+    """An X emulator served on 127.0.0.1."""
+    emu = XEmulator()
+    with emu.serve():
+        yield emu
+
+
+@pytest.fixture
+def brand(emu: XEmulator) -> Account:
+    """The brand's account (its user id known)."""
+    return emu.account(name="brand", known_user=True)
+
+
+def get(emu: XEmulator, account: Account, path: str, **params: Any) -> httpx.Response:
+    headers = {"authorization": f"Bearer {account.secret('user_token')}"}
+    return httpx.get(emu.base_url + path, params=params, headers=headers)
+
+
+def test_an_edit_is_a_new_post_and_the_mentions_timeline_gives_the_newest(
+    emu: XEmulator, brand: Account
+) -> None:
+    """The newest version alone, with the chain; a lookup by the old id gives the old
+    version; a reply to someone else cannot be edited; a delete takes the whole chain."""
+    root = emu.seed_post("brand", "Tell us")
+    first = emu.audience("fan").mention("my order 123 came")
+    emu.clock.advance(60)
+    second = emu.edit(first, "@brand my order 123 came, and it's broken")
+    assert int(second) > int(first)
+    user_id = brand.settings["user_id"]
+    r = get(
+        emu,
+        brand,
+        f"/2/users/{user_id}/mentions",
+        expansions="author_id",
+        **{"tweet.fields": FIELDS + ",edit_controls", "user.fields": "username"},
+    )
+    body = r.json()
+    check_response(body, "Get2UsersIdMentionsResponse")
+    (only,) = body["data"]
+    assert only["id"] == second and only["edit_history_tweet_ids"] == [first, second]
+    assert only["text"] == "@brand my order 123 came, and it's broken"
+    assert only["edit_controls"]["edits_remaining"] == 4
+    old = get(emu, brand, "/2/tweets", ids=first).json()["data"][0]
+    assert old["text"] == "@brand my order 123 came"
+    assert old["edit_history_tweet_ids"] == [first, second]
+    with pytest.raises(ValueError, match="newer version"):
+        emu.edit(first, "again")
+    reply = emu.audience("fan2").reply(root.id, "hi")
+    with pytest.raises(ValueError, match="someone else"):
+        emu.edit(reply, "hello")
+    emu.clock.advance(EDIT_WINDOW)
+    with pytest.raises(ValueError, match="edit window"):
+        emu.edit(second, "late")
+    assert emu.post(first) is not None and not emu.post(first).deleted  # type: ignore[union-attr]
+
+
+def test_a_sync_brings_a_stored_mention_up_to_its_edit_once(
+    emu: XEmulator, brand: Account, tmp_path: Path
+) -> None:
+    """The mention the team took on is edited (a new post on X): the next sync updates the
+    stored one (its original id), keeps status and assignee, adds nothing, and the answer
+    goes to the newest version."""
+    with Client(retry=FAST) as client, Inbox(tmp_path / "inbox.db") as inbox:
+        inbox.sync(client, [brand])
+        first = emu.audience("fan").mention("my order 123 came")
+        assert inbox.sync(client, [brand]).added == 1
+        (stored,) = inbox.unanswered()
+        inbox.mark(stored, "seen")
+        inbox.assign(stored, to="ana@agency.example")
+        emu.clock.advance(120)
+        second = emu.edit(first, "@brand my order 123 came, and it's broken")
+        report = inbox.sync(client, [brand])
+        assert (report.added, report.updated) == (0, 1)
+        (now,) = inbox.messages()
+        assert (now.id, now.text) == (first, "@brand my order 123 came, and it's broken")
+        assert now.edited_at is not None and now.edited_at > now.created_at
+        assert now.created_at == stored.created_at
+        assert now.url is not None and now.url.endswith(second)
+        assert inbox.status(now) is MessageStatus.SEEN
+        assert inbox.messages(assignee="ana@agency.example") == [now]
+        again = inbox.sync(client, [brand])
+        assert (again.added, again.updated) == (0, 0)
+        answer = inbox.reply(client, now, Post(text="Sorry! A new one is on its way."))
+        assert answer.status is DeliveryStatus.SENT, answer.error
+        assert emu.post(answer.ids[0]).in_reply_to == second  # type: ignore[union-attr]
+        client.like(now, brand)
+        assert emu.likes(second) == ["brand"]
+
+
+def test_a_quote_edited_before_the_first_read_comes_once_as_edited(
+    emu: XEmulator, brand: Account
+) -> None:
+    """Only the newest version is in the timeline: one message, the original's id and
+    time, the newest text, ``edited_at`` the newest version's time."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Our new kit"), brand)
+        first = emu.audience("fan").quote(d.ids[0], "@brand looks ok")
+        made = emu.clock.now()
+        emu.clock.advance(300)
+        emu.edit(first, "@brand looks great")
+        emu.clock.advance(60)
+        (message,) = client.inbox(brand).messages
+        assert (message.id, message.kind, message.text) == (first, "quote", "@brand looks great")
+        assert message.our_post == d.ids[0]
+        assert abs((message.created_at - made).total_seconds()) < 1
+        assert message.edited_at is not None
+        assert abs((message.edited_at - made).total_seconds() - 300) < 1

@@ -1302,16 +1302,24 @@ class _Core:
         if wait is None and reset is None:
             return None
         now = self.clock()
-        shared = getattr(self.outbox, "clock", None)
-        if shared is not None and getattr(shared, "shared", False) is True:
-            there: datetime = shared()
-            if reset is not None:
-                reset += there - now
-            now = there
+        there = self.outbox_now(now)
+        if reset is not None:
+            reset += there - now
+        now = there
         if reset is not None:
             return max(reset, now)
         assert wait is not None
         return now + timedelta(seconds=wait)
+
+    def outbox_now(self, now: datetime | None = None) -> datetime:
+        """The time on the outbox's clock when it keeps one every host shares (a PostgreSQL
+        outbox opened without ``clock=``: the database server's), else ``now`` (this
+        client's clock when not given): what the outbox compares retry times with."""
+        shared = getattr(self.outbox, "clock", None)
+        if shared is not None and getattr(shared, "shared", False) is True:
+            there: datetime = shared()
+            return there
+        return now if now is not None else self.clock()
 
     def to_release(
         self, delivery: Delivery, raised: bool
@@ -1335,7 +1343,9 @@ class _Core:
             and _not_now(delivery.error)
         ):
             # Whether or not the call raised after it (a publish cancelled meanwhile).
-            return release, self.retry_at(delivery) or self.clock()
+            # No time named: due now, on the clock the outbox judges by (a host ahead
+            # of the database's would hold it back by its skew).
+            return release, self.retry_at(delivery) or self.outbox_now()
         if raised or status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
             retry = self.retry_at(delivery) if status is DeliveryStatus.PENDING else None
             return release, retry

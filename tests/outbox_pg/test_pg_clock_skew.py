@@ -193,3 +193,34 @@ def test_publish_outside_a_worker_writes_its_retry_time_on_the_database_clock(
     assert emu.posts == []
     assert retry is not None
     assert before + timedelta(seconds=100) < retry < datetime.now(UTC) + timedelta(seconds=140)
+
+
+@pytest.mark.parametrize("skew", [-10, 10], ids=["host-behind", "host-ahead"])
+def test_publish_outside_a_worker_with_no_retry_hint_is_due_now_on_the_database_clock(
+    pg: str, emu: OutboxNetEmulator, host_clock: list[timedelta], skew: int
+) -> None:
+    """A 429 that names no time to come back (no Retry-After, no reset) to `Client.publish`
+    on a host 10 minutes off: the delivery goes back to the outbox due now on the database's
+    clock. It was due at this host's now, so a host ahead held the post back 10 minutes."""
+    acct = emu.account()
+    emu.fault(method="POST", path="/posts", status=429, times=10)
+    host_clock[0] = timedelta(minutes=skew)
+    with (
+        Outbox(pg) as box,
+        Client(
+            outbox=box,
+            http=httpx.Client(transport=emu.transport()),
+            governor=NullGovernor(),
+            retry=FAST,
+        ) as client,
+    ):
+        before = datetime.now(UTC)  # this module's datetime: the real clock, the server's
+        (done,) = client.publish(Post(text="hello"), [acct])
+        assert isinstance(done.error, RateLimited), done.error
+        assert done.error.retry_after is None and done.error.reset_at is None
+        stored = box.get(done.id)
+        assert stored is not None and stored.status is DeliveryStatus.PENDING
+        retry = box.next_due()
+    assert emu.posts == []
+    assert retry is not None
+    assert before - timedelta(seconds=5) < retry < datetime.now(UTC) + timedelta(seconds=5)

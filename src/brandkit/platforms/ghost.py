@@ -35,7 +35,9 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   taken) are read, and one holding the same bytes is used; only if none does is it uploaded
   once more, which may leave an unused copy: so on a site storing images elsewhere (Ghost(Pro),
   S3) and on Ghost since its secure file names (2025, and Ghost 6: ``<name>-<16 hex
-  digits>.<ext>``, a new random name for every upload, which no lookup can guess).
+  digits>.<ext>``, a new random name for every upload, which no lookup can guess). On Ghost
+  6 and later (``Content-Version: v6.0`` on its answers; ``GET /site/`` says it before any
+  answer has) nothing is read: the image is uploaded again at once.
 - Never twice: Ghost has no idempotency key. After a lost answer the adapter looks the post up
   by its slug (``?filter=slug:['...',...]``, quoted: NQL has no token for a one-character
   bare word), as Ghost stores it (`ghost_slug`: ``x`` is ``post-x``, ``rss`` is
@@ -132,6 +134,9 @@ PROTECTED_SLUGS = frozenset({"ghost", "rss", "amp"})
 as ``<slug>-post``, as is one given the last segment of the site's subdirectory."""
 IMAGE_FAMILY = 10
 """How many of a file name's ``-1``, ``-2``... variants an image lookup reads."""
+SECURE_NAMES_VERSION = (6, 0)
+"""The first Ghost version whose local storage names every upload with random digits
+(``<name>-<16 hex digits>.<ext>``): a lost upload cannot be found by its name there."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Ghost's clock may be behind brandkit's for a found post to still count."""
 SCHEDULE_LEAD = timedelta(minutes=2)
@@ -247,12 +252,32 @@ class _Slugs(Answer):
         return self.pages if resource == "pages" else self.posts
 
 
+class _SiteInfo(Answer):
+    version: str | None = None
+
+
+class _Site(Answer):
+    site: _SiteInfo
+
+
 class _Image(Answer):
     url: str
 
 
 class _Images(Answer):
     images: tuple[_Image, ...] = pydantic.Field(min_length=1)
+
+
+_VERSION = re.compile(r"v?([0-9]{1,4})\.([0-9]{1,4})(?:[.-].*)?")
+
+
+def _version_of(value: object) -> tuple[int, int] | None:
+    """``(major, minor)`` of a Ghost version as its answers say it (``Content-Version:
+    v6.0``, ``/site/``'s ``"5.80"``), or ``None`` for anything else."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    match = _VERSION.fullmatch(value.strip())
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def _time(value: str | None) -> datetime | None:
@@ -291,6 +316,9 @@ class GhostAdapter(BlogAdapter):
         # Ghost's clock less ours (seconds), learnt from the Date of a refusal of a token as
         # expired (see `_send`); 0 until then.
         self.skew: float = 0.0
+        # The site's Ghost (major, minor), from the Content-Version of its answers (see
+        # `_send`) or its /site/; None until one said it.
+        self.version: tuple[int, int] | None = None
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -316,6 +344,7 @@ class GhostAdapter(BlogAdapter):
         refusal is returned as it is (and the difference learnt is dropped)."""
         make: Callable[[], httpx.Request] = request if callable(request) else (lambda: request)
         response = yield Send(make(), **step)
+        self.version = _version_of(response.headers.get("content-version")) or self.version
         skew = self._clock_skew(response)
         if skew is None:
             return response
@@ -588,8 +617,16 @@ class GhostAdapter(BlogAdapter):
 
         Ghost's Admin API cannot list images; this reads the addresses Ghost's local storage
         gives them (``/content/images/YYYY/MM/``). A site storing images elsewhere answers
-        404, and ``None`` follows.
+        404, and ``None`` follows. On Ghost 6 and later (the version its answers carried,
+        else its ``/site/`` says), which name each upload anew with random digits, nothing
+        is read and ``None`` follows at once.
         """
+        if self.version is None:
+            yield from self._site_version()
+        if self.version is not None and self.version >= SECURE_NAMES_VERSION:
+            # Every upload is "<name>-<16 random hex>.<ext>": no name to read can be the lost
+            # one, and each read (2 to 6 of them) only delayed the upload that must follow.
+            return None
         now = datetime.now(UTC)
         months = dict.fromkeys(
             f"{t:%Y}/{t:%m}" for t in (now - LOOKUP_SKEW, now, now + LOOKUP_SKEW)
@@ -620,6 +657,20 @@ class GhostAdapter(BlogAdapter):
                 if response.content == data:
                     return url
         return None
+
+    def _site_version(self) -> Flow[None]:
+        """Learn the site's Ghost version (`version`) from ``GET /site/``: its
+        ``Content-Version``, else the ``version`` it answers. Left ``None`` when the site
+        says none or refuses (the lookup then reads as for an older Ghost)."""
+        response = yield from self._send(
+            self._request("GET", "site/"), idempotent=True, bucket="api"
+        )
+        if self.version is not None or response.status_code != 200:
+            return
+        try:
+            self.version = _version_of(self.parse(response, _Site).site.version)
+        except MalformedResponse:
+            return
 
     def find_article(
         self, article: Article, *, since: datetime | None = None, taken: Collection[str] = ()

@@ -213,7 +213,9 @@ class GhostEmulator(Emulator):
             6 do (``<name>-<16 hex digits>.<ext>``, a new random name for every upload).
         optimize_images: re-encode JPEG, PNG and WebP uploads as Ghost's image optimisation
             does (its bytes change; the original is kept beside it as ``<name>_o.<ext>``).
-        version: the Ghost version reported (``Content-Version`` and ``/site/``).
+        version: the Ghost version reported (``Content-Version`` as ``v<major>.<minor>``,
+            and ``/site/``): ``"6.0"``, or ``"5.80"`` with ``numbered_image_names`` (a
+            Ghost 5 from before the secure file names) unless given.
     """
 
     platform: ClassVar[str] = "ghost"
@@ -227,12 +229,13 @@ class GhostEmulator(Emulator):
         title: str = "Acme Blog",
         numbered_image_names: bool = False,
         optimize_images: bool = False,
+        version: str | None = None,
     ) -> None:
         super().__init__(clock=clock, strict=strict)
         self.title = title
         self.numbered_image_names = numbered_image_names
         self.optimize_images = optimize_images
-        self.version = "6.0"
+        self.version = version or ("5.80" if numbered_image_names else "6.0")
         self.admin_key = f"{secrets.token_hex(12)}:{secrets.token_hex(32)}"
         self._keys: dict[str, bytes] = {}
         self._add_key(self.admin_key)

@@ -261,8 +261,16 @@ class _Comment(Answer):
     object: _Urn | None = None
     message: _Text = _Text()
     created: _Stamp
+    # Its author's last edit (``created`` again while it was never edited).
+    lastModified: _Stamp | None = None
     parentComment: _Urn | None = None
     commentsSummary: _CommentsSummary = _CommentsSummary()
+
+    @property
+    def edited(self) -> int | None:
+        """When (ms) its author last edited it, or ``None`` when it was never edited."""
+        modified = self.lastModified
+        return modified.time if modified and modified.time > self.created.time else None
 
 
 class _Paging(Answer):
@@ -285,30 +293,41 @@ class _Raw(Answer):
 @attrs.frozen
 class _Seen:
     """What the inbox cursor remembers of one post: the newest comment time (ms) seen, the
-    comments at exactly that time, and for each comment with nested comments their counts
-    (first level, all levels) and when (epoch seconds) they were last read."""
+    comments at exactly that time, for each comment with nested comments their counts
+    (first level, all levels) and when (epoch seconds) they were last read, and for each
+    edited comment the edit (its ``lastModified`` time, ms) last given."""
 
     time: int = -1
     at_time: tuple[str, ...] = ()
     nested: Mapping[str, tuple[int, int, int]] = attrs.field(factory=dict)
+    edits: Mapping[str, int] = attrs.field(factory=dict)
 
     def is_new(self, comment: _Comment) -> bool:
         t = comment.created.time
         return t > self.time or (t == self.time and comment.commentUrn not in self.at_time)
 
+    def is_edited(self, comment: _Comment) -> bool:
+        """Its author edited it since the edit (or the creation) last given."""
+        edited = comment.edited
+        return edited is not None and edited > self.edits.get(comment.commentUrn, -1)
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "t": self.time,
             "ids": list(self.at_time),
             "n": {urn: list(counts) for urn, counts in self.nested.items()},
         }
+        if self.edits:
+            out["e"] = dict(self.edits)
+        return out
 
 
 _CURSOR_VERSION = 1
 _MAX_NESTING = 8
 """Levels of comments on comments read below a post's own comments."""
 _MAX_NESTED_KEPT = 1000
-"""Comments per post whose nested counts the cursor keeps (the last read)."""
+"""Comments per post whose nested counts the cursor keeps (the last read), and edited
+comments per post whose edit time it keeps (the newest edits)."""
 _PAGING_RESTARTS = 2
 """Times the comments under one post or comment are read again from their first page when
 their total fell while they were paged (a deletion moved the later ones back)."""
@@ -991,7 +1010,9 @@ class LinkedInAdapter(RefreshingAdapter):
         time seen. Posts are read whole; once ``limit`` messages are reached the posts left
         are kept in the cursor (``more`` is set) and read next, without the posts request.
         A post deleted before its comments are read, or a comment before its answers are
-        (LinkedIn's 404), is skipped: the read goes on and its cursor moves.
+        (LinkedIn's 404), is skipped: the read goes on and its cursor moves. A comment its
+        author edited since (``lastModified`` later than ``created``, and than the edit the
+        cursor keeps for it) comes again as it is now, with ``edited_at``.
 
         Raises:
             ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``).
@@ -1218,11 +1239,21 @@ class LinkedInAdapter(RefreshingAdapter):
                 if c.created.time == newest and c.commentUrn not in seen.at_time
             )
         kept = dict(list(nested.items())[-_MAX_NESTED_KEPT:])
-        after = _Seen(time=newest, at_time=at_time, nested=kept)
+        # A comment its author edited comes again, as it is now, with edited_at: the store
+        # brings the text it holds up to date. Each edit is given once: the cursor keeps the
+        # edit time given per comment (those read this time; a nested one not read again
+        # this time keeps its entry), the newest ones within a bound.
+        edits = dict(seen.edits)
+        for comment, _ in read:
+            edited = comment.edited
+            if edited is not None and comment.actor != self.author:
+                edits[comment.commentUrn] = max(edited, edits.get(comment.commentUrn, -1))
+        edits = dict(sorted(edits.items(), key=lambda item: item[1])[-_MAX_NESTED_KEPT:])
+        after = _Seen(time=newest, at_time=at_time, nested=kept, edits=edits)
         messages = [
             self._message(post, comment, raw)
             for comment, raw in read
-            if comment.actor != self.author and seen.is_new(comment)
+            if comment.actor != self.author and (seen.is_new(comment) or seen.is_edited(comment))
         ]
         return messages, after
 
@@ -1240,6 +1271,11 @@ class LinkedInAdapter(RefreshingAdapter):
             author=Author(id=actor, handle=actor.rsplit(":", 1)[-1]),
             text=comment.message.text,
             created_at=datetime.fromtimestamp(comment.created.time / 1000, UTC),
+            edited_at=(
+                None
+                if comment.edited is None
+                else datetime.fromtimestamp(comment.edited / 1000, UTC)
+            ),
             url=_comment_url(post, comment.commentUrn),
             in_reply_to=parent or post,
             conversation=post,
@@ -1588,7 +1624,14 @@ def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], lis
                 ):
                     raise ValueError("bad nested counts")
                 nested[key] = (counts[0], counts[1], counts[2])
-            seen[urn] = _Seen(time=t, at_time=tuple(ids), nested=nested)
+            # Cursors from before keep no edits: each edited comment is given once more.
+            edits = item.get("e", {})
+            if not isinstance(edits, dict) or not all(
+                isinstance(key, str) and isinstance(ms, int) and not isinstance(ms, bool)
+                for key, ms in edits.items()
+            ):
+                raise ValueError("bad edit times")
+            seen[urn] = _Seen(time=t, at_time=tuple(ids), nested=nested, edits=edits)
         todo = data.get("todo")
         if todo is not None and not all(isinstance(u, str) for u in todo):
             raise ValueError("bad todo")

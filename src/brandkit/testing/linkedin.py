@@ -295,6 +295,8 @@ class LinkedInComment:
         text: ``message.text``.
         created_at: emulator time of creation.
         deleted_at: emulator time of deletion, if deleted.
+        modified_at: emulator time of its author's last edit (`LinkedInEmulator.edit_comment`),
+            if edited: its ``lastModified``.
     """
 
     id: str
@@ -306,6 +308,7 @@ class LinkedInComment:
     text: str
     created_at: float
     deleted_at: float | None = None
+    modified_at: float | None = None
 
 
 @attrs.frozen
@@ -652,6 +655,20 @@ class LinkedInEmulator(Emulator):
             if comment is None or comment.deleted_at is not None:
                 raise KeyError(urn)
             self._remove_comment(comment)
+
+    def edit_comment(self, urn: str, text: str) -> None:
+        """A comment's author edits it (LinkedIn's "Edit a Comment"): its ``message.text``
+        becomes ``text`` and its ``lastModified`` now, its ``created`` as it was.
+
+        Raises:
+            KeyError: no live comment has the URN ``urn``.
+        """
+        with self.lock:
+            comment = self._comments.get(urn)
+            if comment is None or comment.deleted_at is not None:
+                raise KeyError(urn)
+            comment.text = text
+            comment.modified_at = self.clock.time()
 
     def answers(self, message_id: str) -> list[str]:
         """The texts the emulator's own members and pages commented directly under the
@@ -1526,6 +1543,11 @@ class LinkedInEmulator(Emulator):
     def _comment_json(self, c: LinkedInComment) -> dict[str, Any]:
         ms = int(c.created_at * 1000)
         stamp = {"actor": c.actor, "time": ms}
+        modified = (
+            stamp
+            if c.modified_at is None
+            else {"actor": c.actor, "time": int(c.modified_at * 1000)}
+        )
         nested = sum(1 for o in self._comments.values() if o.object == c.urn and not o.deleted_at)
         data: dict[str, Any] = {
             "id": c.id,
@@ -1535,7 +1557,7 @@ class LinkedInEmulator(Emulator):
             "object": c.object,
             "message": {"text": c.text, "attributes": []},
             "created": stamp,
-            "lastModified": stamp,
+            "lastModified": modified,
             "likesSummary": {
                 "totalLikes": sum(1 for (_, on) in self._reactions if on == c.urn),
                 "likedByCurrentUser": False,

@@ -1129,12 +1129,21 @@ class Account:
 
         Raises:
             ConfigurationError: the URL is missing or not http(s), or the key is not
-                ``{id}:{hex secret}`` (the message never shows the key).
+                ``{id}:{hex secret}`` or has whitespace around it (the message never shows
+                the key).
         """
         if not url or not url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"Account.ghost needs the site's admin URL such as https://example.ghost.io, "
                 f"got {_shown(url)!r}"
+            )
+        if admin_key and admin_key != admin_key.strip():
+            # Before the shape: the key as Ghost shows it, with a line break or a space from
+            # the file or the paste around it, was refused as not the Admin API key at all.
+            raise ConfigurationError(
+                "Account.ghost admin_key has whitespace (a space or a line break) before or "
+                "after it: remove it (the key itself is '{id}:{secret}' with nothing around "
+                "it)"
             )
         key_id, sep, secret = (admin_key or "").partition(":")
         hexdigits = set("0123456789abcdefABCDEF")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from brandkit.backends import aconnect, connect
+from brandkit.errors import ConfigurationError
 from brandkit.outbox import Outbox
 from brandkit.outbox._postgres import PostgresOutbox
 
@@ -73,3 +74,25 @@ def test_a_url_keeps_its_own_settings(pg: str) -> None:
         assert tcp_options(conn) == {**BOUNDED, "idle": 7, "count": 5, "user_timeout": 4000}
     with connect(f"{pg}&keepalives=0") as conn:
         assert tcp_options(conn)["keepalive"] == 0
+
+
+def test_a_url_keeps_its_own_connect_timeout_within_bounds(pg: str) -> None:
+    """A URL's ``connect_timeout`` (a slow link wants 30 s) is the one libpq uses; brandkit's
+    10 s overrode it. One that would not bound the wait (0 is for ever to libpq) or is not
+    a number is refused before connecting, saying what to give."""
+    with connect(f"{pg}&connect_timeout=30") as conn:
+        used = {o.keyword.decode(): o.val for o in conn.pgconn.info}
+        assert used["connect_timeout"] == b"30"
+    with connect(pg) as conn:
+        used = {o.keyword.decode(): o.val for o in conn.pgconn.info}
+        assert used["connect_timeout"] == b"10"
+
+    async def used_async(url: str) -> bytes | None:
+        async with await aconnect(url) as conn:
+            return {o.keyword.decode(): o.val for o in conn.pgconn.info}["connect_timeout"]
+
+    assert asyncio.run(used_async(f"{pg}&connect_timeout=25")) == b"25"
+    for bad in ("0", "301", "ten", "-5"):
+        with pytest.raises(ConfigurationError, match="connect_timeout") as caught:
+            connect(f"{pg}&connect_timeout={bad}")
+        assert "1 to 300" in str(caught.value)

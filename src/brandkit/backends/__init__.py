@@ -84,6 +84,8 @@ _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 _SECRET_PARAMS = frozenset({"password", "sslpassword", "passfile", "sslkey"})
 _CONNECT_TIMEOUT = 10
+# The longest connect timeout a URL may set: a connection attempt is bounded, as every wait.
+_MAX_CONNECT_TIMEOUT = 300
 # TCP keepalives on every PostgreSQL connection (libpq's names; a URL's own values win): a
 # connection whose server vanished without a word (its host gone, a NAT or firewall that
 # dropped the flow) is found dead after about a minute idle, where the system's defaults
@@ -247,22 +249,38 @@ def _postgres_url(url: str) -> str:
     return f"{scheme.lower()}://{rest}"
 
 
-def _keepalives(pg: Any, target: str) -> dict[str, str]:
-    """The TCP keepalive settings (`_KEEPALIVES`, and ``tcp_user_timeout`` where libpq
-    knows it) that ``target`` does not set itself.
+def _options(pg: Any, target: str) -> dict[str, Any]:
+    """The connection settings brandkit adds to those ``target`` sets itself: the TCP
+    keepalives (`_KEEPALIVES`, and ``tcp_user_timeout`` where libpq knows it) and the
+    connect timeout (`_CONNECT_TIMEOUT`), each only where the URL does not set it.
 
     Raises:
         psycopg.ProgrammingError: ``target`` is not a URL libpq can read.
+        ConfigurationError: the URL's ``connect_timeout`` is not a whole number of seconds
+            from 1 to `_MAX_CONNECT_TIMEOUT` (libpq reads 0 as waiting for ever).
     """
     given = pg.conninfo.conninfo_to_dict(target)
-    options = {name: value for name, value in _KEEPALIVES.items() if name not in given}
+    options: dict[str, Any] = {
+        name: value for name, value in _KEEPALIVES.items() if name not in given
+    }
     if "tcp_user_timeout" not in given and pg.pq.version() >= 120000:
         options["tcp_user_timeout"] = _TCP_USER_TIMEOUT
+    if "connect_timeout" not in given:
+        options["connect_timeout"] = _CONNECT_TIMEOUT
+    else:
+        raw = str(given["connect_timeout"]).strip()
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= _MAX_CONNECT_TIMEOUT):
+            raise ConfigurationError(
+                f"connect_timeout={raw[:20]!r} in the PostgreSQL URL: give a whole number of "
+                f"seconds from 1 to {_MAX_CONNECT_TIMEOUT} (0 would wait for ever), or leave "
+                f"it out for {_CONNECT_TIMEOUT}"
+            )
     return options
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
-    """A new psycopg connection to the PostgreSQL server of ``url`` (10 s connect timeout).
+    """A new psycopg connection to the PostgreSQL server of ``url`` (10 s connect timeout,
+    unless the URL sets ``connect_timeout``: 1 to 300 s).
 
     Its TCP connection sends keepalives (after 30 s idle, every 10 s, given up after 3
     unanswered) and gives up on data the server has not acknowledged after 60 s
@@ -282,8 +300,7 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] = pg.connect(
             target,
             autocommit=autocommit,
-            connect_timeout=_CONNECT_TIMEOUT,
-            **_keepalives(pg, target),
+            **_options(pg, target),
         )
     except pg.Error as exc:
         raise BrandkitError(
@@ -370,8 +387,7 @@ async def aconnect(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnec
         conn: psycopg.AsyncConnection[Any] = await pg.AsyncConnection.connect(
             target,
             autocommit=autocommit,
-            connect_timeout=_CONNECT_TIMEOUT,
-            **_keepalives(pg, target),
+            **_options(pg, target),
         )
     except pg.Error as exc:
         raise BrandkitError(

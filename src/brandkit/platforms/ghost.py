@@ -145,6 +145,10 @@ SCHEDULE_LEAD = timedelta(minutes=2)
 _LEAD_MARGIN = timedelta(seconds=30)
 """Added to `SCHEDULE_LEAD` for the request's way and the difference between the clocks."""
 
+_OPTIMIZED = frozenset({".jpg", ".png", ".webp"})
+"""The extensions of the images Ghost's image optimisation re-encodes (keeping the original
+beside it as ``<name>_o.<ext>``)."""
+
 _EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
@@ -613,7 +617,8 @@ class GhostAdapter(BlogAdapter):
     def find_image(self, stem: str, extension: str, data: bytes) -> Flow[str | None]:
         """The URL of an image the site stores as ``stem`` + ``extension`` (or its ``-1``,
         ``-2``... for a name taken) this month (or last, near a month's turn) holding exactly
-        ``data``, or ``None``.
+        ``data`` (or, re-encoded by Ghost's image optimisation, whose original beside it,
+        ``<name>_o.<ext>``, holds it), or ``None``.
 
         Ghost's Admin API cannot list images; this reads the addresses Ghost's local storage
         gives them (``/content/images/YYYY/MM/``). A site storing images elsewhere answers
@@ -634,28 +639,38 @@ class GhostAdapter(BlogAdapter):
         for month in months:
             misses = 0
             for n in range(IMAGE_FAMILY + 1):
-                name = f"{stem}-{n}{extension}" if n else f"{stem}{extension}"
-                url = f"{self.account.base_url}/content/images/{month}/{name}"
+                name = f"{stem}-{n}" if n else stem
+                url = f"{self.account.base_url}/content/images/{month}/{name}{extension}"
                 try:
                     # One byte more than ours is enough to tell a file differs: read whole,
                     # a large image (ours, or another of its name) went over the most an
                     # answer may hold and failed the article.
-                    response = yield Send(
+                    response: httpx.Response | None = yield Send(
                         httpx.Request("GET", url),
                         idempotent=True,
                         bucket="api",
                         max_bytes=len(data) + 1,
                     )
                 except MalformedResponse:
-                    continue  # larger than ours: another file of that name
-                if response.status_code != 200:
+                    response = None  # larger than ours: another file, or ours re-encoded
+                if response is not None and response.status_code != 200:
                     # Ghost numbers from -1; allow one gap before the name runs out.
                     misses += 1
                     if misses > 1:
                         break
                     continue
-                if response.content == data:
+                if response is not None and response.content == data:
                     return url
+                if extension in _OPTIMIZED:
+                    # Ghost's image optimisation (on by default) re-encodes JPEG, PNG and
+                    # WebP uploads, which then never held our bytes: compared as served
+                    # alone, the lost upload was never found and a copy was uploaded. The
+                    # original is kept beside it, "<name>_o.<ext>"; the upload answered
+                    # the re-encoded one's URL.
+                    original = url[: -len(extension)] + "_o" + extension
+                    same = yield from self.same_file(original, f"{name}_o", extension, data)
+                    if same:
+                        return url
         return None
 
     def _site_version(self) -> Flow[None]:

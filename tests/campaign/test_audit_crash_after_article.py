@@ -180,3 +180,53 @@ def test_apublish_stopped_after_the_article_leaves_its_announcement_to_the_worke
         assert sorted(d.platform for d in w.run_once() if d.ok) == ["bluesky", "linkedin", "x"]
         assert w.run_once() == []
     assert _posts(site) == [1, 1, 1]
+
+
+def test_apublish_cancelled_while_the_hold_is_written_leaves_the_article_to_a_worker(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task running `apublish` cancelled (a request's timeout in a web app) while the
+    article's deliveries and the hold are written in their thread: the thread writes them
+    on, leased to this process. They were never given back, so no worker took the article
+    while the process lived; now the write is awaited to its end, the deliveries given back,
+    and the cancellation goes on."""
+    import threading
+
+    from brandkit.campaign import _run
+
+    path = str(tmp_path / "brandkit.db")
+    outbox = Outbox(path)
+    started, go = threading.Event(), threading.Event()
+    hold_first = _run._hold_first
+
+    def slow(*args: Any) -> Any:
+        written = hold_first(*args)
+        started.set()  # written and committed; the thread has yet to return
+        go.wait(10)
+        return written
+
+    monkeypatch.setattr(_run, "_hold_first", slow)
+
+    async def main() -> None:
+        async with AsyncClient(retry=FAST, outbox=outbox) as client:
+            task = asyncio.create_task(apublish(client, campaign(site), [site.blog_account]))
+            assert await asyncio.to_thread(started.wait, 10)
+            task.cancel()
+            await asyncio.sleep(0.05)
+            go.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    monkeypatch.undo()
+    (article,) = [d for d in outbox.list() if d.account == site.blog_account.key]
+    assert article.status is DeliveryStatus.PENDING
+    assert _posts(site) == [0, 0, 0]
+    # Another handle, as another process's worker would have: the lease is not in its way.
+    other = Outbox(path)
+    accounts = [site.blog_account, *site.networks]
+    with Client(retry=FAST, outbox=other) as client, Worker(other, accounts, client=client) as w:
+        assert [d.account for d in w.run_once() if d.ok] == [site.blog_account.key]
+        assert sorted(d.platform for d in w.run_once() if d.ok) == ["bluesky", "linkedin", "x"]
+    assert _posts(site) == [1, 1, 1]
+    outbox.close()

@@ -235,11 +235,18 @@ def _send(client: Client, deliveries: Sequence[Delivery], accounts: dict[str, Ac
 async def _asend(
     client: AsyncClient, deliveries: Sequence[Delivery], accounts: dict[str, Account]
 ) -> None:
-    """`_send` with an `AsyncClient`, the accounts served concurrently."""
-    results = await asyncio.gather(
-        *(client.deliver(d, accounts.get(d.account)) for d in deliveries),
-        return_exceptions=True,
-    )
+    """`_send` with an `AsyncClient`, the accounts served concurrently; cancelled, every
+    delivery goes back to the outbox as its attempt left it (one whose attempt had not
+    started would stay leased to this process, out of every worker's reach)."""
+    try:
+        results = await asyncio.gather(
+            *(client.deliver(d, accounts.get(d.account)) for d in deliveries),
+            return_exceptions=True,
+        )
+    except BaseException:
+        for delivery in deliveries:
+            await client._let_go(delivery, True)
+        raise
     failure: BaseException | None = None
     for delivery, result in zip(deliveries, results, strict=True):
         if isinstance(result, BrandkitError):
@@ -345,16 +352,22 @@ async def apublish(
 ) -> list[Delivery]:
     """`publish` with an `AsyncClient` (the networks are served concurrently), the
     announcement held first in the same way."""
+    from brandkit._client import _settled
+
     targets = _blogs(blogs)
     later = _before(client, campaign, targets)
     store = None if later else _holder(client, campaign)
     if store is not None:
         # The SQLite work off the event loop, as the async worker's (a file locked by
         # another process must not stop the loop).
-        articles, hold = await asyncio.to_thread(_hold_first, client, store, campaign, targets)
+        # Awaited to their end even when the task is cancelled meanwhile (see _settled):
+        # the thread writes on, and what it wrote leased to this process is given back.
+        articles, hold = await _settled(
+            asyncio.to_thread(_hold_first, client, store, campaign, targets)
+        )
         await _asend(client, articles, {a.key: a for a in targets})
-        to_send, rest = await asyncio.to_thread(
-            _settle_now, client, store, hold, campaign, articles
+        to_send, rest = await _settled(
+            asyncio.to_thread(_settle_now, client, store, hold, campaign, articles)
         )
         await _asend(client, to_send, {a.key: a for a in campaign.to})
         return [*articles, *rest]

@@ -131,6 +131,34 @@ def _mastodon_page(url: str) -> tuple[str, str] | None:
     return f"{parts.scheme}://{host}", parts.path[:80]
 
 
+def _ghost_admin_page(url: str) -> tuple[str, str] | None:
+    """``(the site's address, what follows it)`` when ``url`` is an address in Ghost Admin
+    (a fragment such as ``/ghost/#/dashboard``, a query) or in its API (``/ghost/api/...``)
+    rather than the site's, else ``None``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    segments = parts.path.split("/")
+    at = next(
+        (i for i in range(len(segments) - 1) if segments[i : i + 2] == ["ghost", "api"]),
+        None,
+    )
+    # An empty fragment or query ("https://site/#") counts: the base of every request
+    # would end there all the same.
+    if at is None and "#" not in url and "?" not in url:
+        return None
+    path = "/".join(segments[:at]) if at is not None else parts.path
+    if at is None and path.rstrip("/").endswith("/ghost"):
+        path = path.rstrip("/").removesuffix("/ghost")  # Ghost Admin's own page
+    host = parts.netloc.rpartition("@")[2]
+    site = f"{parts.scheme}://{host}{path.rstrip('/')}"
+    rest = parts.path[len(path.rstrip("/")) :]
+    rest += f"?{parts.query}" if "?" in url else ""
+    rest += f"#{parts.fragment}" if "#" in url else ""
+    return site, rest[:80]
+
+
 MAX_NAME = 200
 """The longest account name (and platform name): the pair is the account's key in every
 store, log line and message key."""
@@ -1122,20 +1150,32 @@ class Account:
         admin_key: str,
         name: str | None = None,
     ) -> Account:
-        """A Ghost site at ``url`` (its admin address, e.g. ``https://example.ghost.io``),
+        """A Ghost site at ``url`` (its admin address, e.g. ``https://example.ghost.io``, not
+        a page of Ghost Admin such as ``https://example.ghost.io/ghost/#/dashboard``),
         with the Admin API key of a custom integration (``{id}:{secret}``, Settings ->
         Integrations). brandkit signs a short-lived token from it for each request; the key
         itself is never sent.
 
         Raises:
-            ConfigurationError: the URL is missing or not http(s), or the key is not
-                ``{id}:{hex secret}`` or has whitespace around it (the message never shows
-                the key).
+            ConfigurationError: the URL is missing or not http(s), or is an address in
+                Ghost Admin (``.../ghost/#/dashboard``) or its API (``.../ghost/api/admin``)
+                rather than the site's; or the key is not ``{id}:{hex secret}`` or has
+                whitespace around it (the message never shows the key).
         """
         if not url or not url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"Account.ghost needs the site's admin URL such as https://example.ghost.io, "
                 f"got {_shown(url)!r}"
+            )
+        admin_page = _ghost_admin_page(url)
+        if admin_page is not None:
+            site, page = admin_page
+            # Taken as the base of every request, such an address sent the API's path into
+            # the fragment (a POST to Ghost Admin's page) or under the API path again: Ghost
+            # answered 404 or 405, nothing said of the URL.
+            raise ConfigurationError(
+                f"Account.ghost url goes on past the site's address ({page!r}: a page of "
+                f"Ghost Admin or of its API): give the site's address alone, such as {site}"
             )
         if admin_key and admin_key != admin_key.strip():
             # Before the shape: the key as Ghost shows it, with a line break or a space from

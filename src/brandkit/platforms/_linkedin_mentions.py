@@ -1,0 +1,391 @@
+"""Mentions of a LinkedIn page in its inbox: members' posts that ``@``-mention it.
+
+LinkedIn gives them to apps only as Organization Social Action Notifications (action
+``SHARE_MENTION``), by webhook or with the pull finder this module reads
+(learn.microsoft.com, *Organization Social Action Notifications*)::
+
+    GET /rest/organizationalEntityNotifications?q=criteria&actions=List(SHARE_MENTION)
+        &organizationalEntity={page URN, encoded}&timeRange=(start:{ms},end:{ms})
+
+It needs ``rw_organization_admin`` and the ADMINISTRATOR role on the page, and keeps
+notifications 60 days. `with_mentions` wraps the comment inbox of
+`brandkit.platforms.linkedin.LinkedInAdapter`: it reads the comments as before, then, at
+the start of each round of reads, asks the finder for the mentions since its mark, and
+keeps the mark in the same JSON cursor under ``"m"``.
+
+What LinkedIn's pages do not settle, and how it is read here:
+
+- which field names the mentioning post for ``SHARE_MENTION``: ``generatedActivity`` when it
+  is a post URN, else ``sourcePost``;
+- whether its text comes along: ``decoratedGeneratedActivity.share.text`` or
+  ``decoratedSourcePost.text`` when present; else one ``GET /rest/posts/{urn}`` per
+  mention, at most `MENTION_READS` a read, a refusal of it (403, 404, 410) leaving the
+  text empty and the author unknown rather than failing the inbox;
+- the order of the elements (none is assumed: every page of the range is read, at most
+  `MENTION_PAGES`) and whether ``timeRange`` includes its ends (the range starts
+  `SLACK_MS` before the newest mention seen, and the notifications seen since then are
+  remembered, so an overlap comes back once).
+
+A mention *in a comment* is not read: LinkedIn documents no notification action for it
+(``COMMENT_MENTION``, which some clients send, is not among the documented actions).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote
+
+import attrs
+import httpx
+import pydantic
+
+from brandkit._flow import Flow
+from brandkit.errors import ConfigurationError
+from brandkit.inbox._model import Author, InboxPage, Message
+from brandkit.platforms._base import Answer
+
+if TYPE_CHECKING:
+    from brandkit.platforms.linkedin import LinkedInAdapter
+
+__all__ = ["MENTION_PAGES", "MENTION_READS", "RETENTION_MS", "SLACK_MS", "with_mentions"]
+
+logger = logging.getLogger(__name__)
+
+RETENTION_MS = 60 * 86_400_000
+"""LinkedIn keeps notifications 60 days for the pull finder."""
+SLACK_MS = 10 * 60_000
+"""How far before the newest mention seen the next range starts: a notification LinkedIn
+indexes a little late (or stamps on a clock a little behind) is still in it."""
+MENTION_PAGE = 100
+"""Notifications asked for per page (``count``)."""
+MENTION_PAGES = 10
+"""Most pages of notifications read in one read."""
+MENTION_READS = 20
+"""Most mentioning posts read back (``GET /rest/posts/{urn}``) in one read, for mentions
+whose notification carries no text."""
+_MAX_SEEN = 1000
+"""Notifications the mark remembers (those within `SLACK_MS` of the newest)."""
+
+_Int = Annotated[int, pydantic.Strict()]
+_Ms = Annotated[_Int, pydantic.Field(ge=0, le=253_402_300_799_000)]
+_POST = re.compile(r"urn:li:(?:share|ugcPost|activity):\S+")
+
+
+class _Decorated(Answer):
+    entity: str | None = None
+    owner: str | None = None
+    text: str | None = None
+
+
+class _DecoratedActivity(Answer):
+    share: _Decorated | None = None
+
+
+class _Notification(Answer):
+    notificationId: _Int
+    action: str
+    organizationalEntity: str | None = None
+    lastModifiedAt: _Ms
+    sourcePost: str | None = None
+    generatedActivity: str | None = None
+    decoratedSourcePost: _Decorated | None = None
+    decoratedGeneratedActivity: _DecoratedActivity | None = None
+
+
+class _Paging(Answer):
+    start: _Int = 0
+    count: _Int = 0
+    total: _Int | None = None
+
+
+class _Notifications(Answer):
+    paging: _Paging = _Paging()
+    elements: tuple[_Notification, ...] = ()
+
+
+class _Raw(Answer):
+    elements: tuple[dict[str, pydantic.JsonValue], ...] = ()
+
+
+class _MemberPost(Answer):
+    id: str
+    author: str
+    commentary: str = ""
+    createdAt: _Ms | None = None
+    publishedAt: _Ms | None = None
+
+
+@attrs.frozen
+class _Mark:
+    """Where the mentions stand: the newest ``lastModifiedAt`` taken (ms, -1 for none),
+    the notifications taken since `SLACK_MS` before it (id -> ms), and whether more were
+    left for the next read."""
+
+    time: int = -1
+    seen: Mapping[str, int] = attrs.field(factory=dict)
+    more: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": self.time, "seen": dict(self.seen), "more": self.more}
+
+
+CommentsInbox = Callable[..., Flow[InboxPage]]
+
+
+def with_mentions(
+    adapter: LinkedInAdapter, cursor: str | None, *, limit: int, comments: CommentsInbox
+) -> Flow[InboxPage]:
+    """The new comments (``comments(cursor, limit=)``, the adapter's comment inbox) and
+    then the page's new mentions, oldest first, with one cursor for both.
+
+    Mentions are read at the start of a round (a cursor that holds no posts left to read)
+    or when the last read left some, up to what ``limit`` leaves after the comments (at
+    least one); a
+    member's account has none (notifications are for pages). ``more`` is set when either
+    read stopped at ``limit``. A refusal of the finder
+    for want of permission (403) is logged and the comments are read as before: the mark
+    stays, and the next read asks again.
+
+    Raises:
+        ConfigurationError: the cursor's mention mark is not one brandkit made.
+        PlatformError: LinkedIn refused (typed by the adapter's ``error_for``), except the
+            finder's 403 above and the read-back refusals in the module docstring.
+        MalformedResponse: an answer brandkit cannot read.
+    """
+    if not adapter.is_organization:
+        page: InboxPage = yield from comments(cursor, limit=limit)
+        return page
+    data = _cursor_data(cursor)
+    mark = _read_mark(data.get("m"))
+    # The comments first: a cursor the comment inbox refuses is refused before a request.
+    page = yield from comments(cursor, limit=limit)
+    found: list[Message] = []
+    if "todo" not in data or mark.more:
+        # At least one, so that a read full of comments still moves the mentions on (the
+        # comment inbox, too, goes past ``limit`` to the end of a post).
+        room = max(1, limit - len(page.messages))
+        found, mark = yield from _read_mentions(adapter, mark, limit=room)
+    messages = sorted([*page.messages, *found], key=lambda m: m.created_at)
+    return InboxPage(
+        messages=messages,
+        cursor=_join(page.cursor, mark),
+        more=page.more or mark.more,
+        requests=page.requests,
+    )
+
+
+def _read_mentions(
+    adapter: LinkedInAdapter, mark: _Mark, *, limit: int
+) -> Flow[tuple[list[Message], _Mark]]:
+    """The mentions since ``mark``, the oldest ``limit`` of them, and the mark after."""
+    now = int(adapter.clock() * 1000)
+    query = f"q=criteria&actions=List(SHARE_MENTION)&organizationalEntity={_enc(adapter.author)}"
+    if mark.time >= 0:
+        # Never before what LinkedIn still keeps. The end is this read's alone (the next
+        # range starts from the newest mention taken, not from it), `SLACK_MS` past this
+        # host's clock: one that lags LinkedIn's delays nothing, one that lags more only
+        # delays a mention to a later read.
+        start = max(mark.time - SLACK_MS, now - RETENTION_MS + 3_600_000)
+        query += f"&timeRange=(start:{start},end:{max(now, start) + SLACK_MS})"
+    notes: dict[str, tuple[_Notification, dict[str, Any]]] = {}
+    offset, pages = 0, 0
+    while pages < MENTION_PAGES:
+        pages += 1
+        q = f"{query}&start={offset}&count={MENTION_PAGE}"
+        response = yield from adapter._send(
+            lambda q=q: adapter._request(  # type: ignore[misc]
+                "GET", "/rest/organizationalEntityNotifications", query=q, restli_method="FINDER"
+            ),
+            bucket="read",
+            idempotent=True,
+        )
+        if response.status_code == 403 and offset == 0:
+            logger.warning(
+                "%s: LinkedIn refused the page's notifications (403: %s), so mentions are not "
+                "read: the token needs rw_organization_admin and the member the ADMINISTRATOR "
+                "role on %s",
+                adapter.account.key,
+                _message_of(response),
+                adapter.author,
+            )
+            return [], mark
+        page = adapter.parse(response, _Notifications)
+        raw = adapter.parse(response, _Raw).elements
+        for note, item in zip(page.elements, raw, strict=True):
+            notes.setdefault(str(note.notificationId), (note, item))
+        offset += len(page.elements)
+        size = page.paging.count if 0 < page.paging.count < MENTION_PAGE else MENTION_PAGE
+        total = page.paging.total
+        if len(page.elements) < size or (total is not None and offset >= total):
+            break
+    else:
+        logger.warning(
+            "%s: more than %d pages of LinkedIn notifications since the last read; the "
+            "mentions past them are not read",
+            adapter.account.key,
+            MENTION_PAGES,
+        )
+    new = sorted(
+        (
+            (note, item)
+            for key, (note, item) in notes.items()
+            if key not in mark.seen
+            and note.action == "SHARE_MENTION"
+            and note.organizationalEntity in (None, adapter.author)
+            and note.lastModifiedAt >= mark.time - SLACK_MS
+        ),
+        key=lambda pair: pair[0].lastModifiedAt,
+    )
+    taken, left = new[:limit], new[limit:]
+    messages: list[Message] = []
+    reads = 0
+    for note, item in taken:
+        message, read = yield from _message(adapter, note, item, may_read=reads < MENTION_READS)
+        reads += read
+        if message is not None:
+            messages.append(message)
+    newest = max([mark.time, *(n.lastModifiedAt for n, _ in taken)])
+    seen = {
+        **{k: t for k, t in mark.seen.items() if t >= newest - SLACK_MS},
+        **{str(n.notificationId): n.lastModifiedAt for n, _ in taken},
+    }
+    kept = dict(sorted(seen.items(), key=lambda kv: kv[1])[-_MAX_SEEN:])
+    return messages, _Mark(time=newest, seen=kept, more=bool(left))
+
+
+def _message(
+    adapter: LinkedInAdapter, note: _Notification, item: dict[str, Any], *, may_read: bool
+) -> Flow[tuple[Message | None, int]]:
+    """The mention ``note`` as a `Message` (``None`` when it names no post), and how many
+    read-backs it cost (0 or 1)."""
+    from brandkit.platforms.linkedin import post_url, visible_text
+
+    post = note.generatedActivity if _is_post(note.generatedActivity) else note.sourcePost
+    if not _is_post(post):
+        logger.warning(
+            "%s: a LinkedIn SHARE_MENTION notification (%s) names no post; skipped",
+            adapter.account.key,
+            note.notificationId,
+        )
+        return None, 0
+    assert post is not None
+    decorated = next(
+        (
+            d
+            for d in (
+                note.decoratedGeneratedActivity.share if note.decoratedGeneratedActivity else None,
+                note.decoratedSourcePost,
+            )
+            if d is not None and d.text is not None and d.entity in (None, post)
+        ),
+        None,
+    )
+    author, text, created, read = (decorated.owner if decorated else None), None, None, 0
+    if decorated is not None:
+        text = decorated.text
+    elif may_read:
+        read = 1
+        response = yield from adapter._send(
+            lambda: adapter._request("GET", f"/rest/posts/{_enc(post)}"),
+            bucket="read",
+            idempotent=True,
+        )
+        if response.status_code in (403, 404, 410):
+            # A member's post the page may not read (LinkedIn grants reading members' posts
+            # with the restricted r_member_social), or one deleted since: the mention is
+            # kept with what the notification says.
+            logger.info(
+                "%s: LinkedIn refused to show the post %s that mentions the page (%d)",
+                adapter.account.key,
+                post,
+                response.status_code,
+            )
+        else:
+            body = adapter.parse(response, _MemberPost)
+            author, text = body.author, body.commentary
+            created = body.publishedAt or body.createdAt
+    when = datetime.fromtimestamp((created or note.lastModifiedAt) / 1000, UTC)
+    actor = author or ""
+    message = Message(
+        platform=adapter.name,
+        account=adapter.account.key,
+        id=post,
+        kind="mention",
+        author=Author(id=actor, handle=actor.rsplit(":", 1)[-1] or None),
+        text=visible_text(text) if text else "",
+        created_at=when,
+        url=post_url(post),
+        conversation=post,
+        raw=item,
+        extra={"post": post, "notification_id": str(note.notificationId)},
+    )
+    return message, read
+
+
+def _is_post(urn: str | None) -> bool:
+    return urn is not None and _POST.fullmatch(urn) is not None
+
+
+def _enc(urn: str) -> str:
+    return quote(urn, safe="")
+
+
+def _message_of(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase
+    return str(body.get("message", "")) if isinstance(body, dict) else response.reason_phrase
+
+
+def _cursor_data(cursor: str | None) -> dict[str, Any]:
+    """The cursor's JSON object (empty for none, or for one the comment inbox will refuse
+    with its own error)."""
+    if cursor is None:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _read_mark(value: Any) -> _Mark:
+    """The mention mark kept in the cursor under ``"m"``.
+
+    Raises:
+        ConfigurationError: it is not one `with_mentions` wrote.
+    """
+    if value is None:
+        return _Mark()
+    try:
+        time, seen, more = value["t"], value["seen"], value["more"]
+        if not (isinstance(time, int) and not isinstance(time, bool) and time >= -1):
+            raise ValueError("bad time")
+        if not isinstance(seen, dict) or not all(
+            isinstance(k, str) and isinstance(t, int) and not isinstance(t, bool)
+            for k, t in seen.items()
+        ):
+            raise ValueError("bad seen notifications")
+        if not isinstance(more, bool):
+            raise ValueError("bad more")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(
+            f"this is not a LinkedIn inbox cursor brandkit made (its mentions: {exc}): pass "
+            "since=None to read from the start"
+        ) from None
+    return _Mark(time=time, seen=dict(seen), more=more)
+
+
+def _join(cursor: str | None, mark: _Mark) -> str | None:
+    """The comment inbox's cursor with the mention mark in it."""
+    data = _cursor_data(cursor)
+    if cursor is not None and not data:
+        return cursor
+    data["m"] = mark.to_json()
+    return json.dumps(data, separators=(",", ":"))

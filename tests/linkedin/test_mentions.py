@@ -1,0 +1,250 @@
+"""LinkedIn mentions of a page: the emulator's Organization Social Action Notifications
+finder and the inbox flow that reads it (`brandkit.platforms._linkedin_mentions`), over
+loopback. Until linkedin.py routes to them, a small adapter and emulator subclass do."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from brandkit import Client, ConfigurationError, Post
+from brandkit._flow import Flow
+from brandkit.inbox import InboxPage
+from brandkit.platforms import register
+from brandkit.platforms._linkedin_mentions import with_mentions
+from brandkit.platforms.linkedin import LinkedInAdapter
+from brandkit.testing._emulator import Audience
+from brandkit.testing._linkedin_notifications import LinkedInNotifications
+from brandkit.testing.linkedin import LinkedInEmulator
+from tests.linkedin.conftest import FAST
+
+FINDER = "/rest/organizationalEntityNotifications"
+
+
+class MentionsEmulator(LinkedInEmulator, LinkedInNotifications):
+    """The emulator with mentions, as testing/linkedin.py routes them once wired (this
+    order of bases holds before and after)."""
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        if kind == "mention":
+            return self.audience_mention(member, text)
+        return super().audience_write(member, kind, text, target=target, lang=lang)
+
+
+class MentionsAdapter(LinkedInAdapter):
+    """The adapter whose inbox reads mentions too, as linkedin.py routes it once wired
+    (then its comment inbox is ``_comment_inbox``)."""
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        comments = getattr(super(), "_comment_inbox", super().inbox)
+        return with_mentions(self, cursor, limit=limit, comments=comments)
+
+
+@pytest.fixture(autouse=True)
+def mentions_adapter() -> Iterator[None]:
+    register("linkedin", MentionsAdapter, replace=True)
+    try:
+        yield
+    finally:
+        register("linkedin", LinkedInAdapter, replace=True)
+
+
+@pytest.fixture
+def emu() -> Iterator[MentionsEmulator]:
+    emulator = MentionsEmulator()
+    with emulator.serve():
+        yield emulator
+
+
+def finder(emu: MentionsEmulator, token: str, version: str, query: str) -> httpx.Response:
+    headers = {
+        "authorization": f"Bearer {token}",
+        "linkedin-version": version,
+        "x-restli-protocol-version": "2.0.0",
+    }
+    return httpx.get(f"{emu.base_url}{FINDER}?{query}", headers=headers, timeout=10)
+
+
+def test_mentions_come_once_with_the_comments(emu: MentionsEmulator) -> None:
+    """Members' posts that mention the page come as mentions (author, visible text, post
+    URL) beside the comments, once each, for one more request a read; a later one alone
+    comes next."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Launch day"), account)
+        comment = emu.audience("fan1").comment(d.ids[0], "congrats")
+        said = [emu.audience(f"caller{i}").mention(f"love it (really) #{i}") for i in range(3)]
+        before = len(emu.requests)
+        page = client.inbox(account)
+        assert page.requests == len(emu.requests) - before == 3  # posts, comments, finder
+        got = {m.id: m for m in page.messages}
+        assert set(got) == {comment, *said}
+        for i, urn in enumerate(said):
+            m = got[urn]
+            assert m.kind == "mention" and m.author.handle == f"caller{i}"
+            assert m.author.id == f"urn:li:person:caller{i}"
+            assert m.text == f"Brand 1 love it (really) #{i}"
+            assert m.url == f"https://www.linkedin.com/feed/update/{urn}/"
+            assert m.our_post is None and m.extra["post"] == urn
+        assert got[comment].kind == "comment"
+        again = client.inbox(account, since=page.cursor)
+        assert again.messages == () and again.requests == 3
+        emu.clock.advance(timedelta(minutes=3))
+        late = emu.audience("late").mention("one more")
+        third = client.inbox(account, since=again.cursor)
+        assert [m.id for m in third.messages] == [late]
+        (finder_request,) = [r for r in emu.requests[-3:] if r.url.path == FINDER]
+        query = finder_request.url.query.decode()
+        assert "q=criteria&actions=List(SHARE_MENTION)" in query
+        assert f"organizationalEntity={quote(account.settings['author'], safe='')}" in query
+        assert "timeRange=(start:" in query
+
+
+def test_finder_pages_filters_and_refusals(emu: MentionsEmulator) -> None:
+    """The finder pages by start/count, filters by timeRange and by the 60 days LinkedIn
+    keeps, and refuses an undocumented action, another finder, and a token without
+    rw_organization_admin or a member who is not an administrator."""
+    emu.token_lifetime = 90 * 86_400.0  # outlives the 60 days looked past below
+    account = emu.account()
+    token, version = str(account.secret("token")), str(account.settings["version"])
+    org = quote(str(account.settings["author"]), safe="")
+    for i in range(150):
+        emu.audience(f"m{i}").mention(f"hi {i}")
+    base = f"q=criteria&actions=List(SHARE_MENTION)&organizationalEntity={org}"
+    first = finder(emu, token, version, f"{base}&count=100").json()
+    assert len(first["elements"]) == 100 and first["paging"]["total"] == 150
+    assert [link["rel"] for link in first["paging"]["links"]] == ["next"]
+    second = finder(emu, token, version, f"{base}&start=100&count=100").json()
+    assert len(second["elements"]) == 50
+    ids = {e["notificationId"] for e in first["elements"] + second["elements"]}
+    assert len(ids) == 150
+    element = first["elements"][0]
+    assert (
+        element["action"] == "SHARE_MENTION"
+        and element["organizationalEntity"] == (account.settings["author"])
+    )
+    assert (
+        element["decoratedGeneratedActivity"]["share"]["entity"] == (element["generatedActivity"])
+    )
+    now = int(emu.clock.time() * 1000)
+    emu.clock.advance(timedelta(hours=1))
+    emu.audience("newer").mention("later")
+    ranged = finder(
+        emu, token, version, f"{base}&timeRange=(start:{now + 1},end:{now + 7_200_000})"
+    )
+    assert [
+        e["decoratedGeneratedActivity"]["share"]["owner"] for e in ranged.json()["elements"]
+    ] == ["urn:li:person:newer"]
+    comments_only = finder(emu, token, version, f"{base.replace('SHARE_MENTION', 'COMMENT')}")
+    assert comments_only.json()["elements"] == []
+    bad = finder(
+        emu, token, version, base.replace("SHARE_MENTION", "SHARE_MENTION,COMMENT_MENTION")
+    )
+    assert bad.status_code == 400 and "COMMENT_MENTION" in bad.json()["message"]
+    assert finder(emu, token, version, base.replace("criteria", "x")).status_code == 400
+    assert finder(emu, token, version, f"{base}&timeRange=(start:5,end:1)").status_code == 400
+    weak = emu.account(scopes=["r_organization_social", "w_organization_social"])
+    denied = finder(emu, str(weak.secret("token")), version, base)
+    assert denied.status_code == 403 and denied.json()["code"] == "ACCESS_DENIED"
+    other = quote(str(weak.settings["author"]), safe="")
+    assert finder(emu, token, version, base.replace(org, other)).status_code == 403
+    emu.clock.advance(timedelta(days=60, minutes=-30))  # the first 150 are 60 days old
+    kept = finder(emu, token, version, base).json()["elements"]
+    texts = [e["decoratedGeneratedActivity"]["share"]["text"] for e in kept]
+    assert texts == ["@[Brand 1](urn:li:organization:100001) later"]
+
+
+def test_many_mentions_stop_at_the_limit_and_go_on(emu: MentionsEmulator) -> None:
+    """150 mentions over two pages of the finder: a read of 100 takes the oldest 100 with
+    more=True, the next read the other 50, and nothing comes twice or is lost."""
+    account = emu.account()
+    said = []
+    for i in range(150):
+        said.append(emu.audience(f"m{i}").mention(f"hi {i}"))
+        emu.clock.advance(timedelta(seconds=1))
+    with Client(retry=FAST) as client:
+        first = client.inbox(account, limit=100)
+        assert first.more and [m.id for m in first.messages] == said[:100]
+        second = client.inbox(account, since=first.cursor, limit=100)
+        assert not second.more and [m.id for m in second.messages] == said[100:]
+        assert client.inbox(account, since=second.cursor).messages == ()
+
+
+@pytest.mark.parametrize("field", ["generatedActivity", "sourcePost"])
+def test_a_mention_without_its_text_is_read_back(emu: MentionsEmulator, field: str) -> None:
+    """When the notification carries no text, the post is read back (GET /rest/posts/{urn},
+    one request a mention), wherever the notification names it."""
+    emu.mention_field = field
+    emu.mention_decorated = False
+    account = emu.account()
+    urn = emu.audience("ada").mention("what a launch")
+    with Client(retry=FAST) as client:
+        page = client.inbox(account)
+    (m,) = page.messages
+    assert (m.id, m.author.handle, m.text) == (urn, "ada", "Brand 1 what a launch")
+    assert emu.count("GET", f"/rest/posts/{urn}") == 1
+    assert page.requests == 3  # finder, the post read back, posts (none: no comments)
+
+
+def test_a_post_the_page_may_not_read_leaves_the_mention(emu: MentionsEmulator) -> None:
+    """A read-back LinkedIn refuses (403) keeps the mention, without text or author, and
+    the inbox goes on; the next read does not bring it again."""
+    emu.mention_decorated = False
+    emu.mention_posts_readable = False
+    account = emu.account()
+    urn = emu.audience("ada").mention("hello")
+    with Client(retry=FAST) as client:
+        page = client.inbox(account)
+        (m,) = page.messages
+        assert (m.id, m.kind, m.text, m.author.id) == (urn, "mention", "", "")
+        assert client.inbox(account, since=page.cursor).messages == ()
+
+
+def test_without_the_admin_permission_the_comments_still_come(
+    emu: MentionsEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token without rw_organization_admin gets the finder's 403: the comments are read
+    as before, the warning names the permission, and mentions come once it is granted."""
+    account = emu.account(scopes=["r_organization_social", "w_organization_social"])
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Hello"), account)
+        said = emu.audience("fan").comment(d.ids[0], "nice")
+        emu.audience("ada").mention("hello")
+        with caplog.at_level(logging.WARNING, "brandkit.platforms._linkedin_mentions"):
+            page = client.inbox(account)
+        assert [m.id for m in page.messages] == [said]
+        assert "rw_organization_admin" in caplog.text
+        assert json.loads(str(page.cursor))["m"]["t"] == -1
+
+
+def test_a_member_account_asks_for_no_notifications(emu: MentionsEmulator) -> None:
+    """Notifications are for pages: a member's inbox reads its comments alone."""
+    account = emu.account(author="person", scopes=["w_member_social", "r_member_social"])
+    with Client(retry=FAST) as client:
+        client.inbox(account)
+    assert emu.count("GET", FINDER) == 0
+
+
+def test_a_mention_mark_brandkit_did_not_make_is_refused(emu: MentionsEmulator) -> None:
+    """A cursor whose mention mark was altered is a ConfigurationError saying what to do."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        cursor: dict[str, Any] = json.loads(str(client.inbox(account).cursor))
+        cursor["m"]["seen"] = ["x"]
+        with pytest.raises(ConfigurationError, match="since=None"):
+            client.inbox(account, since=json.dumps(cursor))

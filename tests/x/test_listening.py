@@ -628,3 +628,25 @@ async def test_async_client_searches_too(emu: XEmulator, brand: Account) -> None
         got = await client.search(brand, Query(any=["brandkit"]))
     assert [m.id for m in got.messages] == [said]
     assert got.requests == 1 and got.read == 1
+
+
+def test_an_edited_post_found_by_a_search_is_the_message_the_inbox_reads() -> None:
+    """An edit on X is a new post with a new id, and search gives the newest version: the
+    found message keeps the original's id (as the inbox's does), so a saved search and the
+    inbox store one row for it, and the edit updates it; it was a second message under the
+    new id."""
+    emu = XEmulator()
+    with emu.serve(), Client(retry=FAST) as client:
+        brand = emu.account(name="brand", known_user=True)
+        first = emu.audience("fan").mention("kopi at the shop is great")
+        emu.clock.advance(60)
+        newest = emu.edit(first, "@brand kopi at the shop is great, but served cold")
+        found = client.search(brand, Query(any=["kopi"]))
+        page = client.inbox(brand)
+    (f,) = found.messages
+    (m,) = page.messages
+    assert (f.id, f.key) == (m.id, m.key) == (first, f"{brand.key}|{first}")
+    assert f.text.endswith("served cold")
+    assert f.edited_at is not None and f.edited_at > f.created_at
+    assert f.extra["latest"] == newest
+    assert f.url is not None and f.url.endswith(newest)

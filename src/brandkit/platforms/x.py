@@ -694,6 +694,21 @@ class _ConvPost(_Id):
         return history[0] if history else self.id
 
 
+def _versions(post: _ConvPost) -> tuple[datetime, datetime | None, dict[str, Any]]:
+    """When ``post``'s message was written, when it was last edited (``None``: never), and
+    its ``extra``.
+
+    An edit is a new post with a new id, and X gives only the newest version. The message
+    stays the original's, the one a read before the edit stored and the team works on: it
+    was written when the original was, its text is the newest, edited at this version's
+    time. Answers and likes go to the newest version, kept as ``extra["latest"]``
+    (`_target`)."""
+    created = _parse_time(post.created_at) or snowflake_time(post.id) or datetime.now(UTC)
+    if post.original == post.id:
+        return created, None, {}
+    return snowflake_time(post.original) or created, created, {"latest": post.id}
+
+
 class _RefPost(_Id):
     """A referenced post of ``includes.tweets`` (the parent or the quoted post)."""
 
@@ -1791,11 +1806,14 @@ class XAdapter(RefreshingAdapter):
             if replied is not None:
                 text = _REPLY_HANDLES.sub("", text, count=1) or text
             metrics = author.public_metrics if author is not None else None
+            # The original's id, as the inbox reads it: one message for a post found and
+            # read, whatever version each read met.
+            created, edited_at, extra = _versions(post)
             out.append(
                 Message(
                     platform=self.name,
                     account=self.account.key,
-                    id=post.id,
+                    id=post.original,
                     kind="found",
                     author=Author(
                         id=post.author_id,
@@ -1805,9 +1823,7 @@ class XAdapter(RefreshingAdapter):
                         followers=metrics.followers_count if metrics is not None else None,
                     ),
                     text=text,
-                    created_at=_parse_time(post.created_at)
-                    or snowflake_time(post.id)
-                    or datetime.now(UTC),
+                    created_at=created,
                     url=(
                         f"https://x.com/{handle}/status/{post.id}"
                         if handle
@@ -1816,7 +1832,8 @@ class XAdapter(RefreshingAdapter):
                     in_reply_to=replied or post.ref("quoted"),
                     conversation=post.conversation_id,
                     raw=raw.get(post.id, {}),
-                    extra={"lang": post.lang} if post.lang else {},
+                    extra={**extra, "lang": post.lang} if post.lang else extra,
+                    edited_at=edited_at,
                 )
             )
         return out
@@ -2003,17 +2020,7 @@ class XAdapter(RefreshingAdapter):
         if replied is not None:
             # X's clients put the conversation's @handles first; they are not what was said.
             text = _REPLY_HANDLES.sub("", text, count=1) or text
-        created = _parse_time(post.created_at) or snowflake_time(post.id) or datetime.now(UTC)
-        extra: dict[str, Any] = {}
-        edited_at: datetime | None = None
-        if post.original != post.id:
-            # An edit is a new post with a new id, and X gives only the newest version. The
-            # message stays the original's, the one a read before the edit stored and the
-            # team works on; its text is the newest, made (edited) at this version's time.
-            # Answers and likes go to the newest version (`_target`).
-            edited_at = created
-            created = snowflake_time(post.original) or created
-            extra["latest"] = post.id
+        created, edited_at, extra = _versions(post)
         url = (
             f"https://x.com/{handle}/status/{post.id}"
             if handle

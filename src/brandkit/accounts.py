@@ -131,6 +131,28 @@ def _mastodon_page(url: str) -> tuple[str, str] | None:
     return f"{parts.scheme}://{host}", parts.path[:80]
 
 
+def _forem_page(url: str) -> tuple[str, str] | None:
+    """``(the community's address, what follows it)`` when ``url`` goes on past a Forem
+    community's address: the API's (``/api...``), a query or fragment, or on DEV itself
+    (``dev.to``, served at its domain's root) any path; else ``None``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    segments = parts.path.split("/")
+    at = segments.index("api") if "api" in segments else None
+    host = parts.netloc.rpartition("@")[2]
+    if at is None and (parts.hostname or "").lower() in ("dev.to", "www.dev.to"):
+        at = 1 if parts.path.strip("/") else None
+    if at is None and "#" not in url and "?" not in url:
+        return None
+    path = "/".join(segments[:at]).rstrip("/") if at is not None else parts.path.rstrip("/")
+    rest = parts.path[len(path) :]
+    rest += f"?{parts.query}" if "?" in url else ""
+    rest += f"#{parts.fragment}" if "#" in url else ""
+    return f"{parts.scheme}://{host}{path}", rest[:80]
+
+
 def _ghost_admin_page(url: str) -> tuple[str, str] | None:
     """``(the site's address, what follows it)`` when ``url`` is an address in Ghost Admin
     (a fragment such as ``/ghost/#/dashboard``, a query) or in its API (``/ghost/api/...``)
@@ -1222,12 +1244,25 @@ class Account:
         ``settings["ai_disclosure_level"]``.
 
         Raises:
-            ConfigurationError: the key is missing, ``media_host`` is neither callable nor
-                a valid configuration, or ``ai_disclosure_level`` is not one of Forem's
-                four values.
+            ConfigurationError: the key is missing, ``base_url`` is the API's address
+                (``https://dev.to/api``) or a page (on DEV any path: a profile, an article)
+                rather than the community's, ``media_host`` is neither callable nor a valid
+                configuration, or ``ai_disclosure_level`` is not one of Forem's four
+                values.
         """
         if not api_key:
             raise ConfigurationError("Account.devto needs api_key=")
+        page = _forem_page(base_url) if base_url else None
+        if page is not None:
+            site, rest = page
+            # Taken as the base of every request, it made "/api/api/articles" (the API's own
+            # address, as Forem's docs write it) or "/acme/api/articles" (a profile): Forem
+            # answered 404 with its HTML page, nothing said of the URL.
+            raise ConfigurationError(
+                f"Account.devto base_url goes on past the community's address ({rest!r}: "
+                f"a page or the API's address): give the community's address alone, such "
+                f"as {site}"
+            )
         settings: dict[str, Any] = {"media_host": _media_host(media_host)}
         if ai_disclosure_level is not None:
             if ai_disclosure_level not in AI_DISCLOSURE_LEVELS:

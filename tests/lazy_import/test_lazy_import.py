@@ -63,3 +63,14 @@ def test_unknown_attribute_raises_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Clinet'"):
         _ = brandkit.Clinet  # type: ignore[attr-defined]
     assert not hasattr(brandkit, "_not_there")
+
+
+def test_the_ai_disclosure_levels_are_public_beside_the_article() -> None:
+    """``Article.ai_disclosure``'s type and values are importable from where `Article` is:
+    users had to reach into ``brandkit.content._article`` for them."""
+    from typing import get_args
+
+    from brandkit.content import AI_DISCLOSURE_LEVELS, AiDisclosure, Article
+
+    assert get_args(AiDisclosure) == AI_DISCLOSURE_LEVELS
+    assert Article(title="t", body="b", ai_disclosure="no_ai").ai_disclosure == "no_ai"

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): ``from brandkit.content import Post`` then loads the model
 # without the rendering engine and the text tables behind it. Type checkers read these:
 if TYPE_CHECKING:
-    from brandkit.content._article import Article, ArticleStatus, BodyFormat, slugify
+    from brandkit.content._article import (
+        AI_DISCLOSURE_LEVELS,
+        AiDisclosure,
+        Article,
+        ArticleStatus,
+        BodyFormat,
+        slugify,
+    )
     from brandkit.content._media import Media, MediaKind
     from brandkit.content._model import (
         PLATFORM_NAMES,
@@ -27,8 +34,10 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "AI_DISCLOSURE_LEVELS",
     "PLATFORM_NAMES",
     "PLATFORM_OPTIONS",
+    "AiDisclosure",
     "Article",
     "ArticleStatus",
     "BodyFormat",
@@ -48,7 +57,15 @@ __all__ = [
 
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
-        ("Article", "ArticleStatus", "BodyFormat", "slugify"), "brandkit.content._article"
+        (
+            "AI_DISCLOSURE_LEVELS",
+            "AiDisclosure",
+            "Article",
+            "ArticleStatus",
+            "BodyFormat",
+            "slugify",
+        ),
+        "brandkit.content._article",
     ),
     **dict.fromkeys(("Media", "MediaKind"), "brandkit.content._media"),
     **dict.fromkeys(

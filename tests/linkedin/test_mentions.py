@@ -248,3 +248,40 @@ def test_a_mention_mark_brandkit_did_not_make_is_refused(emu: MentionsEmulator) 
         cursor["m"]["seen"] = ["x"]
         with pytest.raises(ConfigurationError, match="since=None"):
             client.inbox(account, since=json.dumps(cursor))
+
+
+def test_mentions_are_read_once_a_round_after_its_first_comments(emu: MentionsEmulator) -> None:
+    """With a small limit the comment inbox goes on post by post: the mentions come with
+    the round's first read (at least one, past the limit), and the reads that go on with
+    the posts left ask the finder no more."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (a,) = client.publish(Post(text="first"), account)
+        (b,) = client.publish(Post(text="second"), account)
+        on_a = emu.audience("fan").comment(a.ids[0], "on a")
+        on_b = emu.audience("fan").comment(b.ids[0], "on b")
+        said = emu.audience("ada").mention("hello")
+        first = client.inbox(account, limit=1)
+        assert first.more and {m.id for m in first.messages} == {said, on_b}
+        assert emu.count("GET", FINDER) == 1
+        second = client.inbox(account, since=first.cursor, limit=1)
+        assert not second.more and [m.id for m in second.messages] == [on_a]
+        assert emu.count("GET", FINDER) == 1
+
+
+def test_a_mention_stamped_a_little_before_the_last_one_still_comes_once(
+    emu: MentionsEmulator,
+) -> None:
+    """A notification LinkedIn stamps up to 10 minutes before the newest one seen (indexed
+    late) is in the next range, and the one seen already is not taken again."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        seen = emu.audience("ada").mention("first")
+        page = client.inbox(account)
+        assert [m.id for m in page.messages] == [seen]
+        emu.clock.advance(-300)
+        late = emu.audience("bob").mention("stamped earlier")
+        emu.clock.advance(300)
+        again = client.inbox(account, since=page.cursor)
+        assert [m.id for m in again.messages] == [late]
+        assert client.inbox(account, since=again.cursor).messages == ()

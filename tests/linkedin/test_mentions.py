@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from brandkit import Client, ConfigurationError, Post
-from brandkit._flow import Flow
+from brandkit._flow import Flow, run_flow
 from brandkit.inbox import InboxPage
 from brandkit.platforms import register
 from brandkit.platforms._linkedin_mentions import with_mentions
@@ -23,7 +23,7 @@ from brandkit.platforms.linkedin import LinkedInAdapter
 from brandkit.testing._emulator import Audience
 from brandkit.testing._linkedin_notifications import LinkedInNotifications
 from brandkit.testing.linkedin import LinkedInEmulator
-from tests.linkedin.conftest import FAST
+from tests.linkedin.conftest import FAST, ORG, Canned, answer, make_account
 
 FINDER = "/rest/organizationalEntityNotifications"
 
@@ -285,3 +285,41 @@ def test_a_mention_stamped_a_little_before_the_last_one_still_comes_once(
         again = client.inbox(account, since=page.cursor)
         assert [m.id for m in again.messages] == [late]
         assert client.inbox(account, since=again.cursor).messages == ()
+
+
+def test_a_mention_named_by_an_activity_is_not_read_back() -> None:
+    """The Posts API takes share and ugcPost URNs: a mention named only by an activity URN
+    (no text in the notification) comes without text, for no read-back request; one whose
+    post is a share is read back."""
+    adapter = MentionsAdapter(make_account())
+    notes = {
+        "paging": {"start": 0, "count": 100, "links": []},
+        "elements": [
+            {
+                "notificationId": 1,
+                "organizationalEntity": ORG,
+                "action": "SHARE_MENTION",
+                "lastModifiedAt": 1_790_000_000_000,
+                "sourcePost": "urn:li:activity:71",
+            },
+            {
+                "notificationId": 2,
+                "organizationalEntity": ORG,
+                "action": "SHARE_MENTION",
+                "lastModifiedAt": 1_790_000_000_001,
+                "generatedActivity": "urn:li:share:72",
+            },
+        ],
+    }
+    post = {"id": "urn:li:share:72", "author": "urn:li:person:ada", "commentary": "hi \\(you\\)"}
+    canned = Canned(
+        ("GET", "/rest/posts", answer(200, {"elements": []})),
+        ("GET", FINDER, answer(200, notes)),
+        ("GET", "/rest/posts/urn:li:share:72", answer(200, post)),
+    )
+    page = run_flow(adapter.inbox(None, limit=10), canned)
+    assert [(m.id, m.text, m.author.id) for m in page.messages] == [
+        ("urn:li:activity:71", "", ""),
+        ("urn:li:share:72", "hi (you)", "urn:li:person:ada"),
+    ]
+    assert not canned.answers

@@ -19,8 +19,9 @@ What LinkedIn's pages do not settle, and how it is read here:
   is a post URN, else ``sourcePost``;
 - whether its text comes along: ``decoratedGeneratedActivity.share.text`` or
   ``decoratedSourcePost.text`` when present; else one ``GET /rest/posts/{urn}`` per
-  mention, at most `MENTION_READS` a read, a refusal of it (403, 404, 410) leaving the
-  text empty and the author unknown rather than failing the inbox;
+  mention named by a share or ugcPost URN (the Posts API takes no activity URN), at most
+  `MENTION_READS` a read, a refusal of it (403, 404, 410) leaving the text empty and the
+  author unknown rather than failing the inbox;
 - the order of the elements (none is assumed: every page of the range is read, at most
   `MENTION_PAGES`) and whether ``timeRange`` includes its ends (the range starts
   `SLACK_MS` before the newest mention seen, and the notifications seen since then are
@@ -74,6 +75,8 @@ _MAX_SEEN = 1000
 _Int = Annotated[int, pydantic.Strict()]
 _Ms = Annotated[_Int, pydantic.Field(ge=0, le=253_402_300_799_000)]
 _POST = re.compile(r"urn:li:(?:share|ugcPost|activity):\S+")
+_READABLE = re.compile(r"urn:li:(?:share|ugcPost):\S+")
+"""The posts ``GET /rest/posts/{urn}`` takes (an ``urn:li:activity:`` is not one)."""
 
 
 class _Decorated(Answer):
@@ -288,7 +291,7 @@ def _message(
     author, text, created, read = (decorated.owner if decorated else None), None, None, 0
     if decorated is not None:
         text = decorated.text
-    elif may_read:
+    elif may_read and _READABLE.fullmatch(post):
         read = 1
         response = yield from adapter._send(
             lambda: adapter._request("GET", f"/rest/posts/{_enc(post)}"),

@@ -14,6 +14,7 @@ with a browser and a redirect server on 127.0.0.1. Needs ``pip install 'brandkit
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from pathlib import Path
 
@@ -61,7 +62,12 @@ def post_from(store: EncryptedStore, text: str) -> list[str]:
     return [f"{d.account}: {d.status.value} {d.urls[0] if d.urls else d.error}" for d in deliveries]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # --help prints what the example does and runs nothing; an unknown option is refused
+    # rather than ignored (with BRANDKIT_LIVE=1 the quickstart posts for real).
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     x, masto = XEmulator(), MastodonEmulator()
     with x.serve(), masto.serve(), tempfile.TemporaryDirectory() as folder:
         store = EncryptedStore(Path(folder) / "credentials.db", key=new_key())

@@ -12,6 +12,7 @@ again answers nothing twice), and print first-response times. Offline; leaves
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from contextlib import ExitStack
 from datetime import timedelta
@@ -29,7 +30,12 @@ AUDIENCE = [
 ]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # --help prints what the example does and runs nothing; an unknown option is refused
+    # rather than ignored (with BRANDKIT_LIVE=1 the quickstart posts for real).
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="brandkit-inbox-"))
     clock = Clock()  # one simulated clock for the emulators and brandkit: hours pass at once
     now = clock.now

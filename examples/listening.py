@@ -11,6 +11,7 @@ brandkit itself), and writes the HTML report with its listening section. Offline
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from contextlib import ExitStack
 from datetime import timedelta
@@ -32,7 +33,12 @@ CHATTER = [
 STORM = "Is the trailpeak app down? Can't log my hike"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # --help prints what the example does and runs nothing; an unknown option is refused
+    # rather than ignored (with BRANDKIT_LIVE=1 the quickstart posts for real).
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="brandkit-listening-"))
     clock = Clock()  # one simulated clock: two days pass at once
     with ExitStack() as stack:

@@ -19,6 +19,7 @@ It prints what happened and leaves ``press.db`` (the outbox) in a temporary fold
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from contextlib import ExitStack
 from datetime import timedelta
@@ -75,7 +76,12 @@ def show(deliveries: list[Delivery]) -> None:
             print(f"            error: {d.error}")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # --help prints what the example does and runs nothing; an unknown option is refused
+    # rather than ignored (with BRANDKIT_LIVE=1 the quickstart posts for real).
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="brandkit-press-"))
     clock = Clock()  # one simulated clock for the emulators and brandkit
     failures = 0

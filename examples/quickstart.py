@@ -1,4 +1,4 @@
-"""brandkit's main job: publish a small launch campaign and print every public URL.
+r"""brandkit's main job: publish a small launch campaign and print every public URL.
 
 By default it starts brandkit's local emulators of the platforms on 127.0.0.1 and posts to
 them, so it runs offline and leaves no trace anywhere. With ``BRANDKIT_LIVE=1`` and real
@@ -17,6 +17,7 @@ public URLs, so live Instagram needs a ``media_host`` (see docs/platforms/instag
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from contextlib import ExitStack
@@ -153,7 +154,12 @@ def publish(accounts: list[Account]) -> int:
     return 1 if failures else 0
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # --help prints what the example does and runs nothing; an unknown option is refused
+    # rather than ignored (with BRANDKIT_LIVE=1 the quickstart posts for real).
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     if os.environ.get("BRANDKIT_LIVE") == "1":
         try:
             accounts = live_accounts()

@@ -14,6 +14,7 @@ and checks that the emulator received each post once, each account's in order. O
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import threading
 from pathlib import Path
@@ -34,7 +35,12 @@ def publish_due(db: Path, accounts: list[Account]) -> int:
         return sum(d.status is DeliveryStatus.SENT for d in worker.run_once())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # --help prints what the example does and runs nothing; an unknown option is refused
+    # rather than ignored (with BRANDKIT_LIVE=1 the quickstart posts for real).
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args(argv)
     db = Path(tempfile.mkdtemp(prefix="brandkit-tasks-")) / "outbox.db"
     emu = MastodonEmulator()
     with emu.serve():

@@ -33,7 +33,9 @@ POSTS = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="build/weekly-report.html", help="report file")
     parser.add_argument("--db", default=OWN_DB, help="metrics database (a new file)")
     parser.add_argument("--days", type=int, default=7, help="simulated days to collect")

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from brandkit import Client, CollectIncomplete, MetricsStore, Post, write_report
+from brandkit.governor import Governor
 from brandkit.testing import Clock, emulator
 
 OWN_DB = "build/weekly-report.db"
@@ -38,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default="build/weekly-report.html", help="report file")
     parser.add_argument("--db", default=OWN_DB, help="metrics database (a new file)")
-    parser.add_argument("--days", type=int, default=7, help="simulated days to collect")
+    parser.add_argument("--days", type=int, default=7, help="simulated days to collect (1-366)")
     args = parser.parse_args(argv)
+    # No day collected is an empty report, which looks like a failed collection.
+    if not 1 <= args.days <= 366:
+        parser.error(f"--days {args.days}: give 1 to 366 simulated days")
     out, db = Path(args.out), Path(args.db)
     if db.exists() and args.db != OWN_DB:
         parser.error(
@@ -58,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             stack.enter_context(emu.serve())
         accounts = [emu.account() for emu in emus]
         store = stack.enter_context(MetricsStore(db))
-        # The client reads the same clock, so posts and samples carry simulated times.
-        client = stack.enter_context(Client(clock=clock.now))
+        # The client reads the same clock, so posts and samples carry simulated times; so
+        # does its rate-limit governor, which on real time read the emulators' resets (days
+        # ahead) as a day's wait and stopped the collection after a month.
+        client = stack.enter_context(Client(clock=clock.now, governor=Governor(clock=clock.time)))
 
         deliveries = []
         for text in POSTS:

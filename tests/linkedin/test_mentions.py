@@ -323,3 +323,32 @@ def test_a_mention_named_by_an_activity_is_not_read_back() -> None:
         ("urn:li:share:72", "hi (you)", "urn:li:person:ada"),
     ]
     assert not canned.answers
+
+
+def test_a_mention_is_answered_and_liked_on_the_members_post(emu: MentionsEmulator) -> None:
+    """The page answers a mention with a comment on the member's post (as the page, once)
+    and likes that post; reading the member's post's comments is refused as for any
+    member's post."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        urn = emu.audience("ada").mention("do you ship to Oslo?")
+        (m,) = client.inbox(account).messages
+        d = client.reply(m, Post(text="We do!"))
+        assert d.ok, d.error
+        assert emu.answers(urn) == ["We do!"]
+        (comment,) = emu.comments(urn)
+        assert (comment.object, comment.actor) == (urn, account.settings["author"])
+        client.like(m)
+        assert emu.reactions(urn) == {account.settings["author"]: "LIKE"}
+        assert emu.posts == []  # the member's post is not one of the page's
+        token, version = str(account.secret("token")), str(account.settings["version"])
+        listed = httpx.get(
+            f"{emu.base_url}/rest/socialActions/{quote(urn, safe='')}/comments",
+            headers={
+                "authorization": f"Bearer {token}",
+                "linkedin-version": version,
+                "x-restli-protocol-version": "2.0.0",
+            },
+            timeout=10,
+        )
+        assert listed.status_code == 403

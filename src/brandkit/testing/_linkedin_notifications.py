@@ -27,7 +27,10 @@ that is not documented (``COMMENT_MENTION``, which some clients send) is a 400 h
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -46,7 +49,15 @@ ACTIONS = frozenset(
 """The actions LinkedIn documents for Organization Social Action Notifications."""
 
 _TIME_RANGE = re.compile(r"\(start:(-?\d+),end:(-?\d+)\)|\(start:(-?\d+)\)")
-_HANDLERS = frozenset({"_notifications", "_get_post_or_mention"})
+_HANDLERS = frozenset(
+    {
+        "_notifications",
+        "_get_post_or_mention",
+        "_create_comment_or_on_mention",
+        "_list_comments_or_on_mention",
+        "_create_reaction_or_on_mention",
+    }
+)
 
 
 @attrs.define
@@ -93,12 +104,17 @@ class LinkedInNotifications(Emulator):
     if TYPE_CHECKING:
         # What it uses of `brandkit.testing.linkedin.LinkedInEmulator`, which it is mixed into.
         _orgs: dict[str, Any]
+        _posts: dict[str, Any]
+        _comments: dict[str, Any]
 
         def _new_id(self) -> str: ...
         def _authenticate(self, request: httpx.Request) -> Any: ...
         def _spend(self, caller: Any, bucket: str) -> None: ...
         def _org(self, urn: str) -> Any: ...
         def _get_post(self, request: httpx.Request, urn: str) -> httpx.Response: ...
+        def _create_comment(self, request: httpx.Request, target: str) -> httpx.Response: ...
+        def _list_comments(self, request: httpx.Request, target: str) -> httpx.Response: ...
+        def _create_reaction(self, request: httpx.Request) -> httpx.Response: ...
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -242,6 +258,67 @@ class LinkedInNotifications(Emulator):
                 "publishedAt": ms,
             }
         )
+
+    # -- comments and reactions on a mentioning post ------------------------------------------
+    # The page may answer a mention with a comment on the member's post and react to it, as
+    # on any post it can see: the emulator's own comment and reaction handlers do it, the
+    # mentioning post lent to them for the request (it is not one of the emulator's posts,
+    # which hold the accounts' own). Reading that post's comments takes reading the
+    # member's post: refused (403) as for any member's post, r_member_social being theirs.
+
+    @route("POST", r"/rest/socialActions/(?P<target>urn:li:[^/]+)/comments")
+    def _create_comment_or_on_mention(self, request: httpx.Request, target: str) -> httpx.Response:
+        with self._lent(self._mention_under(target)):
+            return self._create_comment(request, target=target)
+
+    @route("GET", r"/rest/socialActions/(?P<target>urn:li:[^/]+)/comments")
+    def _list_comments_or_on_mention(self, request: httpx.Request, target: str) -> httpx.Response:
+        with self._lent(self._mention_under(target)):
+            return self._list_comments(request, target=target)
+
+    @route("POST", r"/rest/reactions")
+    def _create_reaction_or_on_mention(self, request: httpx.Request) -> httpx.Response:
+        try:
+            root = json.loads(request.content or b"{}").get("root")
+        except (ValueError, AttributeError):
+            root = None
+        with self._lent(self._mention_under(root) if isinstance(root, str) else None):
+            return self._create_reaction(request)
+
+    def _mention_under(self, target: str) -> LinkedInMention | None:
+        """The mention ``target`` is (its post's URN) or is a comment under."""
+        mention = self._mentions.get(target)
+        if mention is None and target.startswith("urn:li:comment:"):
+            comment = self._comments.get(target)
+            mention = self._mentions.get(comment.post) if comment is not None else None
+        return mention
+
+    @contextlib.contextmanager
+    def _lent(self, mention: LinkedInMention | None) -> Iterator[None]:
+        """The mention's post among the emulator's posts while a handler runs (under the
+        emulator's lock: no other request sees it)."""
+        if mention is None or mention.urn in self._posts:
+            yield
+            return
+        from brandkit.testing.linkedin import LinkedInPost
+
+        self._posts[mention.urn] = LinkedInPost(
+            urn=mention.urn,
+            author=mention.actor,
+            commentary=mention.commentary,
+            sent_commentary=mention.commentary,
+            text=mention.commentary,
+            truncated=False,
+            visibility="PUBLIC",
+            content=None,
+            lifecycle_state="PUBLISHED",
+            reshare_disabled=False,
+            created_at=mention.created_at,
+        )
+        try:
+            yield
+        finally:
+            del self._posts[mention.urn]
 
 
 _MENTION = re.compile(r"@\[[^\]\n]+\]\(urn:li:(?:person|organization):[A-Za-z0-9_-]+\)")

@@ -16,6 +16,12 @@ holds the mentions the audience writes (`LinkedInNotifications.audience_mention`
   ``lastModifiedAt``, ``subscriber``, and the mentioning post as ``generatedActivity``
   with ``decoratedGeneratedActivity.share`` (``entity``, ``owner``, ``text``).
 
+The page answers a mention with a comment on the member's post and likes it with a
+reaction, through the emulator's own comment and reaction handlers; listing that post's
+comments is a 403, as reading any member's post (LinkedIn grants it with the restricted
+``r_member_social``). LinkedIn does not say whether a page may comment on a member's post
+it was mentioned in: the emulator takes it, as its pages let a page do.
+
 Not documented by LinkedIn, and so switchable for tests: which field names the mentioning
 post (`mention_field`: ``"generatedActivity"``, or ``"sourcePost"`` with
 ``decoratedSourcePost`` as some clients read it), whether the decorated text is sent

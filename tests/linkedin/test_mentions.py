@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from brandkit import Client, ConfigurationError, Post
+from brandkit import Client, ConfigurationError, DeliveryStatus, Post
 from brandkit._flow import Flow, run_flow
 from brandkit.inbox import InboxPage
 from brandkit.platforms import register
@@ -352,3 +352,19 @@ def test_a_mention_is_answered_and_liked_on_the_members_post(emu: MentionsEmulat
             timeout=10,
         )
         assert listed.status_code == 403
+
+
+def test_a_lost_answer_to_a_mention_stays_unknown_and_is_not_sent_again(
+    emu: MentionsEmulator,
+) -> None:
+    """An answer whose create answer was lost cannot be looked up where the member's post's
+    comments are refused: it stays unknown, and asking again sends nothing."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        urn = emu.audience("ada").mention("hello")
+        (m,) = client.inbox(account).messages
+        emu.fault(method="POST", path=r"/rest/socialActions/.+/comments", drop="after")
+        d = client.reply(m, Post(text="thanks!"))
+        assert d.status is DeliveryStatus.UNKNOWN and d.error is not None
+        assert client.reply(m, Post(text="thanks!")).status is DeliveryStatus.UNKNOWN
+        assert emu.answers(urn) == ["thanks!"]

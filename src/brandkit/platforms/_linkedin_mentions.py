@@ -148,11 +148,10 @@ def with_mentions(
 
     Mentions are read at the start of a round (a cursor that holds no posts left to read)
     or when the last read left some, up to what ``limit`` leaves after the comments (at
-    least one); a
-    member's account has none (notifications are for pages). ``more`` is set when either
-    read stopped at ``limit``. A refusal of the finder
-    for want of permission (403) is logged and the comments are read as before: the mark
-    stays, and the next read asks again.
+    least one); a member's account has none (notifications are for pages). ``more`` is set
+    when either read stopped at ``limit``. A refusal of the finder for want of permission
+    (403) is logged and the comments are read as before: the mark stays, and the next read
+    asks again.
 
     Raises:
         ConfigurationError: the cursor's mention mark is not one brandkit made.

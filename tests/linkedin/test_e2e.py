@@ -39,10 +39,9 @@ class TestLinkedInConformance(AdapterConformance):
     platform = "linkedin"
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
-        """The author's recent posts (one page), then the comments of the one post, 100 a
-        page; LinkedIn has no mentions to read."""
-        assert mentions == 0
-        return 1 + max(1, -(-answers // 100))
+        """The author's recent posts (one page), the comments of the one post, 100 a page,
+        and one page of the page's notifications for its mentions."""
+        return 2 + max(1, -(-answers // 100))
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def test_inbox_reads_comments_once_with_their_parent_and_author(adapter: LinkedI
         ("GET", "/rest/posts", posts(POST)),
         ("GET", comments_path(POST), page(*first)),
     )
-    got = run_flow(adapter.inbox(None, limit=100), canned)
+    got = run_flow(adapter._comment_inbox(None, limit=100), canned)
     (m,) = got.messages
     assert (m.id, m.kind, m.text) == (f"urn:li:comment:({POST},1)", "comment", "Great (news)")
     assert (m.in_reply_to, m.our_post, m.conversation) == (POST, POST, POST)
@@ -113,11 +113,11 @@ def test_inbox_reads_comments_once_with_their_parent_and_author(adapter: LinkedI
         ("GET", "/rest/posts", posts(POST)),
         ("GET", comments_path(POST), page(*first)),
     )
-    second = run_flow(adapter.inbox(got.cursor, limit=100), again)
+    second = run_flow(adapter._comment_inbox(got.cursor, limit=100), again)
     assert second.messages == ()
     later = comment("3", "and another", T0 + 9)
     third = run_flow(
-        adapter.inbox(second.cursor, limit=100),
+        adapter._comment_inbox(second.cursor, limit=100),
         Canned(
             ("GET", "/rest/posts", posts(POST)),
             ("GET", comments_path(POST), page(*first, later)),
@@ -130,12 +130,12 @@ def test_comments_at_the_same_millisecond_are_not_lost(adapter: LinkedInAdapter)
     """A comment made in the millisecond of the newest one seen is still new."""
     a = comment("1", "a", T0)
     got = run_flow(
-        adapter.inbox(None, limit=10),
+        adapter._comment_inbox(None, limit=10),
         Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(a))),
     )
     b = comment("2", "b", T0)
     more = run_flow(
-        adapter.inbox(got.cursor, limit=10),
+        adapter._comment_inbox(got.cursor, limit=10),
         Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(a, b))),
     )
     assert [m.text for m in more.messages] == ["b"]
@@ -156,14 +156,14 @@ def test_nested_comments_are_read_where_their_counts_changed(adapter: LinkedInAd
         ("GET", comments_path(POST), page(top)),
         ("GET", comments_path(top_urn), page(child)),
     )
-    got = run_flow(adapter.inbox(None, limit=10), canned)
+    got = run_flow(adapter._comment_inbox(None, limit=10), canned)
     assert [(m.text, m.in_reply_to, m.our_post) for m in got.messages] == [
         ("question", POST, POST),
         ("me too", top_urn, POST),
     ]
     # Same counts: the nested comments are not asked for again.
     quiet = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(top)))
-    got = run_flow(adapter.inbox(got.cursor, limit=10), quiet)
+    got = run_flow(adapter._comment_inbox(got.cursor, limit=10), quiet)
     assert got.messages == () and len(quiet.requests) == 2
     # The first nested comment gone and another made, the counts as they were: read again
     # once `nested_recheck` has passed, and the new one comes, once.
@@ -174,7 +174,7 @@ def test_nested_comments_are_read_where_their_counts_changed(adapter: LinkedInAd
         ("GET", comments_path(POST), page(top)),
         ("GET", comments_path(top_urn), page(later)),
     )
-    got = run_flow(adapter.inbox(got.cursor, limit=10), again)
+    got = run_flow(adapter._comment_inbox(got.cursor, limit=10), again)
     assert [m.text for m in got.messages] == ["and me"]
     # A count that changed is read at once.
     deeper = comment("1", "question", T0, nested=1)
@@ -185,12 +185,12 @@ def test_nested_comments_are_read_where_their_counts_changed(adapter: LinkedInAd
         ("GET", comments_path(POST), page(deeper)),
         ("GET", comments_path(top_urn), page(later, more)),
     )
-    got = run_flow(adapter.inbox(got.cursor, limit=10), changed)
+    got = run_flow(adapter._comment_inbox(got.cursor, limit=10), changed)
     assert [m.text for m in got.messages] == ["a reply's reply"]
     # A comment without nested comments costs no request of its own.
     bare = comment("1", "question", T0)
     quiet = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bare)))
-    assert run_flow(adapter.inbox(got.cursor, limit=10), quiet).messages == ()
+    assert run_flow(adapter._comment_inbox(got.cursor, limit=10), quiet).messages == ()
     assert len(quiet.requests) == 2
 
 
@@ -208,7 +208,7 @@ def test_a_cursor_from_before_with_first_level_counts_is_read(adapter: LinkedInA
         ("GET", comments_path(POST), page(top)),
         ("GET", comments_path(top_urn), page(child)),
     )
-    got = run_flow(adapter.inbox(old, limit=10), canned)
+    got = run_flow(adapter._comment_inbox(old, limit=10), canned)
     assert got.messages == () and len(canned.requests) == 3
 
 
@@ -221,7 +221,7 @@ def test_comments_page_by_page(adapter: LinkedInAdapter) -> None:
         ("GET", comments_path(POST), page(*first, total=130)),
         ("GET", comments_path(POST), page(*second, start=100, total=130)),
     )
-    got = run_flow(adapter.inbox(None, limit=1000), canned)
+    got = run_flow(adapter._comment_inbox(None, limit=1000), canned)
     assert len(got.messages) == 130
     assert params(canned.requests[2])["start"] == "100"
 
@@ -243,7 +243,7 @@ def test_without_a_total_a_page_filled_to_the_servers_count_is_not_the_end(
         ("GET", comments_path(POST), capped(first, 0)),
         ("GET", comments_path(POST), capped(second, 50)),
     )
-    got = run_flow(adapter.inbox(None, limit=1000), canned)
+    got = run_flow(adapter._comment_inbox(None, limit=1000), canned)
     assert len(got.messages) == 80 and not canned.answers
     assert params(canned.requests[2])["start"] == "50"
 
@@ -257,7 +257,9 @@ def test_a_short_page_ends_the_comments_even_below_a_larger_total(
         ("GET", "/rest/posts", posts(POST)),
         ("GET", comments_path(POST), page(comment("1", "hi", T0), total=7)),
     )
-    assert [m.text for m in run_flow(adapter.inbox(None, limit=10), canned).messages] == ["hi"]
+    assert [m.text for m in run_flow(adapter._comment_inbox(None, limit=10), canned).messages] == [
+        "hi"
+    ]
     assert len(canned.requests) == 2
 
 
@@ -268,10 +270,10 @@ def test_limit_stops_between_posts_and_the_cursor_continues(adapter: LinkedInAda
         ("GET", "/rest/posts", posts(POST, OTHER)),
         ("GET", comments_path(POST), page(comment("1", "one", T0), comment("2", "two", T0))),
     )
-    got = run_flow(adapter.inbox(None, limit=1), canned)
+    got = run_flow(adapter._comment_inbox(None, limit=1), canned)
     assert [m.text for m in got.messages] == ["one", "two"] and got.more
     rest = Canned(("GET", comments_path(OTHER), page(comment("7", "other", T0, on=OTHER))))
-    after = run_flow(adapter.inbox(got.cursor, limit=1), rest)
+    after = run_flow(adapter._comment_inbox(got.cursor, limit=1), rest)
     assert [m.text for m in after.messages] == ["other"] and not after.more
     assert json.loads(after.cursor or "")["posts"].keys() == {POST, OTHER}
 
@@ -279,11 +281,11 @@ def test_limit_stops_between_posts_and_the_cursor_continues(adapter: LinkedInAda
 def test_posts_that_left_the_window_are_forgotten(adapter: LinkedInAdapter) -> None:
     """The cursor keeps only the posts of the current window: it stays bounded."""
     got = run_flow(
-        adapter.inbox(None, limit=10),
+        adapter._comment_inbox(None, limit=10),
         Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page())),
     )
     later = run_flow(
-        adapter.inbox(got.cursor, limit=10),
+        adapter._comment_inbox(got.cursor, limit=10),
         Canned(("GET", "/rest/posts", posts(OTHER)), ("GET", comments_path(OTHER), page())),
     )
     assert list(json.loads(later.cursor or "")["posts"]) == [OTHER]
@@ -305,7 +307,7 @@ def test_a_garbled_cursor_says_to_pass_none(adapter: LinkedInAdapter, cursor: st
     """A cursor this adapter did not make is refused before any request."""
     canned = Canned()
     with pytest.raises(ConfigurationError, match="since=None"):
-        run_flow(adapter.inbox(cursor, limit=10), canned)
+        run_flow(adapter._comment_inbox(cursor, limit=10), canned)
     assert canned.requests == []
 
 
@@ -315,7 +317,7 @@ def test_a_comment_without_its_time_is_malformed(adapter: LinkedInAdapter) -> No
     del bad["created"]
     canned = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bad)))
     with pytest.raises(MalformedResponse, match="created"):
-        run_flow(adapter.inbox(None, limit=10), canned)
+        run_flow(adapter._comment_inbox(None, limit=10), canned)
 
 
 def test_a_time_no_date_can_hold_is_malformed(adapter: LinkedInAdapter) -> None:
@@ -323,7 +325,7 @@ def test_a_time_no_date_can_hold_is_malformed(adapter: LinkedInAdapter) -> None:
     bad = comment("1", "x", 10**18)
     canned = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bad)))
     with pytest.raises(MalformedResponse, match="time"):
-        run_flow(adapter.inbox(None, limit=10), canned)
+        run_flow(adapter._comment_inbox(None, limit=10), canned)
 
 
 def test_another_accounts_cursor_is_refused(adapter: LinkedInAdapter) -> None:
@@ -334,7 +336,7 @@ def test_another_accounts_cursor_is_refused(adapter: LinkedInAdapter) -> None:
         ("GET", "/rest/posts", posts(POST, OTHER)),
         ("GET", comments_path(POST), page(comment("1", "one", T0))),
     )
-    got = run_flow(adapter.inbox(None, limit=1), canned)
+    got = run_flow(adapter._comment_inbox(None, limit=1), canned)
     assert got.more and json.loads(got.cursor or "")["a"] == ORG
     member = LinkedInAdapter(Account.linkedin(token="t", author="urn:li:person:someone"))
     refused = Canned()
@@ -344,7 +346,7 @@ def test_another_accounts_cursor_is_refused(adapter: LinkedInAdapter) -> None:
     old = json.loads(got.cursor or "")
     del old["a"]
     rest = Canned(("GET", comments_path(OTHER), page(comment("7", "other", T0, on=OTHER))))
-    after = run_flow(adapter.inbox(json.dumps(old), limit=10), rest)
+    after = run_flow(adapter._comment_inbox(json.dumps(old), limit=10), rest)
     assert [m.text for m in after.messages] == ["other"]
 
 
@@ -451,7 +453,7 @@ def test_a_refused_comment_read_is_typed(adapter: LinkedInAdapter) -> None:
     refusal = li_error(403, "Not enough permissions to access: x", "ACCESS_DENIED")
     with pytest.raises(Exception, match="permission"):
         run_flow(
-            adapter.inbox(None, limit=1),
+            adapter._comment_inbox(None, limit=1),
             Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), refusal)),
         )
 
@@ -460,8 +462,8 @@ def test_a_refused_comment_read_is_typed(adapter: LinkedInAdapter) -> None:
 
 
 def test_emulator_audience_comments_and_what_it_cannot() -> None:
-    """The audience comments on posts and comments; mentions, quotes and replies are not
-    LinkedIn's and say what to use; an unknown target is a KeyError."""
+    """The audience comments on posts and comments; quotes and replies are not LinkedIn's
+    and say what to use; an unknown target is a KeyError."""
     emu = LinkedInEmulator()
     with emu.serve():
         account = emu.account()
@@ -472,7 +474,7 @@ def test_emulator_audience_comments_and_what_it_cannot() -> None:
         nested = emu.audience("fan2").comment(first, "hi back")
         assert [c.urn for c in emu.comments(d.ids[0])] == [first, nested]
         assert emu.comments(d.ids[0])[1].object == first
-        for call in (lambda: fan.mention("x"), lambda: fan.quote(d.ids[0], "x")):
+        for call in (lambda: fan.quote(d.ids[0], "x"),):
             with pytest.raises(NotImplementedError, match="comment"):
                 call()
         with pytest.raises(NotImplementedError, match="comment"):

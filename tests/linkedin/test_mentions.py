@@ -15,63 +15,22 @@ import httpx
 import pytest
 
 from brandkit import Client, ConfigurationError, DeliveryStatus, Post
-from brandkit._flow import Flow, run_flow
-from brandkit.inbox import InboxPage
-from brandkit.platforms import register
-from brandkit.platforms._linkedin_mentions import with_mentions
+from brandkit._flow import run_flow
 from brandkit.platforms.linkedin import LinkedInAdapter
-from brandkit.testing._emulator import Audience
-from brandkit.testing._linkedin_notifications import LinkedInNotifications
 from brandkit.testing.linkedin import LinkedInEmulator
 from tests.linkedin.conftest import FAST, ORG, Canned, answer, make_account
 
 FINDER = "/rest/organizationalEntityNotifications"
 
 
-class MentionsEmulator(LinkedInEmulator, LinkedInNotifications):
-    """The emulator with mentions, as testing/linkedin.py routes them once wired (this
-    order of bases holds before and after)."""
-
-    def audience_write(
-        self,
-        member: Audience,
-        kind: str,
-        text: str,
-        *,
-        target: str | None = None,
-        lang: str | None = None,
-    ) -> str:
-        if kind == "mention":
-            return self.audience_mention(member, text)
-        return super().audience_write(member, kind, text, target=target, lang=lang)
-
-
-class MentionsAdapter(LinkedInAdapter):
-    """The adapter whose inbox reads mentions too, as linkedin.py routes it once wired
-    (then its comment inbox is ``_comment_inbox``)."""
-
-    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
-        comments = getattr(super(), "_comment_inbox", super().inbox)
-        return with_mentions(self, cursor, limit=limit, comments=comments)
-
-
-@pytest.fixture(autouse=True)
-def mentions_adapter() -> Iterator[None]:
-    register("linkedin", MentionsAdapter, replace=True)
-    try:
-        yield
-    finally:
-        register("linkedin", LinkedInAdapter, replace=True)
-
-
 @pytest.fixture
-def emu() -> Iterator[MentionsEmulator]:
-    emulator = MentionsEmulator()
+def emu() -> Iterator[LinkedInEmulator]:
+    emulator = LinkedInEmulator()
     with emulator.serve():
         yield emulator
 
 
-def finder(emu: MentionsEmulator, token: str, version: str, query: str) -> httpx.Response:
+def finder(emu: LinkedInEmulator, token: str, version: str, query: str) -> httpx.Response:
     headers = {
         "authorization": f"Bearer {token}",
         "linkedin-version": version,
@@ -80,7 +39,7 @@ def finder(emu: MentionsEmulator, token: str, version: str, query: str) -> httpx
     return httpx.get(f"{emu.base_url}{FINDER}?{query}", headers=headers, timeout=10)
 
 
-def test_mentions_come_once_with_the_comments(emu: MentionsEmulator) -> None:
+def test_mentions_come_once_with_the_comments(emu: LinkedInEmulator) -> None:
     """Members' posts that mention the page come as mentions (author, visible text, post
     URL) beside the comments, once each, for one more request a read; a later one alone
     comes next."""
@@ -115,7 +74,7 @@ def test_mentions_come_once_with_the_comments(emu: MentionsEmulator) -> None:
         assert "timeRange=(start:" in query
 
 
-def test_finder_pages_filters_and_refusals(emu: MentionsEmulator) -> None:
+def test_finder_pages_filters_and_refusals(emu: LinkedInEmulator) -> None:
     """The finder pages by start/count, filters by timeRange and by the 60 days LinkedIn
     keeps, and refuses an undocumented action, another finder, and a token without
     rw_organization_admin or a member who is not an administrator."""
@@ -169,7 +128,7 @@ def test_finder_pages_filters_and_refusals(emu: MentionsEmulator) -> None:
     assert texts == ["@[Brand 1](urn:li:organization:100001) later"]
 
 
-def test_many_mentions_stop_at_the_limit_and_go_on(emu: MentionsEmulator) -> None:
+def test_many_mentions_stop_at_the_limit_and_go_on(emu: LinkedInEmulator) -> None:
     """150 mentions over two pages of the finder: a read of 100 takes the oldest 100 with
     more=True, the next read the other 50, and nothing comes twice or is lost."""
     account = emu.account()
@@ -186,7 +145,7 @@ def test_many_mentions_stop_at_the_limit_and_go_on(emu: MentionsEmulator) -> Non
 
 
 @pytest.mark.parametrize("field", ["generatedActivity", "sourcePost"])
-def test_a_mention_without_its_text_is_read_back(emu: MentionsEmulator, field: str) -> None:
+def test_a_mention_without_its_text_is_read_back(emu: LinkedInEmulator, field: str) -> None:
     """When the notification carries no text, the post is read back (GET /rest/posts/{urn},
     one request a mention), wherever the notification names it."""
     emu.mention_field = field
@@ -201,7 +160,7 @@ def test_a_mention_without_its_text_is_read_back(emu: MentionsEmulator, field: s
     assert page.requests == 3  # finder, the post read back, posts (none: no comments)
 
 
-def test_a_post_the_page_may_not_read_leaves_the_mention(emu: MentionsEmulator) -> None:
+def test_a_post_the_page_may_not_read_leaves_the_mention(emu: LinkedInEmulator) -> None:
     """A read-back LinkedIn refuses (403) keeps the mention, without text or author, and
     the inbox goes on; the next read does not bring it again."""
     emu.mention_decorated = False
@@ -216,7 +175,7 @@ def test_a_post_the_page_may_not_read_leaves_the_mention(emu: MentionsEmulator) 
 
 
 def test_without_the_admin_permission_the_comments_still_come(
-    emu: MentionsEmulator, caplog: pytest.LogCaptureFixture
+    emu: LinkedInEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A token without rw_organization_admin gets the finder's 403: the comments are read
     as before, the warning names the permission, and mentions come once it is granted."""
@@ -230,9 +189,50 @@ def test_without_the_admin_permission_the_comments_still_come(
         assert [m.id for m in page.messages] == [said]
         assert "rw_organization_admin" in caplog.text
         assert json.loads(str(page.cursor))["m"]["t"] == -1
+        # Not asked again, nor warned of, at every sync: a day later.
+        caplog.clear()
+        asked = emu.count("GET", FINDER)
+        with caplog.at_level(logging.WARNING, "brandkit.platforms._linkedin_mentions"):
+            again = client.inbox(account, since=page.cursor)
+        assert again.messages == () and emu.count("GET", FINDER) == asked
+        assert "rw_organization_admin" not in caplog.text
 
 
-def test_a_member_account_asks_for_no_notifications(emu: MentionsEmulator) -> None:
+def test_a_finder_request_linkedin_does_not_take_leaves_the_comments(
+    emu: LinkedInEmulator, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LinkedIn documents the finder least: a 400 to it (a request shape it does not take)
+    must not stop the comment inbox that works. The comments come, the refusal is logged,
+    and the finder is asked again a day later, when the mentions come."""
+    import brandkit.platforms.linkedin as linkedin_module
+
+    account = emu.account()
+    emu.fault(method="GET", path=FINDER, status=400, times=1)
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Hello"), account)
+        said = emu.audience("fan").comment(d.ids[0], "nice")
+        mention = emu.audience("ada").mention("hello")
+        with caplog.at_level(logging.WARNING, "brandkit.platforms._linkedin_mentions"):
+            page = client.inbox(account)
+        assert [m.id for m in page.messages] == [said]
+        assert "400" in caplog.text
+        again = client.inbox(account, since=page.cursor)
+        assert again.messages == () and emu.count("GET", FINDER) == 1
+
+        real = linkedin_module.datetime
+
+        class _DayLater(real):  # type: ignore[valid-type,misc]
+            @classmethod
+            def now(cls, tz: Any = None) -> Any:
+                return real.now(tz) + timedelta(days=1, minutes=1)
+
+        monkeypatch.setattr(linkedin_module, "datetime", _DayLater)
+        later = client.inbox(account, since=again.cursor)
+    assert [m.id for m in later.messages] == [mention]
+    assert emu.count("GET", FINDER) == 2
+
+
+def test_a_member_account_asks_for_no_notifications(emu: LinkedInEmulator) -> None:
     """Notifications are for pages: a member's inbox reads its comments alone."""
     account = emu.account(author="person", scopes=["w_member_social", "r_member_social"])
     with Client(retry=FAST) as client:
@@ -240,7 +240,7 @@ def test_a_member_account_asks_for_no_notifications(emu: MentionsEmulator) -> No
     assert emu.count("GET", FINDER) == 0
 
 
-def test_a_mention_mark_brandkit_did_not_make_is_refused(emu: MentionsEmulator) -> None:
+def test_a_mention_mark_brandkit_did_not_make_is_refused(emu: LinkedInEmulator) -> None:
     """A cursor whose mention mark was altered is a ConfigurationError saying what to do."""
     account = emu.account()
     with Client(retry=FAST) as client:
@@ -250,7 +250,7 @@ def test_a_mention_mark_brandkit_did_not_make_is_refused(emu: MentionsEmulator) 
             client.inbox(account, since=json.dumps(cursor))
 
 
-def test_mentions_are_read_once_a_round_after_its_first_comments(emu: MentionsEmulator) -> None:
+def test_mentions_are_read_once_a_round_after_its_first_comments(emu: LinkedInEmulator) -> None:
     """With a small limit the comment inbox goes on post by post: the mentions come with
     the round's first read (at least one, past the limit), and the reads that go on with
     the posts left ask the finder no more."""
@@ -270,7 +270,7 @@ def test_mentions_are_read_once_a_round_after_its_first_comments(emu: MentionsEm
 
 
 def test_a_mention_stamped_a_little_before_the_last_one_still_comes_once(
-    emu: MentionsEmulator,
+    emu: LinkedInEmulator,
 ) -> None:
     """A notification LinkedIn stamps up to 10 minutes before the newest one seen (indexed
     late) is in the next range, and the one seen already is not taken again."""
@@ -291,7 +291,7 @@ def test_a_mention_named_by_an_activity_is_not_read_back() -> None:
     """The Posts API takes share and ugcPost URNs: a mention named only by an activity URN
     (no text in the notification) comes without text, for no read-back request; one whose
     post is a share is read back."""
-    adapter = MentionsAdapter(make_account())
+    adapter = LinkedInAdapter(make_account())
     notes = {
         "paging": {"start": 0, "count": 100, "links": []},
         "elements": [
@@ -325,7 +325,7 @@ def test_a_mention_named_by_an_activity_is_not_read_back() -> None:
     assert not canned.answers
 
 
-def test_a_mention_is_answered_and_liked_on_the_members_post(emu: MentionsEmulator) -> None:
+def test_a_mention_is_answered_and_liked_on_the_members_post(emu: LinkedInEmulator) -> None:
     """The page answers a mention with a comment on the member's post (as the page, once)
     and likes that post; reading the member's post's comments is refused as for any
     member's post."""
@@ -355,7 +355,7 @@ def test_a_mention_is_answered_and_liked_on_the_members_post(emu: MentionsEmulat
 
 
 def test_a_lost_answer_to_a_mention_stays_unknown_and_is_not_sent_again(
-    emu: MentionsEmulator,
+    emu: LinkedInEmulator,
 ) -> None:
     """An answer whose create answer was lost cannot be looked up where the member's post's
     comments are refused: it stays unknown, and asking again sends nothing."""

@@ -86,7 +86,7 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     ),
     "linkedin": Capabilities(
         platform="linkedin",
-        inbox=frozenset({"comment"}),
+        inbox=frozenset({"comment", "mention"}),
         like_messages=True,
         threads=False,
         media=MediaRules(

@@ -53,7 +53,14 @@ from brandkit.platforms._base import Answer
 if TYPE_CHECKING:
     from brandkit.platforms.linkedin import LinkedInAdapter
 
-__all__ = ["MENTION_PAGES", "MENTION_READS", "RETENTION_MS", "SLACK_MS", "with_mentions"]
+__all__ = [
+    "MENTION_PAGES",
+    "MENTION_READS",
+    "PAUSE_MS",
+    "RETENTION_MS",
+    "SLACK_MS",
+    "with_mentions",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +76,13 @@ MENTION_PAGES = 10
 MENTION_READS = 20
 """Most mentioning posts read back (``GET /rest/posts/{urn}``) in one read, for mentions
 whose notification carries no text."""
+PAUSE_MS = 86_400_000
+"""How long the finder is not asked again after it refused the page (a token without
+``rw_organization_admin``, or a request LinkedIn does not take): a day, so that the comments
+are read at every sync and the refusal is logged once a day, not at every sync."""
+_REFUSED = frozenset({400, 403, 404, 422})
+"""The finder's refusals that leave the comments to be read as before (see `PAUSE_MS`);
+others (401, 429, 5xx) fail the read as any request's do."""
 _MAX_SEEN = 1000
 """Notifications the mark remembers (those within `SLACK_MS` of the newest)."""
 
@@ -132,9 +146,13 @@ class _Mark:
     time: int = -1
     seen: Mapping[str, int] = attrs.field(factory=dict)
     more: bool = False
+    paused_until: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"t": self.time, "seen": dict(self.seen), "more": self.more}
+        data: dict[str, Any] = {"t": self.time, "seen": dict(self.seen), "more": self.more}
+        if self.paused_until:
+            data["off"] = self.paused_until
+        return data
 
 
 CommentsInbox = Callable[..., Flow[InboxPage]]
@@ -150,13 +168,13 @@ def with_mentions(
     or when the last read left some, up to what ``limit`` leaves after the comments (at
     least one); a member's account has none (notifications are for pages). ``more`` is set
     when either read stopped at ``limit``. A refusal of the finder for want of permission
-    (403) is logged and the comments are read as before: the mark stays, and the next read
-    asks again.
+    (403), or of the request's shape (400, 404, 422), is logged and the comments are read
+    as before: the mark stays, and the finder is asked again a day later (`PAUSE_MS`).
 
     Raises:
         ConfigurationError: the cursor's mention mark is not one brandkit made.
         PlatformError: LinkedIn refused (typed by the adapter's ``error_for``), except the
-            finder's 403 above and the read-back refusals in the module docstring.
+            finder's refusals above and the read-back refusals in the module docstring.
         MalformedResponse: an answer brandkit cannot read.
     """
     if not adapter.is_organization:
@@ -186,6 +204,8 @@ def _read_mentions(
 ) -> Flow[tuple[list[Message], _Mark]]:
     """The mentions since ``mark``, the oldest ``limit`` of them, and the mark after."""
     now = int(adapter.clock() * 1000)
+    if now < mark.paused_until:
+        return [], mark  # refused lately (see PAUSE_MS): the comments alone, no request
     query = f"q=criteria&actions=List(SHARE_MENTION)&organizationalEntity={_enc(adapter.author)}"
     if mark.time >= 0:
         # Never before what LinkedIn still keeps. The end is this read's alone (the next
@@ -206,16 +226,19 @@ def _read_mentions(
             bucket="read",
             idempotent=True,
         )
-        if response.status_code == 403 and offset == 0:
+        if response.status_code in _REFUSED and offset == 0:
+            # The comments, read already, still come: mentions are what LinkedIn documents
+            # least, and a refusal of them must not stop the inbox that works.
             logger.warning(
-                "%s: LinkedIn refused the page's notifications (403: %s), so mentions are not "
-                "read: the token needs rw_organization_admin and the member the ADMINISTRATOR "
-                "role on %s",
+                "%s: LinkedIn refused the page's notifications (%d: %s), so mentions are not "
+                "read (asked again in a day; the comments are read as before): the token "
+                "needs rw_organization_admin and the member the ADMINISTRATOR role on %s",
                 adapter.account.key,
-                _message_of(response),
+                response.status_code,
+                adapter.account.redact(_message_of(response)[:300]),
                 adapter.author,
             )
-            return [], mark
+            return [], attrs.evolve(mark, more=False, paused_until=now + PAUSE_MS)
         page = adapter.parse(response, _Notifications)
         raw = adapter.parse(response, _Raw).elements
         for note, item in zip(page.elements, raw, strict=True):
@@ -367,8 +390,11 @@ def _read_mark(value: Any) -> _Mark:
         return _Mark()
     try:
         time, seen, more = value["t"], value["seen"], value["more"]
+        off = value.get("off", 0)
         if not (isinstance(time, int) and not isinstance(time, bool) and time >= -1):
             raise ValueError("bad time")
+        if not (isinstance(off, int) and not isinstance(off, bool) and off >= 0):
+            raise ValueError("bad pause")
         if not isinstance(seen, dict) or not all(
             isinstance(k, str) and isinstance(t, int) and not isinstance(t, bool)
             for k, t in seen.items()
@@ -381,7 +407,7 @@ def _read_mark(value: Any) -> _Mark:
             f"this is not a LinkedIn inbox cursor brandkit made (its mentions: {exc}): pass "
             "since=None to read from the start"
         ) from None
-    return _Mark(time=time, seen=dict(seen), more=more)
+    return _Mark(time=time, seen=dict(seen), more=more, paused_until=off)
 
 
 def _join(cursor: str | None, mark: _Mark) -> str | None:

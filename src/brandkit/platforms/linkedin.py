@@ -33,11 +33,12 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
   "since" filter, so the cursor remembers, per post, the newest comment time seen, the
   comments of that millisecond and the answered comments' counts. Answers are
   comments (``POST /rest/socialActions/{urn}/comments``, ``parentComment`` for a nested
-  one); likes are reactions (``POST /rest/reactions?actor=``). Mentions reach apps only as
-  notifications or webhooks, so they are not read; comments on members' reshares are on
-  the members' posts, which ``r_organization_social`` does not cover and no notification
-  reports, so they are not read either; comments cannot be hidden; deleting other
-  people's comments is not documented, so it is not offered.
+  one); likes are reactions (``POST /rest/reactions?actor=``). Mentions of a page come
+  only as notifications, read with ``GET /rest/organizationalEntityNotifications?q=criteria``
+  (``SHARE_MENTION``; `brandkit.platforms._linkedin_mentions`); comments on members'
+  reshares are on the members' posts, which ``r_organization_social`` does not cover and
+  no notification reports, so they are not read either; comments cannot be hidden;
+  deleting other people's comments is not documented, so it is not offered.
 - Metrics: organization posts through ``organizationalEntityShareStatistics`` (one request
   per batch); member post statistics exist only one metric of one post per request, so
   they come back unavailable with the reason. Followers: ``networkSizes`` (organizations),
@@ -84,6 +85,7 @@ from brandkit.platforms._base import (
     retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._linkedin_mentions import with_mentions
 from brandkit.platforms._oauth import (
     RefreshingAdapter,
     TokenAnswer,
@@ -999,6 +1001,11 @@ class LinkedInAdapter(RefreshingAdapter):
     # -- conversations -----------------------------------------------------------------------
 
     def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """The page's new mentions (`brandkit.platforms._linkedin_mentions.with_mentions`),
+        then the new comments on the author's recent posts (`_comment_inbox`)."""
+        return with_mentions(self, cursor, limit=limit, comments=self._comment_inbox)
+
+    def _comment_inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
         """The new comments (nested ones too) on the author's `inbox_posts` most recent
         posts, the account's own left out: ``GET /rest/posts?q=author`` once, then ``GET
         /rest/socialActions/{post}/comments`` per post (100 a page), and ``GET

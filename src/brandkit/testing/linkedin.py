@@ -72,6 +72,7 @@ import httpx
 from brandkit.accounts import Account, CredentialsHook
 from brandkit.content._media import _dimensions, sniff
 from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route
+from brandkit.testing._linkedin_notifications import LinkedInNotifications
 
 __all__ = [
     "DEFAULT_QUOTAS",
@@ -428,7 +429,7 @@ def _rest(*, bucket: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
-class LinkedInEmulator(Emulator):
+class LinkedInEmulator(LinkedInNotifications, Emulator):
     """LinkedIn's Posts API in a box (see the module docstring for what it covers).
 
     Args:
@@ -620,13 +621,16 @@ class LinkedInEmulator(Emulator):
     ) -> str:
         """A member of the audience comments on a post, or answers a comment (``target``:
         a post URN as in ``Delivery.ids`` or a comment URN as in ``Message.id``); returns
-        the comment's URN. Their actor is ``urn:li:person:<name>``.
+        the comment's URN. Their actor is ``urn:li:person:<name>``. A ``"mention"`` is a
+        post of theirs that mentions a page (`audience_mention`); returns its URN.
 
         Raises:
-            NotImplementedError: ``kind`` is not ``"comment"`` (LinkedIn's API shows only
-                comments; mentions reach apps as notifications).
+            NotImplementedError: ``kind`` is neither ``"comment"`` nor ``"mention"``
+                (LinkedIn's API shows only comments and, as notifications, mentions).
             KeyError: no live post or comment has the URN ``target``.
         """
+        if kind == "mention":
+            return self.audience_mention(member, text)
         if kind == "reply":
             raise NotImplementedError("LinkedIn has comments, not replies: use .comment()")
         if kind != "comment":

@@ -366,6 +366,10 @@ def test_run_puts_the_signal_handlers_back(tmp_path: Path, monkeypatch: pytest.M
     event nobody looks at any more, and the process could not be stopped."""
     monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", "token-not-used-1234")
     toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Python's own Ctrl-C handler, whatever this process inherited (a shell that starts a
+    # job in the background gives it SIGINT ignored, and nothing would be raised below).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         status, _ = cli(
@@ -375,12 +379,9 @@ def test_run_puts_the_signal_handlers_back(tmp_path: Path, monkeypatch: pytest.M
         assert status == 0
         assert {sig: signal.getsignal(sig) for sig in before} == before
         with pytest.raises(KeyboardInterrupt):
-            # Raised in this thread: os.kill sends it to the process, and the kernel may
-            # hand it to another thread (an earlier test's), Python's handler then running
-            # in the main thread only after the `with` has ended.
             signal.raise_signal(signal.SIGINT)
     finally:
-        for sig, handler in before.items():
+        for sig, handler in saved.items():
             signal.signal(sig, handler)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from brandkit import Account, Client, Post, auth
+from brandkit import Account, Client, ConfigurationError, Post, auth
 from brandkit.auth import EncryptedStore
 from brandkit.auth.store import new_key
 from brandkit.testing.mastodon import MastodonEmulator
@@ -105,4 +105,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ConfigurationError as exc:  # e.g. installed without the store extra: say so, once
+        raise SystemExit(f"connect_accounts: {exc}") from None

@@ -53,3 +53,26 @@ def test_the_quickstart_help_shows_the_live_command_as_typed(tmp_path: Path) -> 
     example = next(p for p in EXAMPLES if p.name == "quickstart.py")
     done = run(example, "--help", cwd=tmp_path)
     assert "BLUESKY_APP_PASSWORD=... \\\n    MASTODON_URL=" in done.stdout
+
+
+def test_connect_accounts_without_the_store_extra_says_what_to_install(tmp_path: Path) -> None:
+    """Installed as the README's set-up does (the package alone, no cryptography), the
+    example ended in a traceback; it now says in one line which extra to install."""
+    example = next(p for p in EXAMPLES if p.name == "connect_accounts.py")
+    # cryptography made unimportable, as in a venv without the store extra.
+    runner = (
+        "import runpy, sys; sys.modules['cryptography'] = None; "
+        f"sys.argv = [{str(example)!r}]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", runner],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("connect_accounts: ")
+    assert "pip install 'brandkit[store]'" in done.stderr

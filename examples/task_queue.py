@@ -62,7 +62,11 @@ def main(argv: list[str] | None = None) -> None:
         sent += [publish_due(db, accounts), publish_due(db, accounts)]
 
         texts = emu.post_texts()
-        print(f"{len(sent)} triggers sent {sent} posts; the emulator holds {len(texts)}:")
+        # Each trigger's count, in the order the triggers finished.
+        print(
+            f"{len(sent)} triggers (4 at once, then 2) published {sum(sent)} posts between "
+            f"them ({', '.join(map(str, sent))}); the emulator holds {len(texts)}:"
+        )
         for text in texts:
             print(f"  {text}")
         if sum(sent) != 6 or len(texts) != 6:

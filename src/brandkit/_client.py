@@ -2337,6 +2337,8 @@ class Client:
         """Account-level metrics (followers) of ``account``.
 
         Raises:
+            Unsupported: the platform has no account metrics to read (Ghost, WordPress,
+                dev.to), before any request.
             PlatformError: the platform refused.
         """
         adapter = self._core.adapter_for(account)

@@ -33,7 +33,7 @@ from brandkit._stdin import text_argument
 from brandkit._terminal import shown
 from brandkit.content import PLATFORM_NAMES, Post, render
 from brandkit.content._model import ACCOUNT_PLATFORMS
-from brandkit.errors import BrandkitError, ConfigurationError
+from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 
 __all__ = ["main"]
 
@@ -243,7 +243,7 @@ def _check_one(client: Any, account: Any) -> tuple[bool, str, str]:
     """``(ok, what was checked, detail)`` for one account."""
     try:
         samples = client.collect_account(account)
-    except NotImplementedError:
+    except (NotImplementedError, Unsupported):
         # No authenticated read on this platform: at least log in / read the account's
         # limits the way publishing does.
         try:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeGuard, TypeVar
 from brandkit._limits import count_arg
 from brandkit._terminal import escaped, shown
 from brandkit.backends import kind_of, redact_url, sql_kind
-from brandkit.errors import CollectIncomplete, ConfigurationError, PlatformError
+from brandkit.errors import CollectIncomplete, ConfigurationError, PlatformError, Unsupported
 from brandkit.metrics._sql import Filter, SampleWhere, Scope
 from brandkit.metrics._store import MetricsStore
 
@@ -154,6 +154,7 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
     deliveries = [d for d in deliveries if d.account in known]
     added = total = 0
     failures: list[tuple[str, PlatformError]] = []
+    no_followers: list[str] = []
     target = args.metrics_db or args.db
     with (
         Client(accounts=accounts) as client,
@@ -174,6 +175,10 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
             for account in accounts:
                 try:
                     samples = client.collect_account(account)
+                except Unsupported:
+                    # A blog has no followers to read: nothing failed.
+                    no_followers.append(account.key)
+                    continue
                 except PlatformError as exc:
                     failures.append((account.key, exc))
                     continue
@@ -189,6 +194,8 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
         )
     for key in skipped:
         print(f"skipped {key}: not in {args.accounts}", file=out)
+    for key in no_followers:
+        print(f"no followers for {key}: its platform has no account metrics", file=out)
     for key, error in failures:
         print(f"failed {key}: {type(error).__name__}: {shown(str(error))}", file=out)
     return 1 if failures else 0

@@ -473,8 +473,12 @@ class Adapter(ABC):
         yield  # pragma: no cover
 
     def collect_account_metrics(self) -> Flow[list[MetricSample]]:
-        """Account-level metrics (followers)."""
-        raise NotImplementedError(f"{self.name} has no account metrics flow")
+        """Account-level metrics (followers).
+
+        Raises:
+            Unsupported: the platform has none to read (the default), before any request.
+        """
+        raise self.unsupported("collect_account", "read account metrics (followers)")
         yield  # pragma: no cover
 
     # -- conversations (see brandkit.inbox) ---------------------------------------------------
@@ -573,7 +577,8 @@ class Adapter(ABC):
     def unsupported(self, operation: str, what: str) -> Unsupported:
         """The typed refusal of an operation this platform does not offer."""
         return Unsupported(
-            f"{self.name} cannot {what} through its API (see brandkit.capabilities({self.name!r}))",
+            f"{self.name} cannot {what} through its API (see "
+            f"brandkit.platforms.capabilities({self.name!r}))",
             platform=self.name,
             operation=operation,
         )

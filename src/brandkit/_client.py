@@ -622,10 +622,12 @@ class _Core:
                 f"30.0), not {timeout!r}"
             )
         _check_hooks(outbox, retry, governor)
-        self.governor: GovernorProtocol = governor if governor is not None else _default_governor()
         self.outbox = outbox
         self.retry = retry or RetryPolicy()
         self.clock = _aware(clock) if clock is not None else (lambda: datetime.now(UTC))
+        self.governor: GovernorProtocol = (
+            governor if governor is not None else _default_governor(self.clock if clock else None)
+        )
         if user_agent is not None and not (
             isinstance(user_agent, str)
             and user_agent.strip()
@@ -1783,10 +1785,16 @@ def _version() -> str:
     return __version__
 
 
-def _default_governor() -> GovernorProtocol:
+def _default_governor(clock: Callable[[], datetime] | None = None) -> GovernorProtocol:
+    """The governor a client makes when given none: on the client's ``clock`` when it has
+    one of its own (a simulated one: the resets emulators on simulated time send, days
+    ahead of real time, were read as real waits and refused every request), else its own."""
     try:
         module = importlib.import_module("brandkit.governor")
-        governor: GovernorProtocol = module.Governor()
+        if clock is None:
+            governor: GovernorProtocol = module.Governor()
+        else:
+            governor = module.Governor(clock=lambda: clock().timestamp())
     except (ImportError, AttributeError):
         return NullGovernor()
     return governor

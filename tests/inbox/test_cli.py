@@ -741,3 +741,14 @@ def test_sync_says_how_many_stored_messages_were_edited(
     with Inbox(db) as inbox:
         (stored,) = [m for m in inbox.messages() if m.id == praise]
     assert stored.text.endswith("size up")
+
+
+def test_list_says_when_no_message_matches(tmp_path: Path) -> None:
+    """An empty inbox (or a filter nothing matches) printed nothing at all: a command that
+    seemed to do nothing. It says so; ``--json`` stays an empty list."""
+    db = str(tmp_path / "brandkit.db")
+    Inbox(db).close()
+    status, text = run("inbox", "list", "--db", db)
+    assert status == 0 and text.startswith("no messages match")
+    status, text = run("inbox", "list", "--db", db, "--json")
+    assert status == 0 and json.loads(text) == []

@@ -215,6 +215,10 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
             rows.append(data)
         dump_json(rows, out)
         return 0
+    if not messages:
+        # An empty screen reads as a command that did nothing, or a hung one.
+        print("no messages match (brandkit inbox sync reads new ones)", file=out)
+        return 0
     for m in messages:
         status = statuses.get(m.key)
         who = shown(m.author.handle or m.author.name or m.author.id)

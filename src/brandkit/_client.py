@@ -625,6 +625,9 @@ class _Core:
         self.outbox = outbox
         self.retry = retry or RetryPolicy()
         self.clock = _aware(clock) if clock is not None else (lambda: datetime.now(UTC))
+        # A clock the user gave (a simulated one, a test's) is the time of everything this
+        # client does; else the outbox's, where it keeps one every host shares (outbox_now).
+        self.clock_given = clock is not None
         self.governor: GovernorProtocol = (
             governor if governor is not None else _default_governor(self.clock if clock else None)
         )
@@ -1293,7 +1296,8 @@ class _Core:
         opened without ``clock=``: the database server's), since the outbox judges the time
         by it: a host whose clock is off then neither makes the retry due early for the
         other workers nor holds it back. A rate limit's reset, stamped with this client's
-        clock, is moved onto the outbox's by the offset between the two."""
+        clock, is moved onto the outbox's by the offset between the two. A client given a
+        clock of its own (``clock=``) keeps to it (`outbox_now`)."""
         err = delivery.error
         wait: float | None = None
         reset: datetime | None = None
@@ -1315,10 +1319,11 @@ class _Core:
 
     def outbox_now(self, now: datetime | None = None) -> datetime:
         """The time on the outbox's clock when it keeps one every host shares (a PostgreSQL
-        outbox opened without ``clock=``: the database server's), else ``now`` (this
-        client's clock when not given): what the outbox compares retry times with."""
+        outbox opened without ``clock=``: the database server's) and this client was given
+        no clock of its own, else ``now`` (this client's clock when not given): what the
+        outbox compares retry times with."""
         shared = getattr(self.outbox, "clock", None)
-        if shared is not None and getattr(shared, "shared", False) is True:
+        if not self.clock_given and shared is not None and getattr(shared, "shared", False) is True:
             there: datetime = shared()
             return there
         return now if now is not None else self.clock()

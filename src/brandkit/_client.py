@@ -2190,9 +2190,28 @@ class Client:
         core.write_first(deliveries, first)
         if later:
             return deliveries
+        self._send_all(deliveries, targets, first)
+        return deliveries
+
+    def _send_all(
+        self,
+        deliveries: Sequence[Delivery],
+        accounts: Sequence[Account | None],
+        first: bool,
+    ) -> None:
+        """Send ``deliveries`` (to ``accounts``, in order; ``None``: the delivery's own),
+        stored first when ``first``: one's trouble never keeps the others from being
+        tried, each is given back to the outbox after its attempt, and an interruption
+        leaves those not tried to the worker.
+
+        Raises:
+            BrandkitError: a delivery's trouble when nothing of it was stored or sent (no
+                worker would ever send it).
+        """
+        core = self._core
         tried = 0
         try:
-            for account, delivery in zip(targets, deliveries, strict=True):
+            for account, delivery in zip(accounts, deliveries, strict=True):
                 tried += 1
                 raised = False
                 try:
@@ -2214,7 +2233,6 @@ class Client:
             # Interrupted: the accounts not tried yet are the worker's to send.
             for delivery in deliveries[tried:]:
                 core.let_go(delivery, True)
-        return deliveries
 
     def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """Publish, resume or reconcile one delivery (e.g. one loaded from the outbox).
@@ -2803,9 +2821,26 @@ class AsyncClient:
         await self._write_first(deliveries, first)
         if later:
             return deliveries
+        await self._send_all(deliveries, targets, first)
+        return deliveries
+
+    async def _send_all(
+        self,
+        deliveries: Sequence[Delivery],
+        accounts: Sequence[Account | None],
+        first: bool,
+    ) -> None:
+        """`Client._send_all`, the accounts served concurrently; cancelled, every delivery
+        goes back to the outbox as its attempt left it.
+
+        Raises:
+            BaseException: the first failure that left a delivery neither stored nor sent,
+                or that was not brandkit's (the others were tried all the same).
+        """
+        core = self._core
         try:
             results = await asyncio.gather(
-                *(self._deliver(d, a) for a, d in zip(targets, deliveries, strict=True)),
+                *(self._deliver(d, a) for a, d in zip(accounts, deliveries, strict=True)),
                 return_exceptions=True,
             )
         except BaseException:
@@ -2828,7 +2863,6 @@ class AsyncClient:
                 await self._let_go(delivery, isinstance(result, BaseException))
         if failure is not None:
             raise failure
-        return deliveries
 
     async def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """Publish, resume or reconcile one delivery; see `Client.deliver`."""

@@ -217,44 +217,16 @@ def _hold_first(
 
 
 def _send(client: Client, deliveries: Sequence[Delivery], accounts: dict[str, Account]) -> None:
-    """Deliver each one as `Client.publish` does: one's trouble never keeps the others from
-    being tried, and an interruption leaves those not tried to the worker."""
-    tried = 0
-    try:
-        for delivery in deliveries:
-            tried += 1
-            try:
-                client.deliver(delivery, accounts.get(delivery.account))
-            except BrandkitError as exc:
-                client._core.broke_off(delivery, exc)
-    finally:
-        for delivery in deliveries[tried:]:
-            client._core.let_go(delivery, True)
+    """Send deliveries already stored, as `Client.publish` sends its own."""
+    client._send_all(deliveries, [accounts.get(d.account) for d in deliveries], True)
 
 
 async def _asend(
     client: AsyncClient, deliveries: Sequence[Delivery], accounts: dict[str, Account]
 ) -> None:
-    """`_send` with an `AsyncClient`, the accounts served concurrently; cancelled, every
-    delivery goes back to the outbox as its attempt left it (one whose attempt had not
-    started would stay leased to this process, out of every worker's reach)."""
-    try:
-        results = await asyncio.gather(
-            *(client.deliver(d, accounts.get(d.account)) for d in deliveries),
-            return_exceptions=True,
-        )
-    except BaseException:
-        for delivery in deliveries:
-            await client._let_go(delivery, True)
-        raise
-    failure: BaseException | None = None
-    for delivery, result in zip(deliveries, results, strict=True):
-        if isinstance(result, BrandkitError):
-            await client._broke_off(delivery, result)
-        elif isinstance(result, BaseException):
-            failure = failure or result
-    if failure is not None:
-        raise failure
+    """`_send` with an `AsyncClient`, the accounts served concurrently (cancelled, every
+    delivery goes back to the outbox as its attempt left it)."""
+    await client._send_all(deliveries, [accounts.get(d.account) for d in deliveries], True)
 
 
 def _settle_now(

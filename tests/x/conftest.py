@@ -6,7 +6,7 @@ import copy
 import gzip
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -23,6 +23,7 @@ from brandkit.delivery import new_tid
 from brandkit.platforms._base import PartRef, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms.x import XAdapter
+from brandkit.testing.x import XEmulator
 
 # Real third-party data, copied into tests/data: the spec is X's own (xdevplatform/xdk), the
 # cassettes are tweepy's (MIT), the example bodies sns-sdks/python-twitter's (MIT).
@@ -287,3 +288,23 @@ def drive(flow: Any, respond: Callable[[httpx.Request], httpx.Response]) -> tupl
 def snowflake(when: float, seq: int = 1) -> str:
     """An X id made at epoch second ``when``."""
     return str(((int(when * 1000) - 1288834974657) << 22) | seq)
+
+
+@pytest.fixture
+def emu() -> Iterator[XEmulator]:
+    """An X emulator served on 127.0.0.1."""
+    emu = XEmulator()
+    with emu.serve():
+        yield emu
+
+
+@pytest.fixture
+def brand(emu: XEmulator) -> Account:
+    """The brand's account (its user id known)."""
+    return emu.account(name="brand", known_user=True)
+
+
+def get(emu: XEmulator, account: Account, path: str, **params: Any) -> httpx.Response:
+    """A signed GET straight to the emulator."""
+    headers = {"authorization": f"Bearer {account.secret('user_token')}"}
+    return httpx.get(emu.base_url + path, params=params, headers=headers)

@@ -4,7 +4,6 @@ Client reading, answering and moderating over a real socket."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,27 +12,7 @@ import pytest
 
 from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post
 from brandkit.testing.x import MENTIONS_REACH, XEmulator
-from tests.x.conftest import FAST, check_request, check_response
-
-
-@pytest.fixture
-def emu() -> Iterator[XEmulator]:
-    """An X emulator served on 127.0.0.1."""
-    emu = XEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def brand(emu: XEmulator) -> Account:
-    """The brand's account (its user id known)."""
-    return emu.account(name="brand", known_user=True)
-
-
-def get(emu: XEmulator, account: Account, path: str, **params: Any) -> httpx.Response:
-    """A signed GET straight to the emulator."""
-    headers = {"authorization": f"Bearer {account.secret('user_token')}"}
-    return httpx.get(emu.base_url + path, params=params, headers=headers)
+from tests.x.conftest import FAST, check_request, check_response, get
 
 
 def send(emu: XEmulator, account: Account, method: str, path: str, body: Any) -> httpx.Response:

@@ -5,38 +5,16 @@ message and brings its text up to the newest version; answers go to the newest v
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from brandkit import Account, Client, DeliveryStatus, Inbox, Post
 from brandkit.inbox import MessageStatus
 from brandkit.testing.x import EDIT_WINDOW, XEmulator
-from tests.x.conftest import FAST, check_response
+from tests.x.conftest import FAST, check_response, get
 
 FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets"
-
-
-@pytest.fixture
-def emu() -> Iterator[XEmulator]:
-    """An X emulator served on 127.0.0.1."""
-    emu = XEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def brand(emu: XEmulator) -> Account:
-    """The brand's account (its user id known)."""
-    return emu.account(name="brand", known_user=True)
-
-
-def get(emu: XEmulator, account: Account, path: str, **params: Any) -> httpx.Response:
-    headers = {"authorization": f"Bearer {account.secret('user_token')}"}
-    return httpx.get(emu.base_url + path, params=params, headers=headers)
 
 
 def test_an_edit_is_a_new_post_and_the_mentions_timeline_gives_the_newest(

@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import attrs
-import httpx
 import pydantic
 
 from brandkit._flow import Flow
@@ -230,12 +229,11 @@ def _read_mentions(
             # The comments, read already, still come: mentions are what LinkedIn documents
             # least, and a refusal of them must not stop the inbox that works.
             logger.warning(
-                "%s: LinkedIn refused the page's notifications (%d: %s), so mentions are not "
+                "%s: LinkedIn refused the page's notifications (%s), so mentions are not "
                 "read (asked again in a day; the comments are read as before): the token "
                 "needs rw_organization_admin and the member the ADMINISTRATOR role on %s",
                 adapter.account.key,
-                response.status_code,
-                adapter.account.redact(_message_of(response)[:300]),
+                adapter.account.redact(str(adapter.error_for(response))),
                 adapter.author,
             )
             return [], attrs.evolve(mark, more=False, paused_until=now + PAUSE_MS)
@@ -358,14 +356,6 @@ def _is_post(urn: str | None) -> bool:
 
 def _enc(urn: str) -> str:
     return quote(urn, safe="")
-
-
-def _message_of(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase
-    return str(body.get("message", "")) if isinstance(body, dict) else response.reason_phrase
 
 
 def _cursor_data(cursor: str | None) -> dict[str, Any]:

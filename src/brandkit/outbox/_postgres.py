@@ -792,18 +792,55 @@ class PostgresOutbox(Outbox):
                 account keys.
         """
         check_limit(limit, what="deliveries")
-        at = now or self.clock()
         keys = _account_keys(accounts)
         if keys is not None and not keys:
             return []
-        d, a = self._t["deliveries"], self._t["accounts"]
         look = self._listen_before_look()
         try:
-            return self._claim(d, a, at, keys, limit, failed)
+            return self._claim_now(now, keys, limit, failed)
         except BaseException:
             # Nothing was looked at: the wake-ups taken above are the next wait's again.
             self._look = self._look or look
             raise
+
+    async def _aclaim_listening(
+        self,
+        now: datetime | None = None,
+        *,
+        accounts: Iterable[str] | None = None,
+        limit: int = 100,
+        failed: builtins.list[Delivery] | None = None,
+    ) -> builtins.list[Delivery]:
+        """`claim` for a caller that waits with `await_work` (an asynchronous worker's
+        idle wait): it listens before it looks on the asynchronous connection that wait
+        uses, and runs the claim off the event loop. `claim` would listen on a synchronous
+        connection of its own, which nothing waits on: one more session on the server for
+        the worker's life.
+
+        Raises:
+            OutboxConflict, ConfigurationError: as `claim`.
+        """
+        check_limit(limit, what="deliveries")
+        keys = _account_keys(accounts)
+        if keys is not None and not keys:
+            return []
+        look = await self._alisten_before_look()
+        try:
+            return await asyncio.to_thread(self._claim_now, now, keys, limit, failed)
+        except BaseException:
+            self._alook = self._alook or look
+            raise
+
+    def _claim_now(
+        self,
+        now: datetime | None,
+        keys: builtins.list[str] | None,
+        limit: int,
+        failed: builtins.list[Delivery] | None,
+    ) -> builtins.list[Delivery]:
+        """`claim` once listening (``now`` ``None``: the outbox's clock)."""
+        at = now or self.clock()
+        return self._claim(self._t["deliveries"], self._t["accounts"], at, keys, limit, failed)
 
     def _claim(
         self,
@@ -1098,32 +1135,82 @@ class PostgresOutbox(Outbox):
         # Listen again at once: a wait that slept first missed what was added meanwhile.
         return self.wait_for_work(0.0)
 
+    async def _alisten(self) -> Any:
+        """The asynchronous twin of `_listen`: the connection `await_work` listens on
+        (opened once, and again when the last one was lost); ``None`` once the outbox is
+        closed.
+
+        Raises:
+            BrandkitError: the server cannot be reached.
+            psycopg.Error: ``LISTEN`` failed.
+        """
+        listener = self._alistener
+        if listener is not None and not listener.closed:
+            return listener
+        self._alistener = None
+        listener = await pg_aconnect(self.url, autocommit=True)
+        try:
+            await listener.execute(f'LISTEN "{self.channel}"')
+        except BaseException:
+            await listener.close()
+            raise
+        if self._stopped.is_set():
+            # close() ran while this connected: it would outlive the outbox.
+            await listener.close()
+            return None
+        self._alistener = listener
+        return listener
+
+    async def _adrop_listener(self, listener: Any, exc: BaseException) -> None:
+        """`_drop_listener` for the asynchronous wait's connection."""
+        logger.warning(
+            "outbox %s: the connection listening for new posts was lost (%s); listening again",
+            self.path,
+            _first_line(exc),
+        )
+        if self._alistener is listener:
+            self._alistener = None
+        await listener.close()
+        self._alook = True
+
+    async def _alisten_before_look(self) -> bool:
+        """`_listen_before_look` for a caller that waits with `await_work`: make sure its
+        connection listens before the look, and take the wake-ups that came meanwhile.
+        Returns whether its next wait was to return at once."""
+        try:
+            listener = self._alistener
+            if listener is not None and not listener.closed:
+                try:
+                    woken, farewell = await _adrain(listener)
+                    self._alook = self._alook or woken
+                    if farewell is not None:
+                        raise psycopg.OperationalError(farewell)
+                except psycopg.Error as exc:
+                    await self._adrop_listener(listener, exc)
+            await self._alisten()
+        except (BrandkitError, psycopg.Error):
+            # Only the wake-up is lost: an idle worker still looks again after its poll.
+            logger.warning("outbox %s: cannot listen for new posts", self.path)
+            return False
+        look, self._alook = self._alook, False
+        return look
+
     async def await_work(self, timeout: float) -> bool:
         """`wait_for_work` without blocking the event loop (psycopg's async connection):
         it returns ``True`` too when its connection was lost and it listens on a new one."""
         if self._stopped.is_set():
             return False
-        listener = self._alistener
-        if listener is None or listener.closed:
-            try:
-                listener = await pg_aconnect(self.url, autocommit=True)
-                try:
-                    await listener.execute(f'LISTEN "{self.channel}"')
-                except BaseException:
-                    await listener.close()
-                    raise
-            except (BrandkitError, psycopg.Error):
-                logger.warning("outbox %s: cannot listen for new posts", self.path, exc_info=True)
-                await asyncio.sleep(min(max(0.0, timeout), 1.0))
-                return False
-            if self._stopped.is_set():
-                # close() ran while this connected: it would outlive the outbox.
-                await listener.close()
-                return False
-            self._alistener = listener
-            if self._alook:
-                self._alook = False
-                return True
+        try:
+            listener = await self._alisten()
+        except (BrandkitError, psycopg.Error):
+            logger.warning("outbox %s: cannot listen for new posts", self.path, exc_info=True)
+            await asyncio.sleep(min(max(0.0, timeout), 1.0))
+            return False
+        if listener is None:
+            return False  # closed while it connected
+        if self._alook:
+            self._alook = False
+            return True
         woken = False
         try:
             async for _ in listener.notifies(timeout=max(0.0, timeout), stop_after=1):
@@ -1137,15 +1224,7 @@ class PostgresOutbox(Outbox):
         except psycopg.Error as exc:
             if self._stopped.is_set():
                 return False  # closed under the wait (close() ends its connection)
-            logger.warning(
-                "outbox %s: the connection listening for new posts was lost (%s); listening again",
-                self.path,
-                _first_line(exc),
-            )
-            if self._alistener is listener:
-                self._alistener = None
-            await listener.close()
-            self._alook = True
+            await self._adrop_listener(listener, exc)
             # Listen again at once: a post added meanwhile woke nobody (returns True).
             return await self.await_work(0.0)
         return woken
@@ -1425,6 +1504,31 @@ def _drain(listener: Any) -> tuple[bool, str | None]:
             if listener.closed or farewell or not _readable(listener.pgconn.socket):
                 break
             for _ in listener.notifies(timeout=0.0):
+                woken = True
+    finally:
+        listener.remove_notice_handler(note)
+    return woken, (farewell[0] if farewell else None)
+
+
+async def _adrain(listener: Any) -> tuple[bool, str | None]:
+    """`_drain` for an asynchronous listening connection.
+
+    Raises:
+        psycopg.OperationalError: the server closed the connection.
+    """
+    woken = False
+    farewell: list[str] = []
+
+    def note(diagnostic: Any) -> None:
+        if diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):
+            farewell.append(diagnostic.message_primary or "the server closed the connection")
+
+    listener.add_notice_handler(note)
+    try:
+        for _ in range(8):
+            if listener.closed or farewell or not _readable(listener.pgconn.socket):
+                break
+            async for _ in listener.notifies(timeout=0.0):
                 woken = True
     finally:
         listener.remove_notice_handler(note)

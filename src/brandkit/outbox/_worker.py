@@ -44,6 +44,9 @@ _STOP_CHECK = 0.25
 # How often a busy worker looks at its stop event (a signal handler sets it from another
 # frame): prompt for a person, and a wake-up that costs nothing next to a delivery.
 _STOP_POLL = 0.05
+# How long past ``poll`` an idle asynchronous worker lets its outbox's wait run, which ends
+# itself after ``poll`` (a server slow to accept its connection is cut off then).
+_AWAIT_GRACE = 1.0
 
 
 def _host_clock() -> datetime:
@@ -256,21 +259,32 @@ class Worker:
         return [*failed, *(d for d in claimed if d.id in settled)]
 
     async def _aclaim(
-        self, client: AsyncClient, at: datetime
+        self, client: AsyncClient, at: datetime, *, awaits: bool = False
     ) -> tuple[list[Delivery], list[Delivery]]:
         """Release the campaign holds that are due, then claim (off the event loop: a claim
         waiting for a lock or a slow database must not stop the loop, where other accounts'
         requests are under way) and refresh the claimed accounts' tokens that expire soon.
-        Returns what was claimed, and what the claim failed for its damage."""
+        Returns what was claimed, and what the claim failed for its damage.
+
+        ``awaits``: the worker's idle wait is the outbox's ``await_work``, so the claim
+        listens for added posts where that wait does (on PostgreSQL, its asynchronous
+        connection) rather than on a connection of its own that nothing waits on."""
         from brandkit.campaign._holds import abefore_claim  # campaigns whose article is live
 
         await abefore_claim(self.outbox, client, self.accounts, at)
         if not self._swept:
             await asyncio.to_thread(self._requeue_stranded)
         failed: list[Delivery] = []
-        claimed = await asyncio.to_thread(
-            self.outbox.claim, at, accounts=list(self.accounts), limit=self.batch, failed=failed
-        )
+        accounts, limit = list(self.accounts), self.batch
+        listening = getattr(self.outbox, "_aclaim_listening", None) if awaits else None
+        if listening is not None:
+            claimed: list[Delivery] = await listening(
+                at, accounts=accounts, limit=limit, failed=failed
+            )
+        else:
+            claimed = await asyncio.to_thread(
+                self.outbox.claim, at, accounts=accounts, limit=limit, failed=failed
+            )
         if claimed and self.credentials is not None:
             await asyncio.to_thread(self._refresh_credentials, claimed)
         return claimed, failed
@@ -658,7 +672,9 @@ class Worker:
                 free = not waiting and len(running) < self.concurrency
                 if free and time.monotonic() >= look_again:
                     try:
-                        claimed, failed = await self._aclaim(client, await self._anow())
+                        claimed, failed = await self._aclaim(
+                            client, await self._anow(), awaits=isinstance(stop, asyncio.Event)
+                        )
                         waiting.extend(_by_account(claimed))
                         _tell_failed(failed, on_delivery)
                     except OutboxConflict as exc:
@@ -757,10 +773,15 @@ class Worker:
         """`_idle` in a running event loop (the outbox's asynchronous wait)."""
         waits = [asyncio.ensure_future(stop.wait())]
         awaiter = getattr(self.outbox, "await_work", None)
+        limit = poll
         if awaiter is not None:
             waits.append(asyncio.ensure_future(awaiter(poll)))
+            # The outbox's wait ends itself after ``poll``: cut off at the same moment, it
+            # was cancelled mid-read, and closed its listening connection (opened again
+            # before the next look: a new session at every idle poll).
+            limit = poll + _AWAIT_GRACE
         try:
-            await asyncio.wait(waits, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiting in waits:
                 waiting.cancel()

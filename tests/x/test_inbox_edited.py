@@ -106,3 +106,47 @@ def test_a_quote_edited_before_the_first_read_comes_once_as_edited(
         assert abs((message.created_at - made).total_seconds()) < 1
         assert message.edited_at is not None
         assert abs((message.edited_at - made).total_seconds() - 300) < 1
+
+
+def test_replies_to_an_edited_part_of_an_answer_are_under_it(
+    emu: XEmulator, brand: Account
+) -> None:
+    """The brand edits the second part of a two-part answer (a self-thread part: a new post,
+    a new id); X names the version a reply answers, so replies to the edit, and replies to
+    an edited reply further down, still hang under the answer, each ``in_reply_to`` the
+    original's id, as ``Message.id`` and ``delivery.ids`` are."""
+    words = " ".join(f"word{i}" for i in range(80))
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Ask us"), brand)
+        emu.audience("fan1").reply(d.ids[0], "Vegan options?")
+        (message,) = client.inbox(brand).messages
+        answer = client.reply(message, Post(text=words))
+        assert answer.status is DeliveryStatus.SENT, answer.error
+        assert len(answer.ids) == 2
+        emu.clock.advance(60)
+        second = emu.edit(answer.ids[1], "and the last words, edited")
+        under = emu.audience("fan2").reply(second, "Which ones?")
+        more = emu.audience("fan2").reply(under, "and gluten-free?")
+        emu.clock.advance(60)
+        more_now = emu.edit(more, "and gluten-free ones?")
+        deeper = emu.audience("fan3").reply(more_now, "following")
+        got = client.replies(answer)
+    assert [m.id for m in got] == [under, more, deeper]
+    assert [m.in_reply_to for m in got] == [answer.ids[1], under, more]
+    assert got[1].extra["latest"] == more_now
+
+
+def test_a_reply_to_the_edited_post_is_a_reply_to_the_brands_post(
+    emu: XEmulator, brand: Account
+) -> None:
+    """A reply to the newest version of the brand's edited post answers that post in the
+    inbox and in ``replies``: ``our_post`` and ``in_reply_to`` are the delivery's id."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Our new kit is out"), brand)
+        emu.clock.advance(60)
+        newest = emu.edit(d.ids[0], "Our new kit is out now")
+        asked = emu.audience("fan").reply(newest, "Price?")
+        (message,) = client.inbox(brand).messages
+        (read,) = client.replies(d)
+    for m in (message, read):
+        assert (m.id, m.kind, m.our_post, m.in_reply_to) == (asked, "reply", d.ids[0], d.ids[0])

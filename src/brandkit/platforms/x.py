@@ -666,22 +666,15 @@ class _Author(_Id):
     public_metrics: _Followers | None = None
 
 
-class _ConvPost(_Id):
-    """A post of the mentions timeline or of a conversation search."""
+class _Versioned(_Id):
+    """A post with its edit chain (X sends ``edit_history_tweet_ids`` on every post)."""
 
-    text: str
-    author_id: _Snowflake
-    created_at: str | None = None
-    conversation_id: _Snowflake | None = None
-    in_reply_to_user_id: _Snowflake | None = None
-    referenced_tweets: tuple[_Reference, ...] = ()
-    note_tweet: _Note | None = None
-    lang: str | None = None
     # The ids of its edit chain, the original first (an edit is a new post with a new id;
     # X allows 5 edits, so a chain of 6; more is taken as it comes, up to a bound).
     edit_history_tweet_ids: Annotated[
         tuple[_Snowflake, ...], pydantic.Field(max_length=_MAX_EDIT_CHAIN)
     ] = ()
+    referenced_tweets: tuple[_Reference, ...] = ()
 
     def ref(self, kind: str) -> str | None:
         """The id of the post this one refers to as ``kind`` (``replied_to``, ``quoted``)."""
@@ -692,6 +685,18 @@ class _ConvPost(_Id):
         """The id of the first version of this post: its own when it was never edited."""
         history = self.edit_history_tweet_ids
         return history[0] if history else self.id
+
+
+class _ConvPost(_Versioned):
+    """A post of the mentions timeline or of a conversation search."""
+
+    text: str
+    author_id: _Snowflake
+    created_at: str | None = None
+    conversation_id: _Snowflake | None = None
+    in_reply_to_user_id: _Snowflake | None = None
+    note_tweet: _Note | None = None
+    lang: str | None = None
 
 
 def _versions(post: _ConvPost) -> tuple[datetime, datetime | None, dict[str, Any]]:
@@ -709,17 +714,24 @@ def _versions(post: _ConvPost) -> tuple[datetime, datetime | None, dict[str, Any
     return snowflake_time(post.original) or created, created, {"latest": post.id}
 
 
-class _RefPost(_Id):
+class _RefPost(_Versioned):
     """A referenced post of ``includes.tweets`` (the parent or the quoted post)."""
 
     author_id: _Snowflake | None = None
     conversation_id: _Snowflake | None = None
     in_reply_to_user_id: _Snowflake | None = None
-    referenced_tweets: tuple[_Reference, ...] = ()
 
-    def ref(self, kind: str) -> str | None:
-        """The id of the post this one refers to as ``kind``."""
-        return next((r.id for r in self.referenced_tweets if r.type == kind), None)
+
+def _originals(posts: Iterable[_Versioned]) -> dict[str, str]:
+    """Each version's id of ``posts`` and their edit chains, to its original's id.
+
+    ``referenced_tweets`` names the version a post answers or quotes, which after an edit
+    is not the id brandkit keeps (`Message.id`, `brandkit.Delivery.ids`: the original's)."""
+    out: dict[str, str] = {}
+    for post in posts:
+        for version in (*post.edit_history_tweet_ids, post.id):
+            out.setdefault(version, post.original)
+    return out
 
 
 class _ConvIncludes(Answer):
@@ -1560,8 +1572,9 @@ class XAdapter(RefreshingAdapter):
         """The replies under the post ``refs``: recent search ``conversation_id:<id>``, 100
         posts a request, of the conversation its parts are in (their own, or for an answer
         the one it joined, of which only what answers the answer, directly or further
-        down, is kept). X's recent search reaches back 7 days; replies to an older post
-        are not returned.
+        down, is kept). A reply to any version of an edited part or message is under it:
+        ``in_reply_to`` names the original (`_originals`). X's recent search reaches back
+        7 days; replies to an older post are not returned.
 
         Raises:
             MalformedResponse: a page brandkit cannot read.
@@ -1964,7 +1977,12 @@ class XAdapter(RefreshingAdapter):
         is the page's decoded JSON."""
         includes = page.includes or _ConvIncludes()
         users = {u.id: u for u in includes.users}
+        # A parent is found by the version a reply names, or by any id of its chain.
         referenced = {t.id: t for t in includes.tweets}
+        for t in includes.tweets:
+            for version in t.edit_history_tweet_ids:
+                referenced.setdefault(version, t)
+        originals = _originals((*page.data, *includes.tweets))
         items = body.get("data") if isinstance(body, dict) else None
         raw = {
             item["id"]: item
@@ -1979,7 +1997,13 @@ class XAdapter(RefreshingAdapter):
                 continue  # the conversation's root, when someone else's post is asked for
             out.append(
                 self._message(
-                    post, users, referenced, raw.get(post.id, {}), user_id, conversation_of
+                    post,
+                    users,
+                    referenced,
+                    originals,
+                    raw.get(post.id, {}),
+                    user_id,
+                    conversation_of,
                 )
             )
         return out
@@ -1989,10 +2013,14 @@ class XAdapter(RefreshingAdapter):
         post: _ConvPost,
         users: Mapping[str, _Author],
         referenced: Mapping[str, _RefPost],
+        originals: Mapping[str, str],
         raw: Mapping[str, Any],
         user_id: str,
         conversation_of: str | None,
     ) -> Message:
+        """``post`` as a message; ``in_reply_to`` and ``our_post`` name the original of
+        the version it answers or quotes (``originals``), the id a message or a delivery
+        keeps, whichever version X names."""
         from brandkit.inbox._model import Author, Message
 
         replied = post.ref("replied_to")
@@ -2000,15 +2028,17 @@ class XAdapter(RefreshingAdapter):
         in_reply_to: str | None = None
         our_post: str | None = None
         if replied is not None:
-            in_reply_to = replied
-            our_post = conversation_of or self._our_post(post, replied, referenced, user_id)
+            in_reply_to = originals.get(replied, replied)
+            our_post = conversation_of or self._our_post(
+                post, replied, referenced, originals, user_id
+            )
             answers_us = post.in_reply_to_user_id == user_id or our_post is not None
             kind = "reply" if answers_us else "mention"
         elif quoted is not None:
-            in_reply_to = quoted
+            in_reply_to = originals.get(quoted, quoted)
             quoted_post = referenced.get(quoted)
             if quoted_post is not None and quoted_post.author_id == user_id:
-                our_post = quoted
+                our_post = in_reply_to
             kind = "quote"
         else:
             kind = "mention"
@@ -2051,25 +2081,34 @@ class XAdapter(RefreshingAdapter):
 
     @staticmethod
     def _our_post(
-        post: _ConvPost, replied: str, referenced: Mapping[str, _RefPost], user_id: str
+        post: _ConvPost,
+        replied: str,
+        referenced: Mapping[str, _RefPost],
+        originals: Mapping[str, str],
+        user_id: str,
     ) -> str | None:
-        """The account's post at the root of ``post``'s conversation, as far as the post
-        and its parent (``includes.tweets``) show it; ``None`` when they do not."""
-        conversation = post.conversation_id
-        if conversation is None:
+        """The account's post at the root of ``post``'s conversation (its original's id),
+        as far as the post and its parent (``includes.tweets``) show it; ``None`` when
+        they do not. Any version of a post counts as that post (``originals``)."""
+        if post.conversation_id is None:
             return None
-        if replied == conversation and post.in_reply_to_user_id == user_id:
+        conversation = originals.get(post.conversation_id, post.conversation_id)
+
+        def same(version: str | None) -> bool:
+            return version is not None and originals.get(version, version) == conversation
+
+        if same(replied) and post.in_reply_to_user_id == user_id:
             return conversation  # an answer to the account's post that started it
         parent = referenced.get(replied)
         if parent is None:
             return None
         if parent.author_id == user_id:
-            if parent.id == conversation:
+            if same(parent.id):
                 return conversation
             if parent.in_reply_to_user_id == user_id:
                 return conversation  # a part of the account's own thread
             return None
-        if parent.ref("replied_to") == conversation and parent.in_reply_to_user_id == user_id:
+        if same(parent.ref("replied_to")) and parent.in_reply_to_user_id == user_id:
             return conversation  # an answer to an answer to the account's post
         return None
 

@@ -50,6 +50,12 @@ _MAX_GRANTS = 512
 # each); one is made again on use, as a process that just started would make it.
 _MAX_PLANS = 4096
 _EVICT_SCAN = 64  # plans looked at per key added past the bound, beyond the excess
+# An account scope this process saw backing off is forgotten this long after it was last
+# seen so (the refusal, or an acquire that found its strikes): the answer it waits for, to
+# a request granted then, comes within FLIGHT_TTL or never, and every later acquire of the
+# account notes it again while the strikes are stored. At most `_MAX_PLANS` are kept (the
+# least recently seen dropped first), as many as the plans.
+_STRUCK_TTL = 2 * FLIGHT_TTL
 # The longest a cancelled task waits for the governor's state change under way (a grant to
 # give back, an answer or a lost request to settle) before it lets the cancellation through.
 SETTLE_WAIT = 10.0
@@ -314,7 +320,7 @@ class Governor:
         self._plans: OrderedDict[BucketKey, _Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         # Scopes that this process saw backing off; a success there must clear the strikes.
-        self._struck: set[str] = set()
+        self._struck = _Struck()
         # Each server's clock offset, learned from its answers (kept in this process).
         self._servers = ServerClocks()
 
@@ -407,7 +413,7 @@ class Governor:
                         held = w
                     if entry.strikes:
                         probes.append(entry)
-                        self._struck.add(scope)
+                        self._struck.add(scope, now)
             if held > cap:
                 # A hold stored further ahead than this governor's cap (by a governor with a
                 # larger one, an older version, a hand-written row) is brought within it and
@@ -789,7 +795,7 @@ class Governor:
         block.strikes += 1
         delay = self._rng.uniform(0.0, self._ceiling(block.strikes))
         block.until = now + delay  # replaces the hold that kept others behind the probe
-        self._struck.add(plan.account)
+        self._struck.add(plan.account, now)
         return block.until - now
 
     @staticmethod
@@ -816,6 +822,45 @@ class Governor:
 
     def _ceiling(self, strikes: int) -> float:
         return backoff(self.backoff_base, strikes - 1, self.backoff_cap)
+
+
+class _Struck:
+    """The account scopes this process saw backing off after bare 429s (their strikes are
+    stored), so that a success there clears the strikes: `Governor._struck`.
+
+    Bounded: a scope not seen backing off for `_STRUCK_TTL` seconds (the refusal, or an
+    acquire that found its strikes) is forgotten, and past `_MAX_PLANS` scopes the least
+    recently seen go first. A set kept every account that ever backed off and never
+    succeeded again (a revoked token, an account no longer served), for the process's life.
+    An account still in use is noted again by its next acquire, before its request leaves.
+    """
+
+    __slots__ = ("_lock", "_seen")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # stores run their changes in threads too
+        self._seen: OrderedDict[str, float] = OrderedDict()  # scope: when last seen
+
+    def add(self, scope: str, now: float) -> None:
+        """Note that ``scope`` backs off at ``now``, and forget what is too old."""
+        with self._lock:
+            seen = self._seen
+            seen[scope] = now
+            seen.move_to_end(scope)
+            horizon = now - _STRUCK_TTL
+            while len(seen) > _MAX_PLANS or next(iter(seen.values())) < horizon:
+                seen.popitem(last=False)
+
+    def discard(self, scope: str) -> None:
+        """``scope`` no longer backs off (a success cleared its strikes)."""
+        with self._lock:
+            self._seen.pop(scope, None)
+
+    def __contains__(self, scope: object) -> bool:
+        return scope in self._seen
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 class _Guard:

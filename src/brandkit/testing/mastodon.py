@@ -60,7 +60,11 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   as whole seconds; ``offset``; newest first) over what the searcher wrote, was mentioned
   in or favourited, and public statuses of indexable accounts
   (`MastodonEmulator.set_indexable`; ``full_text_search=False`` is a server without
-  Elasticsearch). No stemming.
+  Elasticsearch). Words are read as the index's analyzers read them: a term matches a
+  status when all its tokens are in ``text`` (lower-cased as Java does, so ``İ`` is ``i``)
+  or all in ``text.stemmed`` (accents folded, ``l'`` and ``'s`` dropped, English stop words
+  left out, Porter-stemmed: ``brand`` finds "Brand's" and "brands", ``cafe`` finds
+  "café"); a phrase is matched on ``text`` alone.
 - Rate limits as Rack::Attack enforces them: 300 requests per 5 min per token, media uploads
   and deletes 30 per 30 min per account; windows are aligned to the epoch like Mastodon's and
   can be made small for tests with ``rate_limits=`` or `MastodonEmulator.set_rate_limit`.
@@ -126,6 +130,7 @@ from brandkit.testing._emulator import (
 )
 from brandkit.testing._forms import multipart
 from brandkit.testing._images import media_extension
+from brandkit.testing._mastodon_search import phrase_matches, term_matches
 from brandkit.text._mastodon import hashtag_key
 
 __all__ = ["DEFAULT_RATE_LIMITS", "MastodonAudience", "MastodonEmulator"]
@@ -4408,7 +4413,6 @@ def _image_size(data: bytes) -> tuple[int | None, int | None]:
 
 
 _CLAUSE = regex.compile(r'([+-]?)(?:"([^"]*)"|(\w+):("[^"]*"|\S+)|(\S+))')
-_SEARCH_WORD = regex.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 def _parse_search(q: str) -> list[tuple[str, str, Any]] | None:
@@ -4438,21 +4442,14 @@ def _id_second(value: str) -> datetime:
     return datetime.fromtimestamp(ms // 1000, UTC)
 
 
-def _search_words(text: str) -> list[str]:
-    return _SEARCH_WORD.findall(text.lower())
-
-
 def _clauses_match(clauses: list[tuple[str, str, Any]], st: _Status, author: _User) -> bool:
-    words = _search_words(st.text)
-    joined = f" {' '.join(words)} "
     created = datetime.fromtimestamp(st.created_at, UTC)
     for operator, kind, value in clauses:
         if kind in ("term", "phrase"):
-            parts = _search_words(value)
             if kind == "phrase":
-                hit = bool(parts) and f" {' '.join(parts)} " in joined
-            else:  # multi_match with operator and: every token of the term
-                hit = bool(parts) and all(p in words for p in parts)
+                hit = phrase_matches(value, st.text)
+            else:
+                hit = term_matches(value, st.text)
             if hit != (operator == "must"):
                 return False
             continue

@@ -1015,22 +1015,31 @@ class PostgresOutbox(Outbox):
         """Write ``delivery`` unless one with its id is stored already; return the stored
         one (two processes inserting the same answer at once make one delivery)."""
         with self._tx() as db:
-            db.execute(
-                f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
-                (delivery.id,),
-            )
-            row = db.fetchone()
-            if row is not None:
-                return self._load(row[0])
-            # Another process may insert the same id meanwhile: wait for it, take its row.
-            db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (delivery.id,))
-            db.execute(
-                f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
-                (delivery.id,),
-            )
-            row = db.fetchone()
-            if row is not None:
-                return self._load(row[0])
+            return self._insert_once_in(db, delivery, False)
+
+    def _insert_once_in(self, db: Any, delivery: Delivery, lease: bool) -> Delivery:
+        """`insert_once` in the transaction of ``db`` (`Outbox.transaction`'s too);
+        ``lease``: written as `save` writes it (leased to this outbox while pending)."""
+        db.execute(
+            f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
+            (delivery.id,),
+        )
+        row = db.fetchone()
+        if row is not None:
+            return self._load(row[0])
+        # Another process may insert the same id meanwhile: wait for it, take its row.
+        db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (delivery.id,))
+        db.execute(
+            f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
+            (delivery.id,),
+        )
+        row = db.fetchone()
+        if row is not None:
+            return self._load(row[0])
+        if lease:
+            error = self._error_text(delivery)
+            self._save_in(db, delivery, error, self._columns(delivery, error))
+        else:
             self._insert(db, delivery, None, None)
         return delivery
 

@@ -4442,6 +4442,16 @@ def _id_second(value: str) -> datetime:
     return datetime.fromtimestamp(ms // 1000, UTC)
 
 
+def _language_code_from_term(term: str) -> str:
+    """PrefixClause#language_code_from_term: the code as written, in lower case, or its
+    part before ``-``/``_`` in lower case, whichever Mastodon supports first; else as
+    written. ``language:zh-TW`` is only ``zh-TW``, ``language:ZH-TW`` is ``zh``."""
+    for code in (term, term.lower(), re.split(r"[_-]", term)[0].lower()):
+        if code in _SUPPORTED_LOCALES:
+            return code
+    return term
+
+
 def _clauses_match(clauses: list[tuple[str, str, Any]], st: _Status, author: _User) -> bool:
     created = datetime.fromtimestamp(st.created_at, UTC)
     for operator, kind, value in clauses:
@@ -4454,7 +4464,7 @@ def _clauses_match(clauses: list[tuple[str, str, Any]], st: _Status, author: _Us
                 return False
             continue
         if kind == "language":
-            hit = st.language == value.lower().split("-")[0].split("_")[0] or st.language == value
+            hit = st.language == _language_code_from_term(value)
         elif kind == "from":
             hit = author.acct.lower() == value.lstrip("@").lower()
         elif kind in ("before", "after", "during"):

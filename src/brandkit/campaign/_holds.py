@@ -808,25 +808,12 @@ def announce(
     # One transaction for the hold's status and its announcements: written apart, a
     # cancel (or another worker's claim) slipped in between, and a cancelled hold's
     # announcements were sent, or a released hold's lost to a crash.
-    columns = [(d, outbox._error_text(d)) for d in deliveries]
-    out = []
-    with outbox._tx() as db:
-        if not store.released_in(db, hold.id, url, ids, now):
+    with outbox.transaction() as tx:
+        if not store.released_in(tx.connection, hold.id, url, ids, now):
             return None
-        for delivery, error in columns:
-            row = db.execute(
-                "SELECT data FROM outbox_deliveries WHERE id = ?", (delivery.id,)
-            ).fetchone()
-            if row is not None:
-                # Written by an earlier brandkit's release that stopped before the hold.
-                out.append(outbox._load(row[0]))
-            elif take:
-                outbox._save_in(db, delivery, error, outbox._columns(delivery, error))
-                out.append(delivery)
-            else:
-                outbox._insert(db, delivery, None, None, error=error)
-                out.append(delivery)
-    return out
+        # One already stored was written by an earlier brandkit's release that stopped
+        # before the hold: it is returned as stored.
+        return [tx.insert_once(d, lease=take) for d in deliveries]
 
 
 def _gone(error: BrandkitError) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -208,11 +207,10 @@ def _hold_first(
         outbox.save_many(articles)
         return articles, store.add(campaign, articles, now)
     store.make()
-    prepared = [(d, outbox._error_text(d)) for d in articles]
-    with outbox._tx() as db:
-        for delivery, error in prepared:
-            outbox._save_in(db, delivery, error, outbox._columns(delivery, error))
-        hold = store.add_in(db, campaign, articles, now)
+    with outbox.transaction() as tx:
+        for delivery in articles:
+            tx.save(delivery)
+        hold = store.add_in(tx.connection, campaign, articles, now)
     return articles, hold
 
 
@@ -383,10 +381,6 @@ def queue(outbox: Outbox, campaign: Campaign, blogs: Account | Sequence[Account]
     # crash between them left the article queued with no announcement while queue()
     # raised, and the rerun queued (and the worker posted) the article twice.
     store.make()
-    made: list[Hold] = []
-
-    def hold_too(db: sqlite3.Connection, articles: list[Delivery]) -> None:
-        made.append(store.add_in(db, campaign, articles, now))
-
-    outbox._add(campaign.article, targets, within=hold_too)
-    return made[0]
+    with outbox.transaction() as tx:
+        articles = tx.add(campaign.article, targets)
+        return store.add_in(tx.connection, campaign, articles, now)

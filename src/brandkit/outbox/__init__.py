@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from brandkit.outbox._store import Outbox, OutboxEvent
+from brandkit.outbox._store import Outbox, OutboxEvent, OutboxTransaction
 from brandkit.outbox._worker import Worker
 
 if TYPE_CHECKING:
     from brandkit.outbox._postgres import PostgresOutbox
 
-__all__ = ["Outbox", "OutboxEvent", "PostgresOutbox", "Worker"]
+__all__ = ["Outbox", "OutboxEvent", "OutboxTransaction", "PostgresOutbox", "Worker"]
 
 
 def __getattr__(name: str) -> Any:

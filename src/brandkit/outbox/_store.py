@@ -32,7 +32,8 @@ import stat
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,7 @@ from brandkit.platforms._base import PartRef
 if TYPE_CHECKING:
     from brandkit.inbox._model import Message
 
-__all__ = ["Outbox", "OutboxEvent", "media_files", "missing_media"]
+__all__ = ["Outbox", "OutboxEvent", "OutboxTransaction", "media_files", "missing_media"]
 
 SCHEMA_VERSION = 1
 
@@ -661,6 +662,79 @@ def missing_media(post: Content, platform: str) -> MediaError | None:
                 platform=platform,
             )
     return None
+
+
+class OutboxTransaction:
+    """One write transaction of an outbox, as [`Outbox.transaction`][brandkit.Outbox.transaction]
+    yields it: deliveries written through it and the caller's own statements on
+    `connection` are committed together when the ``with`` block ends, or not at all when
+    it raises.
+
+    Attributes:
+        connection: the database handle the transaction runs on, for the caller's own
+            statements: a ``sqlite3.Connection`` for a SQLite outbox (``?`` parameters), a
+            psycopg cursor for a PostgreSQL one (``%s`` parameters). Never commit or roll
+            back on it: the ``with`` block does.
+    """
+
+    def __init__(self, outbox: Outbox, connection: Any) -> None:
+        self._outbox: Outbox | None = outbox
+        self.connection = connection
+
+    def _open(self) -> Outbox:
+        if self._outbox is None:
+            raise BrandkitError(
+                "this outbox transaction is over (its with block ended): write in a new "
+                "one, with outbox.transaction() as tx: ..."
+            )
+        return self._outbox
+
+    def _end(self) -> None:
+        self._outbox = None
+        self.connection = None
+
+    def save(self, delivery: Delivery) -> None:
+        """[`Outbox.save`][brandkit.Outbox.save] in this transaction: a delivery
+        ``pending`` or ``sending`` is written leased to this outbox (it sends it now).
+
+        Raises:
+            BrandkitError: as `Outbox.save` (the save conflicts with what is stored);
+                raised out of the ``with`` block, nothing of the transaction is written.
+        """
+        outbox = self._open()
+        error = outbox._error_text(delivery)
+        outbox._save_in(self.connection, delivery, error, outbox._columns(delivery, error))
+
+    def insert_once(self, delivery: Delivery, *, lease: bool = False) -> Delivery:
+        """[`Outbox.insert_once`][brandkit.Outbox.insert_once] in this transaction:
+        write ``delivery`` unless one with its id is stored already, and return the stored
+        one (as it is stored, never written twice).
+
+        Args:
+            delivery: the delivery, with an id made from what it is for, so that writing
+                it again (after a crash, by another process) finds the first.
+            lease: write it leased to this outbox, as `save` writes a delivery this process
+                sends now, so that no worker claims it meanwhile (``False``: for a worker).
+                A delivery already stored is returned as it is, leased or not.
+
+        Raises:
+            BrandkitError: the transaction is over, or the database failed.
+        """
+        return self._open()._insert_once_in(self.connection, delivery, lease)
+
+    def add(
+        self, post: Content, accounts: Account | Sequence[Account], *, check: bool = True
+    ) -> builtins.list[Delivery]:
+        """[`Outbox.add`][brandkit.Outbox.add] in this transaction: ``post`` as a
+        pending delivery for each account, after the same checks (made while the
+        transaction holds the write lock).
+
+        Raises:
+            ConfigurationError, ContentError, MediaError: as `Outbox.add`.
+        """
+        outbox = self._open()
+        targets = outbox._to_add(post, accounts, check)
+        return outbox._add_in(self.connection, post, targets)
 
 
 @attrs.frozen
@@ -1852,19 +1926,19 @@ class Outbox(SQLiteStore):
                 account or a post for a blog account.
             MediaError: a media file of the post is gone or breaks a platform's rule.
         """
-        return self._add(post, accounts, check=check)
+        # Checked before the write lock is taken: other writers wait for the commit only.
+        targets = self._to_add(post, accounts, check)
+        with self._tx() as db:
+            return self._add_in(db, post, targets)
 
-    def _add(
-        self,
-        post: Content,
-        accounts: Account | Sequence[Account],
-        *,
-        check: bool = True,
-        within: Callable[[Any, builtins.list[Delivery]], None] | None = None,
-    ) -> builtins.list[Delivery]:
-        """`add`; ``within(db, deliveries)`` then writes more in the same transaction (a
-        campaign's hold: the article is never queued without it, nor it without the
-        article), and whatever it raises undoes the whole write."""
+    def _to_add(
+        self, post: Content, accounts: Account | Sequence[Account], check: bool
+    ) -> builtins.list[Account]:
+        """The accounts ``post`` is added for, once each, after `add`'s checks.
+
+        Raises:
+            ConfigurationError, ContentError, MediaError: as `add`.
+        """
         from brandkit._client import _once_each, check_content
 
         if not isinstance(post, Post | Article):
@@ -1893,22 +1967,56 @@ class Outbox(SQLiteStore):
                     raise gone
                 if isinstance(post, Post):
                     render(post, platform)
+        return targets
+
+    def _add_in(
+        self, db: Any, post: Content, targets: Sequence[Account]
+    ) -> builtins.list[Delivery]:
+        """`add`'s writes, in the transaction of ``db``."""
         now = self.clock()
         out = []
-        with self._tx() as db:
-            for account in targets:
-                delivery = Delivery(
-                    account=account.key,
-                    platform=account.platform,
-                    post=post,
-                    created_at=now,
-                    updated_at=now,
-                )
-                self._insert(db, delivery, None, None)
-                out.append(delivery)
-            if within is not None:
-                within(db, out)
+        for account in targets:
+            delivery = Delivery(
+                account=account.key,
+                platform=account.platform,
+                post=post,
+                created_at=now,
+                updated_at=now,
+            )
+            self._insert(db, delivery, None, None)
+            out.append(delivery)
         return out
+
+    @contextmanager
+    def transaction(self) -> Iterator[OutboxTransaction]:
+        """One write transaction for deliveries and the caller's own rows in the outbox's
+        database, committed together when the ``with`` block ends, or rolled back whole
+        when it raises (a crash in between leaves neither).
+
+        ```python
+        with outbox.transaction() as tx:
+            tx.connection.execute("UPDATE my_jobs SET queued = 1 WHERE id = ?", (job,))
+            tx.insert_once(delivery)     # or tx.save(d), tx.add(post, accounts)
+        ```
+
+        The block holds the database's write lock (and this outbox object's lock): keep it
+        short, and write deliveries through the transaction (`OutboxTransaction.save`,
+        `insert_once`, `add`), not through the outbox's own methods, which would start a
+        second transaction inside this one and fail.
+
+        Raises:
+            OutboxConflict: another process kept the write lock for longer than
+                ``timeout``: nothing was written.
+            BrandkitError: the database failed, or a statement of the block did (the
+                database's error, turned into brandkit's); nothing was written. An error
+                the block raises itself comes out as it is, and nothing was written.
+        """
+        with self._tx() as db:
+            tx = OutboxTransaction(self, db)
+            try:
+                yield tx
+            finally:
+                tx._end()
 
     def insert_once(self, delivery: Delivery) -> Delivery:
         """Write ``delivery`` unless one with its id is stored already; return the stored one.
@@ -1917,11 +2025,20 @@ class Outbox(SQLiteStore):
         that the same answer queued twice, by two processes at once too, is one delivery.
         """
         with self._tx() as db:
-            row = db.execute(
-                "SELECT data FROM outbox_deliveries WHERE id = ?", (delivery.id,)
-            ).fetchone()
-            if row is not None:
-                return self._load(row[0])
+            return self._insert_once_in(db, delivery, False)
+
+    def _insert_once_in(self, db: Any, delivery: Delivery, lease: bool) -> Delivery:
+        """`insert_once` in the transaction of ``db``; ``lease``: written as `save` writes
+        it (leased to this outbox while pending), else for a worker."""
+        row = db.execute(
+            "SELECT data FROM outbox_deliveries WHERE id = ?", (delivery.id,)
+        ).fetchone()
+        if row is not None:
+            return self._load(row[0])
+        if lease:
+            error = self._error_text(delivery)
+            self._save_in(db, delivery, error, self._columns(delivery, error))
+        else:
             self._insert(db, delivery, None, None)
         return delivery
 

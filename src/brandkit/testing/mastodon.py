@@ -4135,9 +4135,16 @@ class MastodonEmulator(Emulator):
                 continue
             if self._filtered_for(st, user):
                 continue  # StatusesSearchService rejects what StatusFilter filters
-            if _clauses_match(clauses, st, self._users[st.user_id]):
+            if _clauses_match(clauses, st, self._users[st.user_id], self._searchable_text(st)):
                 out.append(st)
         return out
+
+    def _searchable_text(self, st: _Status) -> str:
+        """Status#searchable_text: the spoiler text, the text and the media descriptions
+        (alt text), what the index holds of a status."""
+        described = [self._media[m].description for m in st.media_ids if m in self._media]
+        parts = [st.spoiler_text, st.text, "\n\n".join(d or "" for d in described)]
+        return "\n\n".join(parts)
 
     # -- OAuth ----------------------------------------------------------------------------
 
@@ -4452,14 +4459,13 @@ def _language_code_from_term(term: str) -> str:
     return term
 
 
-def _clauses_match(clauses: list[tuple[str, str, Any]], st: _Status, author: _User) -> bool:
+def _clauses_match(
+    clauses: list[tuple[str, str, Any]], st: _Status, author: _User, text: str
+) -> bool:
     created = datetime.fromtimestamp(st.created_at, UTC)
     for operator, kind, value in clauses:
         if kind in ("term", "phrase"):
-            if kind == "phrase":
-                hit = phrase_matches(value, st.text)
-            else:
-                hit = term_matches(value, st.text)
+            hit = phrase_matches(value, text) if kind == "phrase" else term_matches(value, text)
             if hit != (operator == "must"):
                 return False
             continue

@@ -92,6 +92,11 @@ POLL = timedelta(minutes=1)
 STATUSES = ("held", "released", "failed", "cancelled")
 """A hold's statuses (see `Hold.status`)."""
 
+# A hold in one of these keeps no announcement: released, it is in the outbox's deliveries;
+# cancelled, it will never go out. Kept, every launch's announcement (its media inline, a
+# featured image some 350 KB) stayed in the file for ever.
+_SETTLED = ("released", "cancelled")
+
 GIVE_UP = timedelta(days=1)
 """How long after its scheduled time (or after the article went out, or the time the blog now
 gives it, if later) a hold waits for the blog to say the article is public (or to answer at
@@ -113,8 +118,10 @@ class Hold:
         reason: why it failed, or what it waits for.
         url: the article's URL the announcements carry, once released.
         announcements: the ids of the announcements' deliveries, once released.
-        data: the held announcement (JSON, its media inline); empty in a listing
-            (`brandkit.campaign.holds`), which leaves it out: ``HoldStore.get(id)`` has it.
+        data: the held announcement (JSON, its media inline) while the hold is held (or
+            failed); empty in a listing (`brandkit.campaign.holds`), which leaves it out
+            (``HoldStore.get(id)`` has it), and once the hold is released (the
+            announcements are the outbox's deliveries) or cancelled: it is not kept.
     """
 
     id: str
@@ -136,6 +143,15 @@ class Hold:
             ConfigurationError: the hold was listed without its announcement (`holds`
                 leaves it out), or its row was damaged.
         """
+        if not self.data and self.status in _SETTLED:
+            raise ConfigurationError(
+                f"hold {self.id!r} is {self.status} and keeps no announcement any more"
+                + (
+                    f" (it is the outbox's deliveries {', '.join(self.announcements)})"
+                    if self.announcements
+                    else ""
+                )
+            )
         if not self.data:
             raise ConfigurationError(
                 f"hold {self.id!r} carries no announcement: a listing (holds()) leaves it "
@@ -228,6 +244,14 @@ class HoldStore(SQLiteStore):
         if self._has_tables():
             self._made = True
             super()._migrate()
+
+    def _upgrade(self, db: sqlite3.Connection) -> None:
+        """Drop the announcement of every released or cancelled hold an earlier brandkit
+        kept (the freed pages are reused by later writes; ``VACUUM`` shrinks the file)."""
+        db.execute(
+            "UPDATE campaign_holds SET data = '' "
+            "WHERE status IN ('released', 'cancelled') AND data != ''"
+        )
 
     def _ready(self) -> bool:
         """Whether there are holds to read: the tables may have been made since the store
@@ -447,6 +471,7 @@ class HoldStore(SQLiteStore):
             reason=None,
             url=url,
             announcements=json.dumps(list(deliveries)),
+            data="",
         )
 
     def cancel(self, hold_id: str, now: datetime) -> Hold:
@@ -460,8 +485,8 @@ class HoldStore(SQLiteStore):
             raise ConfigurationError(f"no campaign hold {hold_id!r}")
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE campaign_holds SET status = 'cancelled', reason = ?, updated_at = ? "
-                "WHERE id = ? AND status = 'held'",
+                "UPDATE campaign_holds SET status = 'cancelled', reason = ?, data = '', "
+                "updated_at = ? WHERE id = ? AND status = 'held'",
                 ("cancelled by the user", _iso(now), hold_id),
             )
             # Read in the same transaction: the status that refused the cancel, not one

@@ -58,7 +58,7 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   full-text ``GET /api/v2/search?type=statuses`` (a user token; terms, ``"phrases"``,
   ``-exclusions``, ``language:``, ``from:``, ``before:``/``after:``; ``min_id``/``max_id``
   as whole seconds; ``offset``; newest first) over what the searcher wrote, was mentioned
-  in or favourited, and public statuses of indexable accounts
+  in, favourited, reblogged or bookmarked, and public statuses of indexable accounts
   (`MastodonEmulator.set_indexable`; ``full_text_search=False`` is a server without
   Elasticsearch). Words are read as the index's analyzers read them: a term matches a
   status when all its tokens are in ``text`` (lower-cased as Java does, so ``İ`` is ``i``)
@@ -4109,12 +4109,14 @@ class MastodonEmulator(Emulator):
         )
 
     def _searchable(self, st: _Status, user: _User) -> bool:
-        """StatusesIndex: public statuses of indexable accounts, and what the searcher
-        wrote, was mentioned in or favourited."""
+        """PublicStatusesIndex: public statuses of indexable accounts; StatusesIndex
+        (Status#searchable_by): what the searcher wrote, was mentioned in, favourited,
+        reblogged or bookmarked."""
         author = self._users[st.user_id]
         if st.user_id == user.id or self._mentioned(user, st.text):
             return True
-        if (user.id, st.id) in self._favourites:
+        pair = (user.id, st.id)
+        if pair in self._favourites or pair in self._reblogs or pair in self._bookmark_ids:
             return True
         return st.visibility == "public" and author.indexable
 

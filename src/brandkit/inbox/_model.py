@@ -87,6 +87,32 @@ def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return dict(value or {})
 
 
+def _json_text(value: Mapping[str, Any] | None) -> bytes | dict[str, Any]:
+    """``value`` (a platform's JSON object) as its compact JSON text.
+
+    A sync holds thousands of messages while it reads: kept as the platform's dicts, each
+    one's tree of dicts and lists is a few dozen objects that the garbage collector walks
+    again and again (a fifth of a sync's time), and that the store then encodes anyway.
+    Text is one object, and the store writes it as it is."""
+    if isinstance(value, bytes):
+        # Another message's text (attrs.evolve passes it on): an object, or refused.
+        try:
+            data = pydantic_core.from_json(value)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise _FieldError("raw must be a mapping (the platform's JSON object)")
+        return value
+    if not value:
+        return b"{}"
+    data = value if type(value) is dict else dict(value)
+    try:
+        return pydantic_core.to_json(data, fallback=str)
+    except pydantic_core.PydanticSerializationError:
+        # Text JSON cannot hold (a lone surrogate from a lenient reader): kept as given.
+        return data
+
+
 @attrs.frozen
 class Author:
     """Who wrote a message.
@@ -157,9 +183,24 @@ class Message:
     conversation: str | None = None
     our_post: str | None = None
     hidden: bool = False
-    raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+    _raw: bytes | dict[str, Any] = attrs.field(
+        alias="raw", factory=dict, converter=_json_text, eq=False
+    )
     extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
     edited_at: datetime | None = attrs.field(default=None, converter=_edited)
+    _raw_read: dict[str, Any] | None = attrs.field(init=False, default=None, eq=False)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The platform's JSON of the message (read from its text when first asked for;
+        the same dict on every read). It is what the platform sent: a change made to it
+        is neither stored nor passed on to copies (``attrs.evolve``)."""
+        read = self._raw_read
+        if read is None:
+            text = self._raw
+            read = pydantic_core.from_json(text) if isinstance(text, bytes) else text
+            object.__setattr__(self, "_raw_read", read)
+        return read
 
     @property
     def key(self) -> str:
@@ -217,14 +258,21 @@ class Message:
                 ),
             )
         ) and (not extra or _plain(extra)):
-            # raw and extra are the message's own dicts (see _frozen_map): read, not copied.
-            data["raw"] = self.raw
+            # extra is the message's own dict (see _frozen_map): read, not copied.
             data["extra"] = extra
-            return pydantic_core.to_json(data, fallback=str).decode()
+            head = pydantic_core.to_json(data, fallback=str).decode()[:-1]
+            return f'{head},"raw":{self._raw_json()}}}'
         head = _COMPACT.encode(data)[:-1]
-        body = pydantic_core.to_json(self.raw, fallback=str).decode()
+        body = self._raw_json()
         tail = _COMPACT.encode(dict(extra)) if extra else "{}"
         return f'{head},"raw":{body},"extra":{tail}}}'
+
+    def _raw_json(self) -> str:
+        """``raw`` as compact JSON: the platform's text, as it came."""
+        raw = self._raw
+        if isinstance(raw, bytes):
+            return raw.decode()
+        return pydantic_core.to_json(raw, fallback=str).decode()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:

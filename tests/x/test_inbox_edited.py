@@ -150,3 +150,68 @@ def test_a_reply_to_the_edited_post_is_a_reply_to_the_brands_post(
         (read,) = client.replies(d)
     for m in (message, read):
         assert (m.id, m.kind, m.our_post, m.in_reply_to) == (asked, "reply", d.ids[0], d.ids[0])
+
+
+LOOKUP = r"/2/tweets"
+
+
+def test_an_answer_goes_to_an_edit_made_after_the_last_read(
+    emu: XEmulator, brand: Account, tmp_path: Path
+) -> None:
+    """The mention is edited again after the sync that read its first edit: the answer goes
+    to the newest version, found with one lookup (``GET /2/tweets?ids=``) of the message
+    read while X still allowed edits; a lost answer is found under that version, not
+    posted twice."""
+    with Client(retry=FAST) as client, Inbox(tmp_path / "inbox.db") as inbox:
+        first = emu.audience("fan").mention("my order 123 came")
+        inbox.sync(client, [brand])
+        emu.clock.advance(60)
+        second = emu.edit(first, "@brand my order 123 came broken")
+        assert inbox.sync(client, [brand]).updated == 1
+        emu.clock.advance(60)
+        third = emu.edit(second, "@brand my order 123 came broken, photo attached")
+        (message,) = inbox.messages()
+        assert message.extra["latest"] == second
+        before = emu.count("GET", LOOKUP)
+        emu.fault(method="POST", path=r"/2/tweets", drop="after")
+        answer = inbox.reply(client, message, Post(text="Sorry! A new one is on its way."))
+        assert answer.status is DeliveryStatus.SENT, answer.error
+        assert emu.count("GET", LOOKUP) - before == 1
+        assert emu.post(answer.ids[0]).in_reply_to == third  # type: ignore[union-attr]
+        assert emu.answers(third) == ["Sorry! A new one is on its way."]
+        assert emu.answers(first) == emu.answers(second) == []
+
+
+def test_an_answer_goes_to_the_first_edit_made_after_the_read(
+    emu: XEmulator, brand: Account
+) -> None:
+    """Read before any edit but while X allowed one: the answer goes to the edit."""
+    with Client(retry=FAST) as client:
+        first = emu.audience("fan").mention("where is my order")
+        (message,) = client.inbox(brand).messages
+        emu.clock.advance(60)
+        second = emu.edit(first, "@brand where is my order 123")
+        answer = client.reply(message, Post(text="Checking now."))
+        assert answer.status is DeliveryStatus.SENT, answer.error
+        assert emu.post(answer.ids[0]).in_reply_to == second  # type: ignore[union-attr]
+
+
+def test_no_lookup_for_a_message_that_cannot_change(emu: XEmulator, brand: Account) -> None:
+    """A reply to the brand (X cannot edit a reply to someone else) and posts read after
+    their edit window closed, edited or not, are answered with no lookup."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Questions?"), brand)
+        reply = emu.audience("fan1").reply(d.ids[0], "When?")
+        plain = emu.audience("fan2").mention("hello")
+        edited = emu.audience("fan3").mention("helo")
+        emu.clock.advance(60)
+        newest = emu.edit(edited, "@brand hello")
+        emu.clock.advance(EDIT_WINDOW)
+        messages = {m.id: m for m in client.inbox(brand).messages}
+        assert set(messages) == {reply, plain, edited}
+        before = emu.count("GET", LOOKUP)
+        for i, (key, parent) in enumerate(((reply, reply), (plain, plain), (edited, newest))):
+            answer = client.reply(messages[key], Post(text=f"Thanks, {i}!"))
+            assert answer.status is DeliveryStatus.SENT, answer.error
+            assert emu.post(answer.ids[0]).in_reply_to == parent  # type: ignore[union-attr]
+        assert emu.count("GET", LOOKUP) == before

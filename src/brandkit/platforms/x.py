@@ -146,8 +146,11 @@ _MAX_INBOX_PAGES = 100
 a conversation of more than 10,000 replies in a week is read in part)."""
 _MAX_EDIT_CHAIN = 64
 """The longest ``edit_history_tweet_ids`` read (X allows 5 edits: 6 ids)."""
+# edit_controls: whether the version read can still be edited, so that an answer looks up
+# a newer version only for the posts that may have one (`_edits_open`).
 _CONVERSATION_FIELDS = (
-    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,note_tweet"
+    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,note_tweet,"
+    "edit_controls"
 )
 # The @handles X's clients put before a reply's text (the conversation's participants).
 _REPLY_HANDLES = re.compile(r"^(?:@\w{1,15}\s+)+")
@@ -687,6 +690,12 @@ class _Versioned(_Id):
         return history[0] if history else self.id
 
 
+class _Versions(Answer):
+    """``GET /2/tweets?ids=`` without fields: each post's id and edit chain."""
+
+    data: tuple[_Versioned, ...] = ()
+
+
 class _ConvPost(_Versioned):
     """A post of the mentions timeline or of a conversation search."""
 
@@ -697,9 +706,11 @@ class _ConvPost(_Versioned):
     in_reply_to_user_id: _Snowflake | None = None
     note_tweet: _Note | None = None
     lang: str | None = None
+    # Read leniently (`_edits_open`): a garbled one costs at most a lookup, not the page.
+    edit_controls: Any = None
 
 
-def _versions(post: _ConvPost) -> tuple[datetime, datetime | None, dict[str, Any]]:
+def _versions(post: _ConvPost, now: datetime) -> tuple[datetime, datetime | None, dict[str, Any]]:
     """When ``post``'s message was written, when it was last edited (``None``: never), and
     its ``extra``.
 
@@ -707,11 +718,40 @@ def _versions(post: _ConvPost) -> tuple[datetime, datetime | None, dict[str, Any
     stays the original's, the one a read before the edit stored and the team works on: it
     was written when the original was, its text is the newest, edited at this version's
     time. Answers and likes go to the newest version, kept as ``extra["latest"]``
-    (`_target`)."""
+    (`_target`). A version X still lets its author edit at ``now`` keeps when that ends as
+    ``extra["editable_until"]``: an answer to it looks up the newest version first."""
     created = _parse_time(post.created_at) or snowflake_time(post.id) or datetime.now(UTC)
+    extra: dict[str, Any] = {}
+    until = _edits_open(post.edit_controls, now)
+    if until is not None:
+        extra["editable_until"] = until
     if post.original == post.id:
-        return created, None, {}
-    return snowflake_time(post.original) or created, created, {"latest": post.id}
+        return created, None, extra
+    return snowflake_time(post.original) or created, created, {"latest": post.id, **extra}
+
+
+def _edits_open(controls: Any, now: datetime) -> str | None:
+    """When the edit window ends (RFC 3339) if X's ``edit_controls`` say the version can
+    still be edited at ``now``, else ``None``. X counts the edits left on its own clock;
+    ``now`` (ours) only rules out a window that ended."""
+    if not isinstance(controls, Mapping) or controls.get("is_edit_eligible") is False:
+        return None
+    left = controls.get("edits_remaining")
+    if isinstance(left, int) and left <= 0:
+        return None
+    until = _parse_time(controls.get("editable_until"))
+    if until is None or until <= now:
+        return None
+    return _rfc3339(until)
+
+
+def _may_be_newer(message: Message) -> bool:
+    """An edit newer than the version ``message`` was read at may exist: it was read while
+    its author could still edit it, or it was edited and read before brandkit asked X
+    whether edits remained (no ``edit_controls``)."""
+    if message.extra.get("editable_until"):
+        return True
+    return bool(message.extra.get("latest")) and "edit_controls" not in message.raw
 
 
 class _RefPost(_Versioned):
@@ -1200,7 +1240,8 @@ class XAdapter(RefreshingAdapter):
             self._check_options(rendered, part)
         yield from self._whoami()
         media_ids = yield from self._part_media(part, thread)
-        body = self._create_body(rendered, part, thread, media_ids)
+        parent = yield from self._parent(thread)
+        body = self._create_body(rendered, part, parent, media_ids)
         try:
             response = yield from self._send(
                 lambda: self._request("POST", "/2/tweets", json_body=body),
@@ -1221,7 +1262,7 @@ class XAdapter(RefreshingAdapter):
             raise
         post_id = self.parse(response, _Created).data.id
         self._uploaded.pop(thread.key)
-        return self._ref(part.index, post_id, thread)
+        return self._ref(part.index, post_id, thread, parent)
 
     def _check_options(self, rendered: Rendered, part: RenderedPart) -> None:
         if part.media and rendered.options.get("quote_tweet_id"):
@@ -1260,11 +1301,57 @@ class XAdapter(RefreshingAdapter):
             self._uploaded.put(thread.key, now, media_ids)
         return media_ids
 
+    def _parent(self, thread: ThreadContext) -> Flow[str | None]:
+        """The id the part answers: the previous part's, else the message's newest version.
+
+        For a message whose author may have edited it since it was read (`reply_target`
+        marks it), one ``GET /2/tweets?ids=`` finds the newest version: X's app shows an
+        older one as superseded and, by reports, takes no reply to it (the API documents
+        nothing either way), and an answer there would not be under what the author now
+        says. What was found is kept in ``thread.progress``: a repeated create, and the
+        look-up of a lost one, use the same parent."""
+        parent = thread.parent
+        if parent is None:
+            return None
+        if thread.previous or not parent.extra.get(_LOOK_UP):
+            return parent.id
+        found = thread.progress.get(_PARENT)
+        if found is None:
+            found = yield from self._newest_version(parent.id)
+            thread.progress[_PARENT] = found
+        return found
+
+    def _newest_version(self, post_id: str) -> Flow[str]:
+        """The id of the newest version of ``post_id``'s edit chain (``GET /2/tweets``;
+        ``edit_history_tweet_ids`` comes by default); ``post_id`` itself when X does not
+        return the post (it was deleted: the create says so in X's words) or answers what
+        brandkit cannot read (the version last read is still one to answer).
+
+        Raises:
+            AuthError, RateLimited, PlatformUnavailable, Rejected: see `error_for`.
+        """
+        params = {"ids": post_id}
+        response = yield from self._send(
+            lambda: self._request("GET", "/2/tweets", params=params),
+            bucket="lookup",
+            idempotent=True,
+        )
+        try:
+            found = self.parse(response, _Versions).data
+        except MalformedResponse as exc:
+            logger.warning("x: the newest version of %s is not known (%s)", post_id, exc)
+            return post_id
+        for post in found:
+            chain = post.edit_history_tweet_ids or (post.id,)
+            if post_id in (post.id, *chain):
+                return chain[-1]
+        return post_id
+
     def _create_body(
         self,
         rendered: Rendered,
         part: RenderedPart,
-        thread: ThreadContext,
+        parent: str | None,
         media_ids: Sequence[str],
     ) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -1272,9 +1359,8 @@ class XAdapter(RefreshingAdapter):
             body["text"] = part.text
         if media_ids:
             body["media"] = {"media_ids": list(media_ids)}
-        parent = thread.parent
         if parent is not None:
-            body["reply"] = {"in_reply_to_tweet_id": parent.id}
+            body["reply"] = {"in_reply_to_tweet_id": parent}
         options = rendered.options
         reply_settings = options.get("reply_settings")
         if reply_settings in _REPLY_SETTINGS and part.index == 0:
@@ -1284,9 +1370,8 @@ class XAdapter(RefreshingAdapter):
             body["quote_tweet_id"] = str(quote)
         return body
 
-    def _ref(self, index: int, post_id: str, thread: ThreadContext) -> PartRef:
-        parent = thread.parent
-        extra = {"in_reply_to": parent.id} if parent is not None else {}
+    def _ref(self, index: int, post_id: str, thread: ThreadContext, parent: str | None) -> PartRef:
+        extra = {"in_reply_to": parent} if parent is not None else {}
         if thread.reply_to is not None and thread.root is not None:
             # An answer joins someone else's conversation: `replies` searches that one.
             extra["conversation"] = thread.root.id
@@ -1383,7 +1468,10 @@ class XAdapter(RefreshingAdapter):
         newer, _older, _others = yield from self._matches(
             part, thread, start=start, pages=_TIMELINE_PAGES
         )
-        return self._ref(part.index, newer[-1], thread) if newer else None
+        parents = _parents(thread)
+        if not newer:
+            return None
+        return self._ref(part.index, newer[-1], thread, parents[0] if parents else None)
 
     def _cutoff(self, thread: ThreadContext) -> datetime | None:
         """The earliest time this part can have been posted: when its key was made (less the
@@ -1400,7 +1488,8 @@ class XAdapter(RefreshingAdapter):
         """X says the text is a duplicate: find the post this delivery made, if it exists."""
         newer, older, others = yield from self._matches(part, thread, start=None, pages=1)
         if newer:
-            return self._ref(part.index, newer[-1], thread)
+            parents = _parents(thread)
+            return self._ref(part.index, newer[-1], thread, parents[0] if parents else None)
         if older:
             error.existing_id = older[0]
             raise error
@@ -1440,7 +1529,7 @@ class XAdapter(RefreshingAdapter):
         (`ThreadContext.taken`: never this part's)."""
         user_id, _ = yield from self._whoami()
         cutoff = self._cutoff(thread)
-        parent = thread.parent.id if thread.parent is not None else None
+        parents = _parents(thread)
         wanted = _comparable(part.text)
         params = {
             "max_results": "100",
@@ -1466,7 +1555,7 @@ class XAdapter(RefreshingAdapter):
             )
             timeline = self.parse(response, _Timeline)
             for post in timeline.data:
-                if not self._same(post, part, parent, wanted):
+                if not self._same(post, part, parents, wanted):
                     continue
                 made = _parse_time(post.created_at) or snowflake_time(post.id)
                 is_new = cutoff is None or made is None or made >= cutoff
@@ -1480,20 +1569,22 @@ class XAdapter(RefreshingAdapter):
         return newer, older, others
 
     @staticmethod
-    def _same(post: _TimelinePost, part: RenderedPart, parent: str | None, wanted: str) -> bool:
+    def _same(post: _TimelinePost, part: RenderedPart, parents: Sequence[str], wanted: str) -> bool:
+        """``post`` is ``part`` as sent: its text, under one of ``parents`` (none: a post
+        that answers nothing), with as many media."""
         text = post.note_tweet.text if post.note_tweet and post.note_tweet.text else post.text
         if text is None:
             return False
         if _comparable(text) != wanted:
             # An answer to someone else may come back with their @handles put first.
             bare = _REPLY_HANDLES.sub("", text, count=1)
-            if parent is None or bare == text or _comparable(bare) != wanted:
+            if not parents or bare == text or _comparable(bare) != wanted:
                 return False
         replied_to = None
         for ref in post.referenced_tweets:
             if ref.type == "replied_to":
                 replied_to = ref.id
-        if replied_to != parent:
+        if replied_to not in parents if parents else replied_to is not None:
             return False
         keys = post.attachments.media_keys if post.attachments is not None else ()
         return len(keys) == len(part.media)
@@ -1809,6 +1900,7 @@ class XAdapter(RefreshingAdapter):
             if isinstance(item, dict) and isinstance(item.get("id"), str)
         }
         out: list[Message] = []
+        now = datetime.fromtimestamp(self.clock(), UTC)
         for post in page.data:
             author = users.get(post.author_id)
             handle = author.username if author is not None else None
@@ -1821,7 +1913,7 @@ class XAdapter(RefreshingAdapter):
             metrics = author.public_metrics if author is not None else None
             # The original's id, as the inbox reads it: one message for a post found and
             # read, whatever version each read met.
-            created, edited_at, extra = _versions(post)
+            created, edited_at, extra = _versions(post, now)
             out.append(
                 Message(
                     platform=self.name,
@@ -1855,12 +1947,16 @@ class XAdapter(RefreshingAdapter):
         """The message as the parent of an answer (``reply.in_reply_to_tweet_id``): its
         newest version as last read (an edited post's versions each have an id; the
         message keeps the original's), with the conversation's root when it is another
-        post."""
+        post. A message read while its author could still edit it is marked so that the
+        answer looks up its newest version first (`publish_part`)."""
         self.check_message(message)
         target = _target(message)
         extra: dict[str, Any] = {}
         if message.conversation and message.conversation not in (message.id, target):
             extra["root"] = PartRef(index=0, id=message.conversation).to_dict()
+        if _may_be_newer(message):
+            # Its author may have edited it since: the answer looks up the newest version.
+            extra[_LOOK_UP] = message.id
         return PartRef(index=0, id=target, url=message.url, extra=extra)
 
     def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
@@ -2050,7 +2146,7 @@ class XAdapter(RefreshingAdapter):
         if replied is not None:
             # X's clients put the conversation's @handles first; they are not what was said.
             text = _REPLY_HANDLES.sub("", text, count=1) or text
-        created, edited_at, extra = _versions(post)
+        created, edited_at, extra = _versions(post, datetime.fromtimestamp(self.clock(), UTC))
         url = (
             f"https://x.com/{handle}/status/{post.id}"
             if handle
@@ -2373,6 +2469,24 @@ _NOT_OFFERED: tuple[tuple[str, str], ...] = (
 
 def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_LOOK_UP = "newest_of"
+"""The `reply_target` extra that marks a message whose newest version an answer looks up
+(the message's id)."""
+_PARENT = "x_parent"
+"""The ``ThreadContext.progress`` entry of the version an answer's create was sent under."""
+
+
+def _parents(thread: ThreadContext) -> tuple[str, ...]:
+    """What the part may have been sent under, the likeliest first: the version of the
+    message an earlier attempt looked up (`XAdapter._parent`), and the parent as stored;
+    none for a first part that answers nothing."""
+    parent = thread.parent
+    if parent is None:
+        return ()
+    found = thread.progress.get(_PARENT) if not thread.previous else None
+    return (found, parent.id) if found and found != parent.id else (parent.id,)
 
 
 def _target(message: Message) -> str:

@@ -215,3 +215,25 @@ def test_no_lookup_for_a_message_that_cannot_change(emu: XEmulator, brand: Accou
             assert answer.status is DeliveryStatus.SENT, answer.error
             assert emu.post(answer.ids[0]).in_reply_to == parent  # type: ignore[union-attr]
         assert emu.count("GET", LOOKUP) == before
+
+
+def test_hide_and_like_go_to_an_edit_made_after_the_read(emu: XEmulator, brand: Account) -> None:
+    """A fan's second reply (to their own reply: a self-thread, which X lets them edit) is
+    edited after the read: hiding it hides the newest version, the one X shows, and a like
+    goes to it too; each with one lookup."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Questions?"), brand)
+        first = emu.audience("fan").reply(d.ids[0], "When?")
+        second = emu.audience("fan").reply(first, "hello??")
+        messages = {m.id: m for m in client.inbox(brand).messages}
+        emu.clock.advance(60)
+        newest = emu.edit(second, "you are all useless")
+        before = emu.count("GET", LOOKUP)
+        client.hide(messages[second], brand)
+        assert emu.is_hidden(newest)
+        client.like(messages[second], brand)
+        assert emu.likes(newest) == ["brand"]
+        assert emu.count("GET", LOOKUP) - before == 2
+        client.hide(messages[first], brand)
+        assert emu.is_hidden(first)
+        assert emu.count("GET", LOOKUP) - before == 2

@@ -1959,10 +1959,20 @@ class XAdapter(RefreshingAdapter):
             extra[_LOOK_UP] = message.id
         return PartRef(index=0, id=target, url=message.url, extra=extra)
 
+    def _current(self, message: Message) -> Flow[str]:
+        """The post to act on for ``message`` now: its newest version, looked up (one
+        request) only when its author may have edited it since it was read
+        (`_may_be_newer`), else the version last read (`_target`)."""
+        target = _target(message)
+        if not _may_be_newer(message):
+            return target
+        return (yield from self._newest_version(target))
+
     def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
         """Hide (or show again) a reply: ``PUT /2/tweets/:id/hidden``. X hides replies only
         in conversations the account started; a hidden reply stays readable through the
-        API and on X behind "View hidden replies".
+        API and on X behind "View hidden replies". It goes to the reply's newest version,
+        looked up first when its author may have edited it since it was read.
 
         Raises:
             ConfigurationError: the message is not a reply (before any request).
@@ -1976,7 +1986,7 @@ class XAdapter(RefreshingAdapter):
                 "that answers no post"
             )
         body = {"hidden": hidden}
-        target = _target(message)
+        target = yield from self._current(message)
         response = yield from self._send(
             lambda: self._request("PUT", f"/2/tweets/{target}/hidden", json_body=body),
             bucket="hide",
@@ -1993,14 +2003,15 @@ class XAdapter(RefreshingAdapter):
 
     def like(self, message: Message) -> Flow[None]:
         """Like the message as the account: ``POST /2/users/:id/likes``; liking a post
-        that is already liked is not an error.
+        that is already liked is not an error. The like goes to the newest version, looked
+        up first when its author may have edited it since it was read.
 
         Raises:
             Rejected: X refused (the post is gone or cannot be seen).
             MalformedResponse: an answer without ``data.liked``.
         """
         user_id, _ = yield from self._whoami()
-        body = {"tweet_id": _target(message)}
+        body = {"tweet_id": (yield from self._current(message))}
         response = yield from self._send(
             lambda: self._request("POST", f"/2/users/{user_id}/likes", json_body=body),
             bucket="like",

@@ -55,8 +55,10 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``any[]``, ``all[]``, ``none[]``, at most 4 tags each as ``TagFeed`` reads, ``local``,
   ``remote``, ``only_media``, ``limit`` 20/40, ``max_id``/``since_id``/``min_id``, ``Link``
   headers that, as Mastodon's, keep only ``local``, ``limit`` and ``only_media``) and the
-  full-text ``GET /api/v2/search?type=statuses`` (a user token; terms, ``"phrases"``,
-  ``-exclusions``, ``language:``, ``from:``, ``before:``/``after:``; ``min_id``/``max_id``
+  full-text ``GET /api/v2/search?type=statuses`` (a user token; 4.2+'s syntax: terms,
+  ``"phrases"`` (or “”, «», 「」, 《》), ``-exclusions``, ``language:``, ``from:`` (``me``),
+  ``has:``/``is:`` (``image``, ``video``, ``audio``, ``media``, ``sensitive``, ``reply``),
+  ``in:library``/``in:public``, ``before:``/``after:``/``during:``; ``min_id``/``max_id``
   as whole seconds; ``offset``; newest first) over what the searcher wrote, was mentioned
   in, favourited, reblogged or bookmarked, and public statuses of indexable accounts
   (`MastodonEmulator.set_indexable`; ``full_text_search=False`` is a server without
@@ -4108,17 +4110,19 @@ class MastodonEmulator(Emulator):
             }
         )
 
-    def _searchable(self, st: _Status, user: _User) -> bool:
+    def _searchable(self, st: _Status, user: _User, scope: str | None = None) -> bool:
         """PublicStatusesIndex: public statuses of indexable accounts; StatusesIndex
         (Status#searchable_by): what the searcher wrote, was mentioned in, favourited,
-        reblogged or bookmarked."""
-        author = self._users[st.user_id]
+        reblogged or bookmarked. ``in:public`` reads the first alone, ``in:library`` the
+        second alone."""
+        if scope != "library" and st.visibility == "public" and self._users[st.user_id].indexable:
+            return True
+        if scope == "public":
+            return False
         if st.user_id == user.id or self._mentioned(user, st.text):
             return True
         pair = (user.id, st.id)
-        if pair in self._favourites or pair in self._reblogs or pair in self._bookmark_ids:
-            return True
-        return st.visibility == "public" and author.indexable
+        return pair in self._favourites or pair in self._reblogs or pair in self._bookmark_ids
 
     def _full_text(
         self, q: str, user: _User, min_id: str | None, max_id: str | None
@@ -4131,15 +4135,42 @@ class MastodonEmulator(Emulator):
             clauses.append(("filter", "after", _id_second(min_id)))
         if max_id:
             clauses.append(("filter", "before", _id_second(max_id)))
+        # PrefixClause#account_id_from_term: from:me is the searcher; an account that is not
+        # known is the id -1, which no status has.
+        for i, (operator, kind, value) in enumerate(clauses):
+            if kind == "from":
+                clauses[i] = (operator, "account_id", self._account_id_from_term(value, user))
+        scopes = [value for _, kind, value in clauses if kind == "in"]
+        scope = scopes[-1] if scopes else None
         out = []
         for st in self._live():
-            if not self._searchable(st, user):
+            if not self._searchable(st, user, scope):
                 continue
             if self._filtered_for(st, user):
                 continue  # StatusesSearchService rejects what StatusFilter filters
-            if _clauses_match(clauses, st, self._users[st.user_id], self._searchable_text(st)):
+            text, properties = self._searchable_text(st), self._searchable_properties(st)
+            if _clauses_match(clauses, st, text, properties):
                 out.append(st)
         return out
+
+    def _account_id_from_term(self, term: str, user: _User) -> str:
+        if term == "me":
+            return user.id
+        username, _, domain = term.removeprefix("@").partition("@")
+        found = self._resolve(username, domain.partition("@")[0] or None)
+        return found.id if found is not None else "-1"
+
+    def _searchable_properties(self, st: _Status) -> set[str]:
+        """Status::SearchConcern#searchable_properties, what ``has:``/``is:`` match."""
+        media = [self._media[m] for m in st.media_ids if m in self._media]
+        properties = {kind for kind in _MEDIA_PROPERTIES if any(m.type == kind for m in media)}
+        if st.media_ids:
+            properties.add("media")
+        if st.sensitive:
+            properties.add("sensitive")
+        if st.in_reply_to_id is not None:
+            properties.add("reply")
+        return properties
 
     def _searchable_text(self, st: _Status) -> str:
         """Status#searchable_text: the spoiler text, the text and the media descriptions
@@ -4421,28 +4452,52 @@ def _image_size(data: bytes) -> tuple[int | None, int | None]:
     return media.width, media.height
 
 
-_CLAUSE = regex.compile(r'([+-]?)(?:"([^"]*)"|(\w+):("[^"]*"|\S+)|(\S+))')
+# SearchQueryParser (4.2+): a clause is an optional + or -, an optional supported prefix
+# with its colon, then a phrase (in any of its quote pairs) or a term (anything up to
+# whitespace, which is Ruby's ASCII \s). Parslet does not backtrack into what it matched,
+# hence the atomic groups: "-" alone or "language:" with nothing after fails to parse.
+_SEARCH_PREFIXES = ("has", "is", "language", "from", "before", "after", "during", "in")
+_SEARCH_CLAUSE = regex.compile(
+    r"(?>(?P<sign>[+-])?)"
+    r"(?>(?:(?P<prefix>" + "|".join(_SEARCH_PREFIXES) + r"):)?)"
+    r'(?:"(?P<q1>[^"]*)"|[“”„](?P<q2>[^“”„]*)[“”„]|«(?P<q3>[^«»]*)»'
+    r"|「(?P<q4>[^「」]*)」|《(?P<q5>[^《》]*)》|(?P<term>[^\t\n\v\f\r ]+))"
+)
+_SEARCH_SPACE = regex.compile(r"[\t\n\v\f\r ]+")
+# Status::SearchConcern#searchable_properties the emulator can have (no polls, no cards).
+_MEDIA_PROPERTIES = ("image", "video", "audio")
 
 
 def _parse_search(q: str) -> list[tuple[str, str, Any]] | None:
-    """Mastodon's search syntax as (operator, kind, value): ``must``/``must_not`` terms
-    and phrases, ``filter`` prefixes (language, from, before, after). ``None`` when it does
-    not parse (an unclosed quote, an unknown prefix)."""
-    if q.count('"') % 2:
-        return None
+    """Mastodon's search syntax as (operator, kind, value), as SearchQueryTransformer makes
+    it: ``must``/``must_not`` terms and phrases, ``filter``/``filter_not`` prefixes
+    (``has``, ``is``, ``language``, ``from``, ``before``, ``after``, ``during``) and the
+    ``flag`` ``in`` (its sign ignored, the last one kept). Any other ``word:`` is part of a
+    term, an unclosed quote too. ``None`` when it does not parse (Parslet::ParseFailed,
+    which StatusesSearchService answers with no results)."""
     out: list[tuple[str, str, Any]] = []
-    for match in _CLAUSE.finditer(q):
-        sign, phrase, prefix, value, term = match.groups()
-        operator = "must_not" if sign == "-" else "must"
-        if prefix is not None:
-            value = value.strip('"')
-            if prefix not in ("language", "from", "before", "after", "during", "has", "is"):
-                return None
-            out.append(("filter" if sign != "-" else "filter_not", prefix, value))
-        elif phrase is not None:
-            out.append((operator, "phrase", phrase))
+    at = 0
+    while at < len(q):
+        match = _SEARCH_CLAUSE.match(q, at)
+        if match is None:
+            return None
+        at = match.end()
+        space = _SEARCH_SPACE.match(q, at)
+        if space is not None:
+            at = space.end()
+        sign, prefix, term = match.group("sign"), match.group("prefix"), match.group("term")
+        phrase = next(
+            (match.group(g) for g in ("q1", "q2", "q3", "q4", "q5") if match.group(g) is not None),
+            None,
+        )
+        value = term if term is not None else phrase
+        if prefix == "in":
+            out.append(("flag", "in", value))
+        elif prefix is not None:
+            out.append(("filter_not" if sign == "-" else "filter", prefix, value))
         else:
-            out.append((operator, "term", term))
+            kind = "term" if term is not None else "phrase"
+            out.append(("must_not" if sign == "-" else "must", kind, value))
     return out
 
 
@@ -4462,7 +4517,7 @@ def _language_code_from_term(term: str) -> str:
 
 
 def _clauses_match(
-    clauses: list[tuple[str, str, Any]], st: _Status, author: _User, text: str
+    clauses: list[tuple[str, str, Any]], st: _Status, text: str, properties: Collection[str]
 ) -> bool:
     created = datetime.fromtimestamp(st.created_at, UTC)
     for operator, kind, value in clauses:
@@ -4473,8 +4528,8 @@ def _clauses_match(
             continue
         if kind == "language":
             hit = st.language == _language_code_from_term(value)
-        elif kind == "from":
-            hit = author.acct.lower() == value.lstrip("@").lower()
+        elif kind == "account_id":
+            hit = st.user_id == value
         elif kind in ("before", "after", "during"):
             try:
                 when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
@@ -4488,8 +4543,10 @@ def _clauses_match(
                 hit = created > when
             else:
                 hit = created.date() == when.date()
-        else:  # has:/is: properties the emulator does not keep
-            hit = False
+        elif kind in ("has", "is"):
+            hit = value in properties
+        else:
+            continue  # the in: flag chose the indexes
         if hit != (operator == "filter"):
             return False
     return True

@@ -114,3 +114,65 @@ def test_an_async_worker_is_woken_by_a_post_added_between_its_look_and_its_wait(
     asyncio.run(scenario())
     assert events == ["added", f"delivered {DeliveryStatus.SENT.value}"]
     assert emu.post_texts() == ["between the look and the wait"]
+
+
+def test_a_loop_of_arun_once_and_await_work_holds_one_listener_and_misses_no_post(
+    pg: str, emu: OutboxNetEmulator
+) -> None:
+    """Async code that loops ``await worker.arun_once()`` then ``await box.await_work(poll)``
+    (the outbox's asynchronous wait): a post added between the two wakes the wait at once,
+    the first time too, and only the outbox's session and the asynchronous listener are
+    held. ``arun_once`` claimed through the synchronous ``claim``, which listened on a
+    session of its own that nothing waited on, while the wait's listener, opened only at
+    the first wait, missed a post added before it."""
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    woke: list[float] = []
+    seen: list[list[int]] = []
+
+    async def scenario() -> None:
+        with Outbox(f"{pg}&application_name={name}") as box, emu.serve():
+            assert isinstance(box, PostgresOutbox)
+            acct = emu.account()
+            worker = Worker(box, [acct], backoff=0.0)
+            try:
+                for n in range(3):
+                    await worker.arun_once()
+                    await asyncio.to_thread(add, pg, acct, f"post {n}")
+                    started = time.monotonic()
+                    assert await box.await_work(10.0) is True
+                    woke.append(time.monotonic() - started)
+                    seen.append(await asyncio.to_thread(sessions, pg, name))
+                (done,) = await worker.arun_once()
+                assert done.status is DeliveryStatus.SENT
+            finally:
+                await worker.aclose()
+
+    asyncio.run(scenario())
+    assert all(w < 5.0 for w in woke), woke  # not the 10 s wait: the post woke it
+    assert all(len(pids) == 2 for pids in seen), seen
+    assert emu.post_texts() == ["post 0", "post 1", "post 2"]
+
+
+def test_run_once_then_wait_for_work_misses_no_post(pg: str, emu: OutboxNetEmulator) -> None:
+    """The synchronous pattern (``run_once`` with the default asynchronous client, then
+    ``wait_for_work``) still listens before it looks, on the connection that wait uses: a
+    post added between the two wakes it at once."""
+    with Outbox(pg) as box, emu.serve():
+        assert isinstance(box, PostgresOutbox)
+        acct = emu.account()
+        with Worker(box, [acct], backoff=0.0) as worker:
+            for n in range(2):
+                worker.run_once()
+                add(pg, acct, f"post {n}")
+                started = time.monotonic()
+                assert box.wait_for_work(10.0) is True
+                assert time.monotonic() - started < 5.0
+            assert box._alistener is None  # nothing waits on one
+            (done,) = worker.run_once()
+            assert done.status is DeliveryStatus.SENT
+    assert emu.post_texts() == ["post 0", "post 1"]
+
+
+def add(url: str, acct: Any, text: str) -> None:
+    with Outbox(url) as other:
+        other.add(Post(text=text), acct)

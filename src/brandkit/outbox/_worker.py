@@ -214,7 +214,9 @@ class Worker:
             # One loop for the worker's life, so the AsyncClient's connections and the
             # governor's rate-limit knowledge carry over from run to run.
             self._runner = asyncio.Runner()
-        return self._runner.run(self.arun_once(now, stop=stop, on_delivery=on_delivery))
+        # Its caller waits (if at all) with the outbox's synchronous `wait_for_work`: the
+        # claim listens where that wait does.
+        return self._runner.run(self._arun(now, stop, on_delivery, awaits=False))
 
     async def arun_once(
         self,
@@ -231,8 +233,22 @@ class Worker:
         """
         if isinstance(self.client, Client):
             raise ConfigurationError("this worker has a synchronous Client: call run_once()")
+        # Async code waits with the outbox's `await_work`: the claim listens on that wait's
+        # connection (a post added after the look wakes it), not on one nothing waits on.
+        return await self._arun(now, stop, on_delivery, awaits=True)
+
+    async def _arun(
+        self,
+        now: datetime | None,
+        stop: threading.Event | None,
+        on_delivery: Callable[[Delivery], None] | None,
+        *,
+        awaits: bool,
+    ) -> list[Delivery]:
+        """`arun_once`; ``awaits``: as for `_aclaim`."""
+        assert not isinstance(self.client, Client)  # run_once runs _run_sync for a Client
         client = self.client or self._own_client()
-        claimed, failed = await self._aclaim(client, now or await self._anow())
+        claimed, failed = await self._aclaim(client, now or await self._anow(), awaits=awaits)
         _tell_failed(failed, on_delivery)
         if not claimed:
             return failed

@@ -384,6 +384,9 @@ def test_an_optional_secret_saved_empty_reads_as_none_a_required_one_stays() -> 
     start_saved = {**SAVED["oauth1_start"], "request_token_secret": ""}
     secret = x_auth.OAuth1Start.from_dict(start_saved).request_token_secret
     assert secret.get_secret_value() == ""
+    # A session end saved as NaN (by hand) reads as unknown.
+    nan = {**SAVED["bluesky"], "refresh_expires_at": float("nan")}
+    assert bluesky.BlueskyCredentials.from_dict(nan).refresh_expires_at is None
     # A time saved as a JSON integer reads as a float.
     read = linkedin.LinkedInCredentials.from_dict({**SAVED["linkedin"], "expires_at": 1700000000})
     assert json.dumps(read.to_dict()) == json.dumps(SAVED["linkedin"])

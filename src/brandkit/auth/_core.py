@@ -48,6 +48,7 @@ __all__ = [
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
+A = TypeVar("A", bound=attrs.AttrsInstance)
 
 TIMEOUT = httpx.Timeout(30.0)
 """How long a token request may take (connect, read, write, pool each)."""
@@ -98,12 +99,6 @@ class GrantRefused(AuthError):
     PKCE verifier does not match, the redirect URI differs from the authorization request's,
     the refresh token was already spent or revoked, or the client credentials are wrong.
     ``code`` is the platform's OAuth error name, ``platform_message`` its description."""
-
-
-def _secret(value: str | SecretStr | None) -> SecretStr | None:
-    if value is None or isinstance(value, SecretStr):
-        return value
-    return SecretStr(value)
 
 
 @overload
@@ -192,17 +187,7 @@ class Start:
     def to_dict(self) -> dict[str, Any]:
         """The start as plain JSON-able data, state and verifier included (keep it where
         the user cannot read or change it, such as a signed server-side session)."""
-        return {
-            "platform": self.platform,
-            "url": self.url,
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scopes": list(self.scopes),
-            "token_url": self.token_url,
-            "state": self.state.get_secret_value(),
-            "verifier": plain(self.verifier),
-            "api_base": self.api_base,
-        }
+        return saved_data(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Start:
@@ -212,34 +197,27 @@ class Start:
             ConfigurationError: a field is missing or of the wrong type (the message names
                 the field, never a value).
         """
-        return restored(_StartModel, data, "authorization start").build()
+        return built(cls, restored(_StartModel, data, "authorization start"))
 
 
-class _StartModel(pydantic.BaseModel):
+class SavedModel(pydantic.BaseModel):
+    """What a ``to_dict``'s saved data is read as (`saved`, `restored`, then `built`): types
+    strict, as the class wrote them; fields it does not know ignored (a newer brandkit's).
+    A secret's field is a `SecretStr`, so that the model keeps it out of reprs too."""
+
     model_config = pydantic.ConfigDict(extra="ignore", strict=True)
 
+
+class _StartModel(SavedModel):
     platform: str
     url: str
     client_id: str
     redirect_uri: str
     scopes: list[str]
     token_url: str
-    state: str = pydantic.Field(min_length=1)
-    verifier: str | None
+    state: SecretStr = pydantic.Field(min_length=1)
+    verifier: SecretStr | None
     api_base: str | None = None
-
-    def build(self) -> Start:
-        return Start(
-            platform=self.platform,
-            url=self.url,
-            client_id=self.client_id,
-            redirect_uri=self.redirect_uri,
-            scopes=tuple(self.scopes),
-            token_url=self.token_url,
-            state=SecretStr(self.state),
-            verifier=_secret(self.verifier),
-            api_base=self.api_base,
-        )
 
 
 class _Stated(Protocol):
@@ -733,6 +711,42 @@ def saved(model: type[M], data: Mapping[str, Any], platform: str, name: str) -> 
             return read
         fields = "platform"
     raise ConfigurationError(f"not saved {name} credentials: check the fields {fields}")
+
+
+def saved_data(obj: attrs.AttrsInstance, **marks: str) -> dict[str, Any]:
+    """What ``obj``'s ``to_dict`` saves: ``marks`` first (the platform, and the kind where
+    one platform saves two), then each of its attrs fields in the order the class declares
+    them, secrets in clear and tuples as lists: plain JSON-able data. Raises nothing."""
+    data: dict[str, Any] = dict(marks)
+    for field in attrs.fields(type(obj)):
+        value = getattr(obj, field.name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, tuple):
+            value = list(value)
+        data[field.name] = value
+    return data
+
+
+def built(cls: type[A], read: pydantic.BaseModel) -> A:
+    """The ``cls`` (an attrs class) that `saved_data` saved, from ``read``, its saved data as
+    read by `saved` or `restored`: each field from the model's of the same name, lists as
+    tuples. An optional secret (one whose model field defaults to ``None``) saved empty
+    reads as ``None``, as a refresh token that never came. Raises nothing."""
+    fields = type(read).model_fields
+    values: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        value = getattr(read, field.name)
+        if isinstance(value, list):
+            value = tuple(value)
+        elif (
+            isinstance(value, SecretStr)
+            and not value.get_secret_value()
+            and fields[field.name].default is None
+        ):
+            value = None
+        values[field.name] = value
+    return cls(**values)
 
 
 def setting_scopes(value: object) -> tuple[str, ...]:

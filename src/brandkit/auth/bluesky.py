@@ -52,7 +52,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
@@ -67,8 +67,10 @@ from brandkit.auth._core import (
     Expiring,
     FinishLedger,
     GrantRefused,
+    SavedModel,
     advice,
     b64url,
+    built,
     challenge,
     claim,
     code_from,
@@ -83,6 +85,7 @@ from brandkit.auth._core import (
     run,
     run_async,
     saved,
+    saved_data,
     scopes_of,
     settle,
     token_answer,
@@ -409,22 +412,7 @@ class BlueskyStart:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data, secrets included: keep it where the user cannot read it."""
-        return {
-            "platform": PLATFORM,
-            "url": self.url,
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scopes": list(self.scopes),
-            "issuer": self.issuer,
-            "token_endpoint": self.token_endpoint,
-            "did": self.did,
-            "handle": self.handle,
-            "pds_url": self.pds_url,
-            "state": self.state.get_secret_value(),
-            "verifier": self.verifier.get_secret_value(),
-            "dpop_key": self.dpop_key.get_secret_value(),
-            "dpop_nonce": self.dpop_nonce,
-        }
+        return saved_data(self, platform=PLATFORM)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BlueskyStart:
@@ -434,27 +422,10 @@ class BlueskyStart:
             ConfigurationError: a field is missing or of the wrong type (named, never its
                 value).
         """
-        m = saved(_StartModel, data, PLATFORM, "Bluesky authorization start")
-        return cls(
-            url=m.url,
-            client_id=m.client_id,
-            redirect_uri=m.redirect_uri,
-            scopes=tuple(m.scopes),
-            issuer=m.issuer,
-            token_endpoint=m.token_endpoint,
-            did=m.did,
-            handle=m.handle,
-            pds_url=m.pds_url,
-            state=SecretStr(m.state),
-            verifier=SecretStr(m.verifier),
-            dpop_key=SecretStr(m.dpop_key),
-            dpop_nonce=m.dpop_nonce,
-        )
+        return built(cls, saved(_StartModel, data, PLATFORM, "Bluesky authorization start"))
 
 
-class _StartModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _StartModel(SavedModel):
     platform: str
     url: str
     client_id: str
@@ -465,9 +436,9 @@ class _StartModel(pydantic.BaseModel):
     did: str | None
     handle: str | None
     pds_url: str
-    state: str = pydantic.Field(min_length=1)
-    verifier: str = pydantic.Field(min_length=43)
-    dpop_key: str = pydantic.Field(min_length=1)
+    state: SecretStr = pydantic.Field(min_length=1)
+    verifier: SecretStr = pydantic.Field(min_length=43)
+    dpop_key: SecretStr = pydantic.Field(min_length=1)
     dpop_nonce: str | None = None
 
 
@@ -530,23 +501,7 @@ class BlueskyCredentials(Expiring):
     def to_dict(self) -> dict[str, Any]:
         """Plain data, tokens and DPoP key included in clear: store it encrypted, never log
         it."""
-        return {
-            "platform": PLATFORM,
-            "auth": "oauth",
-            "access_token": self.access_token.get_secret_value(),
-            "refresh_token": self.refresh_token.get_secret_value() if self.refresh_token else None,
-            "expires_at": self.expires_at,
-            "scopes": list(self.scopes),
-            "did": self.did,
-            "handle": self.handle,
-            "pds_url": self.pds_url,
-            "issuer": self.issuer,
-            "token_endpoint": self.token_endpoint,
-            "client_id": self.client_id,
-            "dpop_key": self.dpop_key.get_secret_value(),
-            "dpop_nonce": self.dpop_nonce,
-            "refresh_expires_at": self.refresh_expires_at,
-        }
+        return saved_data(self, platform=PLATFORM, auth="oauth")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BlueskyCredentials:
@@ -556,31 +511,14 @@ class BlueskyCredentials(Expiring):
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        m = saved(_CredentialsModel, data, PLATFORM, "Bluesky OAuth")
-        return cls(
-            access_token=SecretStr(m.access_token),
-            refresh_token=SecretStr(m.refresh_token) if m.refresh_token else None,
-            expires_at=m.expires_at,
-            scopes=tuple(m.scopes),
-            did=m.did,
-            handle=m.handle,
-            pds_url=m.pds_url,
-            issuer=m.issuer,
-            token_endpoint=m.token_endpoint,
-            client_id=m.client_id,
-            dpop_key=SecretStr(m.dpop_key),
-            dpop_nonce=m.dpop_nonce,
-            refresh_expires_at=stored_time(m.refresh_expires_at),
-        )
+        return built(cls, saved(_CredentialsModel, data, PLATFORM, "Bluesky OAuth"))
 
 
-class _CredentialsModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _CredentialsModel(SavedModel):
     platform: str
     auth: str = pydantic.Field(pattern="^oauth$")
-    access_token: str = pydantic.Field(min_length=1)
-    refresh_token: str | None = None
+    access_token: SecretStr = pydantic.Field(min_length=1)
+    refresh_token: SecretStr | None = None
     expires_at: float | None = None
     scopes: list[str]
     did: str
@@ -589,9 +527,11 @@ class _CredentialsModel(pydantic.BaseModel):
     issuer: str
     token_endpoint: str
     client_id: str
-    dpop_key: str = pydantic.Field(min_length=1)
+    dpop_key: SecretStr = pydantic.Field(min_length=1)
     dpop_nonce: str | None = None
-    refresh_expires_at: float | None = None
+    # A session end saved as NaN or infinity (by hand: brandkit never writes one) reads as
+    # unknown, as `stored_time` reads every saved expiry.
+    refresh_expires_at: Annotated[float | None, pydantic.AfterValidator(stored_time)] = None
 
 
 # -- discovery -------------------------------------------------------------------------------

@@ -35,9 +35,11 @@ from brandkit.auth._core import (
     ConsentDenied,
     Expiring,
     FinishLedger,
+    SavedModel,
     Start,
     TokenBody,
     api_root,
+    built,
     code_from,
     comma_scopes,
     form_request,
@@ -49,6 +51,7 @@ from brandkit.auth._core import (
     run,
     run_async,
     saved,
+    saved_data,
     setting_scopes,
     start_arguments,
     token_answer,
@@ -116,18 +119,7 @@ class LinkedInCredentials(Expiring):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, tokens included in clear: store it encrypted, never log it."""
-        return {
-            "platform": "linkedin",
-            "access_token": self.access_token.get_secret_value(),
-            "refresh_token": (
-                self.refresh_token.get_secret_value() if self.refresh_token else None
-            ),
-            "expires_at": self.expires_at,
-            "refresh_expires_at": self.refresh_expires_at,
-            "scopes": list(self.scopes),
-            "client_id": self.client_id,
-            "base_url": self.base_url,
-        }
+        return saved_data(self, platform="linkedin")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LinkedInCredentials:
@@ -137,24 +129,13 @@ class LinkedInCredentials(Expiring):
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        m = saved(_CredentialsModel, data, "linkedin", "LinkedIn")
-        return cls(
-            access_token=SecretStr(m.access_token),
-            refresh_token=SecretStr(m.refresh_token) if m.refresh_token else None,
-            expires_at=m.expires_at,
-            refresh_expires_at=m.refresh_expires_at,
-            scopes=tuple(m.scopes),
-            client_id=m.client_id,
-            base_url=m.base_url,
-        )
+        return built(cls, saved(_CredentialsModel, data, "linkedin", "LinkedIn"))
 
 
-class _CredentialsModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _CredentialsModel(SavedModel):
     platform: str = pydantic.Field(pattern="^linkedin$")
-    access_token: str = pydantic.Field(min_length=1)
-    refresh_token: str | None = None
+    access_token: SecretStr = pydantic.Field(min_length=1)
+    refresh_token: SecretStr | None = None
     expires_at: float | None = None
     refresh_expires_at: float | None = None
     scopes: list[str]

@@ -41,7 +41,9 @@ from brandkit.auth._core import (
     AnyObject,
     CallbackError,
     FinishLedger,
+    SavedModel,
     Start,
+    built,
     challenge,
     code_from,
     form_request,
@@ -55,6 +57,7 @@ from brandkit.auth._core import (
     run,
     run_async,
     saved,
+    saved_data,
     scopes_of,
     token_answer,
 )
@@ -124,14 +127,7 @@ class MastodonApp:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, the client secret included in clear: store it encrypted."""
-        return {
-            "instance_url": self.instance_url,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret.get_secret_value(),
-            "redirect_uri": self.redirect_uri,
-            "scopes": list(self.scopes),
-            "pkce": self.pkce,
-        }
+        return saved_data(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MastodonApp:
@@ -140,23 +136,13 @@ class MastodonApp:
         Raises:
             ConfigurationError: a field is missing or of the wrong type.
         """
-        m = restored(_AppModel, data, "Mastodon app")
-        return cls(
-            instance_url=m.instance_url,
-            client_id=m.client_id,
-            client_secret=SecretStr(m.client_secret),
-            redirect_uri=m.redirect_uri,
-            scopes=tuple(m.scopes),
-            pkce=m.pkce,
-        )
+        return built(cls, restored(_AppModel, data, "Mastodon app"))
 
 
-class _AppModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _AppModel(SavedModel):
     instance_url: str
     client_id: str = pydantic.Field(min_length=1)
-    client_secret: str = pydantic.Field(min_length=1)
+    client_secret: SecretStr = pydantic.Field(min_length=1)
     redirect_uri: str
     scopes: list[str]
     pkce: bool
@@ -256,14 +242,7 @@ class MastodonCredentials:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, the token included in clear: store it encrypted, never log it."""
-        return {
-            "platform": "mastodon",
-            "instance_url": self.instance_url,
-            "access_token": self.access_token.get_secret_value(),
-            "scopes": list(self.scopes),
-            "client_id": self.client_id,
-            "expires_at": self.expires_at,
-        }
+        return saved_data(self, platform="mastodon")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MastodonCredentials:
@@ -273,22 +252,13 @@ class MastodonCredentials:
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's.
         """
-        m = saved(_CredentialsModel, data, "mastodon", "Mastodon")
-        return cls(
-            instance_url=m.instance_url,
-            access_token=SecretStr(m.access_token),
-            scopes=tuple(m.scopes),
-            client_id=m.client_id,
-            expires_at=m.expires_at,
-        )
+        return built(cls, saved(_CredentialsModel, data, "mastodon", "Mastodon"))
 
 
-class _CredentialsModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _CredentialsModel(SavedModel):
     platform: str = pydantic.Field(pattern="^mastodon$")
     instance_url: str
-    access_token: str = pydantic.Field(min_length=1)
+    access_token: SecretStr = pydantic.Field(min_length=1)
     scopes: list[str]
     client_id: str
     expires_at: float | None = None

@@ -37,9 +37,11 @@ from brandkit.auth._core import (
     FinishLedger,
     GrantRefused,
     PermissionsDeclined,
+    SavedModel,
     Start,
     api_root,
     body_of,
+    built,
     code_from,
     comma_scopes,
     form_request,
@@ -51,6 +53,7 @@ from brandkit.auth._core import (
     run,
     run_async,
     saved,
+    saved_data,
     start_arguments,
     unexpected,
 )
@@ -132,17 +135,7 @@ class ThreadsCredentials(Expiring):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, the token included in clear: store it encrypted, never log it."""
-        return {
-            "platform": self.platform,
-            "access_token": self.access_token.get_secret_value(),
-            "user_id": self.user_id,
-            "expires_at": self.expires_at,
-            "issued_at": self.issued_at,
-            "long_lived": self.long_lived,
-            "scopes": list(self.scopes),
-            "client_id": self.client_id,
-            "base_url": self.base_url,
-        }
+        return saved_data(self, platform=self.platform)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -152,17 +145,7 @@ class ThreadsCredentials(Expiring):
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        m = saved(_CredentialsModel, data, cls.platform, cls.platform)
-        return cls(
-            access_token=SecretStr(m.access_token),
-            user_id=m.user_id,
-            expires_at=m.expires_at,
-            issued_at=m.issued_at,
-            long_lived=m.long_lived,
-            scopes=tuple(m.scopes),
-            client_id=m.client_id,
-            base_url=m.base_url,
-        )
+        return built(cls, saved(_CredentialsModel, data, cls.platform, cls.platform))
 
 
 @attrs.frozen(repr=False)
@@ -174,11 +157,9 @@ class InstagramCredentials(ThreadsCredentials):
     platform: ClassVar[str] = "instagram"
 
 
-class _CredentialsModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _CredentialsModel(SavedModel):
     platform: str
-    access_token: str = pydantic.Field(min_length=1)
+    access_token: SecretStr = pydantic.Field(min_length=1)
     user_id: str = pydantic.Field(min_length=1)
     expires_at: float | None = None
     issued_at: float
@@ -752,15 +733,7 @@ class FacebookPageCredentials:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, the Page token included in clear: store it encrypted, never log it."""
-        return {
-            "platform": "facebook",
-            "page_id": self.page_id,
-            "page_name": self.page_name,
-            "access_token": self.access_token.get_secret_value(),
-            "api_version": self.api_version,
-            "base_url": self.base_url,
-            "instagram_user_id": self.instagram_user_id,
-        }
+        return saved_data(self, platform="facebook")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FacebookPageCredentials:
@@ -770,24 +743,14 @@ class FacebookPageCredentials:
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        m = saved(_PageModel, data, "facebook", "Facebook Page")
-        return cls(
-            page_id=m.page_id,
-            page_name=m.page_name,
-            access_token=SecretStr(m.access_token),
-            api_version=m.api_version,
-            base_url=m.base_url,
-            instagram_user_id=m.instagram_user_id,
-        )
+        return built(cls, saved(_PageModel, data, "facebook", "Facebook Page"))
 
 
-class _PageModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _PageModel(SavedModel):
     platform: str = pydantic.Field(pattern="^facebook$")
     page_id: str = pydantic.Field(min_length=1)
     page_name: str = ""
-    access_token: str = pydantic.Field(min_length=1)
+    access_token: SecretStr = pydantic.Field(min_length=1)
     api_version: str = FACEBOOK_VERSION
     base_url: str | None = None
     instagram_user_id: str | None = None

@@ -40,9 +40,11 @@ from brandkit.auth._core import (
     Expiring,
     FinishLedger,
     GrantRefused,
+    SavedModel,
     Start,
     api_root,
     basic,
+    built,
     challenge,
     code_from,
     form_request,
@@ -57,6 +59,7 @@ from brandkit.auth._core import (
     run,
     run_async,
     saved,
+    saved_data,
     scopes_of,
     setting_scopes,
     start_arguments,
@@ -137,17 +140,7 @@ class XCredentials(Expiring):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, tokens included in clear: store it encrypted, never log it."""
-        return {
-            "platform": "x",
-            "access_token": self.access_token.get_secret_value(),
-            "refresh_token": (
-                self.refresh_token.get_secret_value() if self.refresh_token else None
-            ),
-            "expires_at": self.expires_at,
-            "scopes": list(self.scopes),
-            "client_id": self.client_id,
-            "base_url": self.base_url,
-        }
+        return saved_data(self, platform="x")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> XCredentials:
@@ -157,23 +150,13 @@ class XCredentials(Expiring):
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        model = saved(_CredentialsModel, data, "x", "X")
-        return cls(
-            access_token=SecretStr(model.access_token),
-            refresh_token=SecretStr(model.refresh_token) if model.refresh_token else None,
-            expires_at=model.expires_at,
-            scopes=tuple(model.scopes),
-            client_id=model.client_id,
-            base_url=model.base_url,
-        )
+        return built(cls, saved(_CredentialsModel, data, "x", "X"))
 
 
-class _CredentialsModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _CredentialsModel(SavedModel):
     platform: str = pydantic.Field(pattern="^x$")
-    access_token: str = pydantic.Field(min_length=1)
-    refresh_token: str | None = None
+    access_token: SecretStr = pydantic.Field(min_length=1)
+    refresh_token: SecretStr | None = None
     expires_at: float | None = None
     scopes: list[str]
     client_id: str
@@ -577,14 +560,7 @@ class OAuth1Start:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data, the request token's secret included: keep it where the
         user cannot read it (a server-side session)."""
-        return {
-            "url": self.url,
-            "consumer_key": self.consumer_key,
-            "callback": self.callback,
-            "request_token": self.request_token,
-            "request_token_secret": self.request_token_secret.get_secret_value(),
-            "base_url": self.base_url,
-        }
+        return saved_data(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OAuth1Start:
@@ -594,25 +570,15 @@ class OAuth1Start:
             ConfigurationError: a field is missing or of the wrong type (named, never its
                 value).
         """
-        m = restored(_OAuth1StartModel, data, "OAuth 1.0a start")
-        return cls(
-            url=m.url,
-            consumer_key=m.consumer_key,
-            callback=m.callback,
-            request_token=m.request_token,
-            request_token_secret=SecretStr(m.request_token_secret),
-            base_url=m.base_url,
-        )
+        return built(cls, restored(_OAuth1StartModel, data, "OAuth 1.0a start"))
 
 
-class _OAuth1StartModel(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _OAuth1StartModel(SavedModel):
     url: str
     consumer_key: str
     callback: str
     request_token: str = pydantic.Field(min_length=1)
-    request_token_secret: str
+    request_token_secret: SecretStr
     base_url: str | None = None
 
 
@@ -650,16 +616,7 @@ class XOAuth1Credentials:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, tokens included in clear: store it encrypted, never log it."""
-        return {
-            "platform": "x",
-            "oauth": "1.0a",
-            "consumer_key": self.consumer_key,
-            "access_token": self.access_token.get_secret_value(),
-            "access_token_secret": self.access_token_secret.get_secret_value(),
-            "user_id": self.user_id,
-            "screen_name": self.screen_name,
-            "base_url": self.base_url,
-        }
+        return saved_data(self, platform="x", oauth="1.0a")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> XOAuth1Credentials:
@@ -669,25 +626,15 @@ class XOAuth1Credentials:
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        m = saved(_OAuth1Model, data, "x", "X OAuth 1.0a")
-        return cls(
-            consumer_key=m.consumer_key,
-            access_token=SecretStr(m.access_token),
-            access_token_secret=SecretStr(m.access_token_secret),
-            user_id=m.user_id,
-            screen_name=m.screen_name,
-            base_url=m.base_url,
-        )
+        return built(cls, saved(_OAuth1Model, data, "x", "X OAuth 1.0a"))
 
 
-class _OAuth1Model(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
-
+class _OAuth1Model(SavedModel):
     platform: str = pydantic.Field(pattern="^x$")
     oauth: str = pydantic.Field(pattern="^1\\.0a$")
     consumer_key: str = pydantic.Field(min_length=1)
-    access_token: str = pydantic.Field(min_length=1)
-    access_token_secret: str = pydantic.Field(min_length=1)
+    access_token: SecretStr = pydantic.Field(min_length=1)
+    access_token_secret: SecretStr = pydantic.Field(min_length=1)
     user_id: str
     screen_name: str
     base_url: str | None = None

@@ -134,6 +134,29 @@ def test_duplicate_raises_forbidden_with_xs_message(brand: Brand) -> None:
     assert str(caught.value) == f"403 Forbidden\n{DUPLICATE}"
 
 
+def test_an_edit_through_tweepys_request_is_a_new_version(
+    served: tuple[XEmulator, str], brand: Brand
+) -> None:
+    """tweepy 4.17's create_tweet has no edit options: a client edits with its public
+    ``Client.request`` and X's ``edit_options``. The edit is a new post with the chain,
+    the timeline shows it alone, and an older version cannot be edited again
+    (tweepy.Forbidden)."""
+    emu, _ = served
+    made = brand.client.create_tweet(text="Launch day").data["id"]
+    emu.clock.advance(60)
+    body = {"text": "Launch day!", "edit_options": {"previous_post_id": made}}
+    edited = brand.client.request("POST", "/2/tweets", json=body, user_auth=True).json()["data"]
+    assert edited["edit_history_tweet_ids"] == [made, edited["id"]] and edited["id"] != made
+    me = brand.client.get_me(user_auth=True).data
+    shown = brand.client.get_users_tweets(me.id, user_auth=True).data
+    assert [(t.id, t.text, t.edit_history_tweet_ids) for t in shown] == [
+        (int(edited["id"]), "Launch day!", [int(made), int(edited["id"])])
+    ]
+    with pytest.raises(tweepy.Forbidden) as caught:
+        brand.client.request("POST", "/2/tweets", json=body, user_auth=True)
+    assert "newer version" in caught.value.api_messages[0]
+
+
 def test_bad_credentials_raise_unauthorized(served: tuple[XEmulator, str], brand: Brand) -> None:
     """A wrong token secret: tweepy.Unauthorized on v2 and on the v1.1 upload (code 32)."""
     _, url = served

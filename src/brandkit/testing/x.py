@@ -1850,6 +1850,8 @@ class XEmulator(Emulator):
                     "media.media_ids", [mid], "Your media IDs are invalid.", caller.headers
                 )
             keys.append(media.media_key)
+        if "edit_options" in body:
+            return self._edit_by_api(caller, body, text, tuple(keys), now)
         reply_to = body.get("reply", {}).get("in_reply_to_tweet_id")
         if reply_to is not None:
             parent = self._posts.get(reply_to)
@@ -1898,10 +1900,89 @@ class XEmulator(Emulator):
         }
         return self.json(data, 201, caller.headers)
 
-    def _is_duplicate(self, user_id: str, text: str, now: float) -> bool:
+    def _edit_by_api(
+        self,
+        caller: _Caller,
+        body: Mapping[str, Any],
+        text: str,
+        keys: tuple[str, ...],
+        now: float,
+    ) -> httpx.Response:
+        """``POST /2/tweets`` with ``edit_options``: the caller's post
+        ``previous_post_id`` gets a new version, as `edit` makes it (a new id, the chain
+        in ``edit_history_tweet_ids``, the same parent, quote and conversation), with the
+        body's text, and its media if it names any (else the post's).
+
+        X documents no error for an edit it refuses: these are 403 problems (``about:blank``,
+        "Forbidden") as X answers a create it forbids (a reply to a deleted post, a
+        duplicate), a reply or quote other than the post's a 400 invalid request."""
+        previous = body["edit_options"]["previous_post_id"]
+        post = self._posts.get(previous)
+        if post is None or post.deleted:
+            return self.problem(
+                403,
+                "Forbidden",
+                "You attempted to edit a Tweet that is deleted or not visible to you.",
+                headers=caller.headers,
+            )
+        if post.author_id != caller.user.id:
+            return self.problem(
+                403,
+                "Forbidden",
+                "You are not allowed to edit a Tweet you do not own.",
+                headers=caller.headers,
+            )
+        refused = self._uneditable(post, now)
+        if refused is not None:
+            return self.problem(403, "Forbidden", refused, headers=caller.headers)
+        reply = body.get("reply", {})
+        moved = [
+            f"$.{name}: an edit keeps the post's {name} ({kept or 'none'})"
+            for name, given, kept in (
+                ("reply", reply.get("in_reply_to_tweet_id"), post.in_reply_to),
+                ("quote_tweet_id", body.get("quote_tweet_id"), post.quote_tweet_id),
+            )
+            if given is not None and given != kept
+        ]
+        if moved:
+            return self.invalid(moved, caller.headers)
+        if text and self._is_duplicate(caller.user.id, text, now, besides=post.history):
+            return self._problem_json(
+                {
+                    "detail": "You are not allowed to create a Tweet with duplicate content.",
+                    "type": "about:blank",
+                    "title": "Forbidden",
+                    "status": 403,
+                },
+                403,
+                caller.headers,
+            )
+        parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
+        handles = ""
+        if parent is not None and (reply.get("auto_populate_reply_metadata") or self.reply_handles):
+            handles = self._reply_handles(parent, caller.user, text)
+        new = self._new_version(
+            post,
+            caller.user,
+            text,
+            now,
+            media_keys=keys if "media" in body else post.media_keys,
+            handles=handles,
+        )
+        data = {
+            "data": {"id": new.id, "text": new.display_text, "edit_history_tweet_ids": new.history}
+        }
+        return self.json(data, 201, caller.headers)
+
+    def _is_duplicate(
+        self, user_id: str, text: str, now: float, besides: Sequence[str] = ()
+    ) -> bool:
+        """``text`` repeats a post ``user_id`` made within the duplicate window (the
+        versions ``besides``, an edit's own chain, aside)."""
         return any(
             p.author_id == user_id
             and not p.deleted
+            and p.id not in besides
             and p.text.strip() == text.strip()
             and now - p.created_at < self.duplicate_window
             for p in self._posts.values()
@@ -2755,7 +2836,8 @@ class XEmulator(Emulator):
         chain, the original first; timelines and search give only the newest version, a
         lookup by an older id that version (docs.x.com fundamentals/edit-posts). ``text``
         is the new text as typed: a reply gets its @handles again, a mention keeps only
-        the names it has (one that names the brand no more leaves its mentions).
+        the names it has (one that names the brand no more leaves its mentions). The
+        API's edit (``POST /2/tweets`` with ``edit_options``) makes its versions alike.
 
         Raises:
             KeyError: no such post, or it was deleted.
@@ -2767,36 +2849,61 @@ class XEmulator(Emulator):
             post = self._posts.get(str(post_id))
             if post is None or post.deleted:
                 raise KeyError(f"no post {post_id!r} on the X emulator")
-            chain = post.edits if post.edits is not None else [post.id]
-            if chain[-1] != post.id:
-                raise ValueError(f"post {post_id} has a newer version, {chain[-1]}: edit that")
-            parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
-            if parent is not None and parent.author_id != post.author_id:
-                raise ValueError(f"post {post_id} replies to someone else: X cannot edit it")
-            original = self._posts[chain[0]]
             now = self.clock.time()
-            if now - original.created_at > EDIT_WINDOW.total_seconds():
-                raise ValueError(f"post {post_id} is past X's {EDIT_WINDOW} edit window")
-            if len(chain) > EDIT_LIMIT:
-                raise ValueError(f"post {post_id} was edited {EDIT_LIMIT} times already")
+            refused = self._uneditable(post, now)
+            if refused is not None:
+                raise ValueError(refused)
             user = self.users[post.author_id]
+            parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
             if parent is not None:
                 text = self._reply_handles(parent, user, text) + text
-            new = self._store(
-                user,
-                text,
-                created_at=now,
-                in_reply_to=post.in_reply_to,
-                media_keys=post.media_keys,
-                quote=post.quote_tweet_id,
-                reply_settings=post.reply_settings,
-                lang=post.lang,
-            )
-            new.conversation_id = post.conversation_id
-            chain.append(new.id)
-            for version in chain:
-                self._posts[version].edits = chain
-            return new.id
+            return self._new_version(post, user, text, now, media_keys=post.media_keys).id
+
+    def _uneditable(self, post: XPost, now: float) -> str | None:
+        """Why X would not let ``post`` be edited at ``now`` (docs.x.com
+        fundamentals/edit-posts); ``None`` when it would."""
+        chain = post.history
+        if chain[-1] != post.id:
+            return f"post {post.id} has a newer version, {chain[-1]}: edit that"
+        parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
+        if parent is not None and parent.author_id != post.author_id:
+            return f"post {post.id} replies to someone else: X cannot edit it"
+        original = self._posts.get(chain[0], post)
+        if now - original.created_at > EDIT_WINDOW.total_seconds():
+            return f"post {post.id} is past X's {EDIT_WINDOW} edit window"
+        if len(chain) > EDIT_LIMIT:
+            return f"post {post.id} was edited {EDIT_LIMIT} times already"
+        return None
+
+    def _new_version(
+        self,
+        post: XPost,
+        user: XUser,
+        text: str,
+        now: float,
+        *,
+        media_keys: tuple[str, ...],
+        handles: str = "",
+    ) -> XPost:
+        """The edit of ``post`` (the newest version) made ``now``: a new post in the same
+        place (parent, quote, conversation, reply settings) with ``text`` and
+        ``media_keys``, appended to the chain every version shares."""
+        new = self._store(
+            user,
+            text,
+            created_at=now,
+            in_reply_to=post.in_reply_to,
+            media_keys=media_keys,
+            quote=post.quote_tweet_id,
+            reply_settings=post.reply_settings,
+            lang=post.lang,
+            handles=handles,
+        )
+        new.conversation_id = post.conversation_id
+        chain = [*post.history, new.id]
+        for version in chain:
+            self._posts[version].edits = chain
+        return new
 
     def answers(self, message_id: str) -> list[str]:
         """The texts the emulator's accounts (not the audience) posted in reply to

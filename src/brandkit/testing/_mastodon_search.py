@@ -440,3 +440,26 @@ class _Porter:
 def porter_stem(word: str) -> str:
     """Lucene's PorterStemFilter on one lower-case token (of 3 characters or more)."""
     return _Porter(word).stem()
+
+
+# -- the ``hashtag`` analyzer of the ``tags`` field -----------------------------------------
+
+_WORD_RUN = regex.compile(r"[\p{L}\p{N}\p{M}]+")
+_SPLIT = regex.compile(
+    # WordDelimiterGraphFilter's breaks inside a run of letters and digits: lower case to
+    # upper case (BrandKit), and between letters and digits (brand2024); marks join either.
+    r"(?<=\p{Ll})(?=\p{Lu})|(?<=\p{L})(?=\p{N})|(?<=\p{N})(?=\p{L})"
+)
+
+
+def hashtag_tokens(text: str) -> tuple[str, ...]:
+    """The ``hashtag`` analyzer (``keyword`` tokenizer, ``word_delimiter_graph`` with its
+    defaults, ``lowercase``, ``asciifolding``, ``cjk_width``): ``#BrandKit`` is ``brand``
+    and ``kit``, ``#brand_kit`` too, ``#brandkit`` is ``brandkit``."""
+    text = _possessive(text)
+    out: list[str] = []
+    for run in _WORD_RUN.findall(text):
+        for part in _SPLIT.split(run):
+            if part:
+                out.append(_cjk_width(_ascii_fold(_lowercase(part))))
+    return tuple(out)

@@ -66,7 +66,8 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   status when all its tokens are in ``text`` (lower-cased as Java does, so ``İ`` is ``i``)
   or all in ``text.stemmed`` (accents folded, ``l'`` and ``'s`` dropped, English stop words
   left out, Porter-stemmed: ``brand`` finds "Brand's" and "brands", ``cafe`` finds
-  "café"); a phrase is matched on ``text`` alone.
+  "café"); a phrase is matched on ``text`` alone; a ``#tag`` term on the status's tags as
+  first written (``#BrandKit`` is the words ``brand`` and ``kit``).
 - Rate limits as Rack::Attack enforces them: 300 requests per 5 min per token, media uploads
   and deletes 30 per 30 min per account; windows are aligned to the epoch like Mastodon's and
   can be made small for tests with ``rate_limits=`` or `MastodonEmulator.set_rate_limit`.
@@ -132,7 +133,7 @@ from brandkit.testing._emulator import (
 )
 from brandkit.testing._forms import multipart
 from brandkit.testing._images import media_extension
-from brandkit.testing._mastodon_search import phrase_matches, term_matches
+from brandkit.testing._mastodon_search import hashtag_tokens, phrase_matches, term_matches
 from brandkit.text._mastodon import hashtag_key
 
 __all__ = ["DEFAULT_RATE_LIMITS", "MastodonAudience", "MastodonEmulator"]
@@ -4142,16 +4143,33 @@ class MastodonEmulator(Emulator):
                 clauses[i] = (operator, "account_id", self._account_id_from_term(value, user))
         scopes = [value for _, kind, value in clauses if kind == "in"]
         scope = scopes[-1] if scopes else None
+        tagged = any(k == "term" and str(v).startswith("#") for _, k, v in clauses)
+        display = self._tag_display_names() if tagged else {}
         out = []
         for st in self._live():
             if not self._searchable(st, user, scope):
                 continue
             if self._filtered_for(st, user):
                 continue  # StatusesSearchService rejects what StatusFilter filters
+            tags = {t for key in self._tags(st) for t in hashtag_tokens(display.get(key, key))}
             text, properties = self._searchable_text(st), self._searchable_properties(st)
-            if _clauses_match(clauses, st, text, properties):
+            if _clauses_match(clauses, st, text, properties, tags):
                 out.append(st)
         return out
+
+    def _tag_display_names(self) -> dict[str, str]:
+        """Each tag's Tag#display_name: as the first status (or edit) to use it wrote it,
+        since Tag.find_or_create_by_names keeps the spelling it was created with."""
+        events = sorted(
+            (at, _num(st.id), text)
+            for st in self._statuses.values()
+            for text, _, _, at, _ in (st.edits or [_snapshot(st, st.created_at)])
+        )
+        names: dict[str, str] = {}
+        for _, _, text in events:
+            for written in _HASHTAG.findall(text):
+                names.setdefault(hashtag_key(written), written)
+        return names
 
     def _account_id_from_term(self, term: str, user: _User) -> str:
         if term == "me":
@@ -4517,12 +4535,25 @@ def _language_code_from_term(term: str) -> str:
 
 
 def _clauses_match(
-    clauses: list[tuple[str, str, Any]], st: _Status, text: str, properties: Collection[str]
+    clauses: list[tuple[str, str, Any]],
+    st: _Status,
+    text: str,
+    properties: Collection[str],
+    tags: Collection[str],
 ) -> bool:
+    """Whether ``st`` (its searchable ``text``, ``properties`` and the ``hashtag`` tokens of
+    its ``tags``) satisfies every clause. A ``#`` term is a match on ``tags`` (every token of
+    it among the status's), as TermClause#to_query makes it."""
     created = datetime.fromtimestamp(st.created_at, UTC)
     for operator, kind, value in clauses:
         if kind in ("term", "phrase"):
-            hit = phrase_matches(value, text) if kind == "phrase" else term_matches(value, text)
+            if kind == "phrase":
+                hit = phrase_matches(value, text)
+            elif value.startswith("#"):
+                wanted = hashtag_tokens(value)
+                hit = bool(wanted) and all(t in tags for t in wanted)
+            else:
+                hit = term_matches(value, text)
             if hit != (operator == "must"):
                 return False
             continue

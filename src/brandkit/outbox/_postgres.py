@@ -1221,15 +1221,14 @@ class PostgresOutbox(Outbox):
             self._alook = False
             return True
         woken = False
+        # Cut off mid-wait (a shorter `asyncio.wait_for`, a stopped worker), the connection
+        # is kept: psycopg reads the socket only once its wait for it has ended, so a
+        # cancelled wait read nothing, and the idle listening session is left as it was
+        # (what came meanwhile wakes the next wait). Closed, every cut-off wait cost a new
+        # session, and a post added before the next one woke nobody.
         try:
             async for _ in listener.notifies(timeout=max(0.0, timeout), stop_after=1):
                 woken = True
-        except asyncio.CancelledError:
-            # Cut off mid-wait (the worker was stopped): listen anew next time.
-            if self._alistener is listener:
-                self._alistener = None
-            await listener.close()
-            raise
         except psycopg.Error as exc:
             if self._stopped.is_set():
                 return False  # closed under the wait (close() ends its connection)

@@ -792,9 +792,8 @@ class Worker:
         limit = poll
         if awaiter is not None:
             waits.append(asyncio.ensure_future(awaiter(poll)))
-            # The outbox's wait ends itself after ``poll``: cut off at the same moment, it
-            # was cancelled mid-read, and closed its listening connection (opened again
-            # before the next look: a new session at every idle poll).
+            # The outbox's wait ends itself after ``poll`` (its own timeout): a server slow
+            # to accept its connection is cut off a little later.
             limit = poll + _AWAIT_GRACE
         try:
             await asyncio.wait(waits, timeout=limit, return_when=asyncio.FIRST_COMPLETED)

@@ -1,7 +1,7 @@
 """The emulator parses a full-text search as Mastodon 4.2+'s SearchQueryParser and
 SearchQueryTransformer do: only ``has``, ``is``, ``language``, ``from``, ``before``,
 ``after``, ``during`` and ``in`` are prefixes, so a URL or any other ``word:`` is a term and
-an unclosed quote is part of one; phrases may be quoted with “”, «», 「」 or 《》;
+an unclosed quote is part of one; “”„«»「」『』《》 are double quotes (SearchService);
 ``has:``/``is:`` match Status#searchable_properties; ``from:me`` is the searcher;
 ``in:library`` and ``in:public`` read one index each. The emulator answered nothing for the
 first three, read typographic quotes as words and matched no ``has:``/``is:``. Searched by
@@ -63,6 +63,7 @@ def world() -> Iterator[tuple[dict[str, str], Any]]:
         ("job", set()),
         ("“acmeco boots”", {"fan_phrase"}),
         ("«acmeco boots»", {"fan_phrase"}),
+        ("『acmeco boots」", {"fan_phrase"}),  # any of them is a double quote
         ("acmeco has:image", {"own_image"}),
         ("acmeco has:media", {"own_image"}),
         ("acmeco is:sensitive", {"own_sensitive"}),

@@ -56,9 +56,10 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``remote``, ``only_media``, ``limit`` 20/40, ``max_id``/``since_id``/``min_id``, ``Link``
   headers that, as Mastodon's, keep only ``local``, ``limit`` and ``only_media``) and the
   full-text ``GET /api/v2/search?type=statuses`` (a user token; 4.2+'s syntax: terms,
-  ``"phrases"`` (or “”, «», 「」, 《》), ``-exclusions``, ``language:``, ``from:`` (``me``),
-  ``has:``/``is:`` (``image``, ``video``, ``audio``, ``media``, ``sensitive``, ``reply``),
-  ``in:library``/``in:public``, ``before:``/``after:``/``during:``; ``min_id``/``max_id``
+  ``"phrases"`` (“”„«»「」『』《》 read as ``"``), ``-exclusions``, ``language:``,
+  ``from:`` (``me``), ``has:``/``is:`` (``image``, ``video``, ``audio``, ``media``,
+  ``sensitive``, ``reply``), ``in:library``/``in:public``, ``before:``/``after:``/``during:``;
+  ``min_id``/``max_id``
   as whole seconds; ``offset``; newest first) over what the searcher wrote, was mentioned
   in, favourited, reblogged or bookmarked, and public statuses of indexable accounts
   (`MastodonEmulator.set_indexable`; ``full_text_search=False`` is a server without
@@ -4470,16 +4471,17 @@ def _image_size(data: bytes) -> tuple[int | None, int | None]:
     return media.width, media.height
 
 
+# SearchService::QUOTE_EQUIVALENT_CHARACTERS, each read as a double quote.
+_QUOTE_EQUIVALENTS = regex.compile(r"[“”„«»「」『』《》]")
 # SearchQueryParser (4.2+): a clause is an optional + or -, an optional supported prefix
-# with its colon, then a phrase (in any of its quote pairs) or a term (anything up to
-# whitespace, which is Ruby's ASCII \s). Parslet does not backtrack into what it matched,
-# hence the atomic groups: "-" alone or "language:" with nothing after fails to parse.
+# with its colon, then a "phrase" or a term (anything up to whitespace, which is Ruby's
+# ASCII \s). Parslet does not backtrack into what it matched, hence the atomic groups:
+# "-" alone or "language:" with nothing after fails to parse.
 _SEARCH_PREFIXES = ("has", "is", "language", "from", "before", "after", "during", "in")
 _SEARCH_CLAUSE = regex.compile(
     r"(?>(?P<sign>[+-])?)"
     r"(?>(?:(?P<prefix>" + "|".join(_SEARCH_PREFIXES) + r"):)?)"
-    r'(?:"(?P<q1>[^"]*)"|[“”„](?P<q2>[^“”„]*)[“”„]|«(?P<q3>[^«»]*)»'
-    r"|「(?P<q4>[^「」]*)」|《(?P<q5>[^《》]*)》|(?P<term>[^\t\n\v\f\r ]+))"
+    r'(?:"(?P<phrase>[^"]*)"|(?P<term>[^\t\n\v\f\r ]+))'
 )
 _SEARCH_SPACE = regex.compile(r"[\t\n\v\f\r ]+")
 # Status::SearchConcern#searchable_properties the emulator can have (no polls, no cards).
@@ -4493,6 +4495,7 @@ def _parse_search(q: str) -> list[tuple[str, str, Any]] | None:
     ``flag`` ``in`` (its sign ignored, the last one kept). Any other ``word:`` is part of a
     term, an unclosed quote too. ``None`` when it does not parse (Parslet::ParseFailed,
     which StatusesSearchService answers with no results)."""
+    q = _QUOTE_EQUIVALENTS.sub('"', q)
     out: list[tuple[str, str, Any]] = []
     at = 0
     while at < len(q):
@@ -4504,11 +4507,7 @@ def _parse_search(q: str) -> list[tuple[str, str, Any]] | None:
         if space is not None:
             at = space.end()
         sign, prefix, term = match.group("sign"), match.group("prefix"), match.group("term")
-        phrase = next(
-            (match.group(g) for g in ("q1", "q2", "q3", "q4", "q5") if match.group(g) is not None),
-            None,
-        )
-        value = term if term is not None else phrase
+        value = term if term is not None else match.group("phrase")
         if prefix == "in":
             out.append(("flag", "in", value))
         elif prefix is not None:

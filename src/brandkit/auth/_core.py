@@ -14,7 +14,7 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
 import attrs
@@ -206,6 +206,50 @@ class SavedModel(pydantic.BaseModel):
     A secret's field is a `SecretStr`, so that the model keeps it out of reprs too."""
 
     model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+
+def authorization_start(
+    platform: str,
+    authorize_url: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scopes: tuple[str, ...],
+    scope: str,
+    token_url: str,
+    api_base: str | None,
+    pkce: bool = False,
+    extra: Mapping[str, str] | None = None,
+) -> Start:
+    """The `Start` of an authorization code request (RFC 6749 §4.1.1) at ``authorize_url``:
+    a fresh ``state`` and, with ``pkce``, a verifier whose S256 challenge is sent (RFC 7636
+    §4.3). ``scope`` is ``scopes`` written as the platform reads them (Meta documents
+    commas, the others spaces); ``extra`` holds the platform's own parameters. ``api_base``
+    (the API the credentials will be for) is kept without its trailing slash. No request
+    is made. Raises nothing."""
+    state = new_state()
+    verifier = new_verifier() if pkce else None
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": state,
+        **(extra or {}),
+    }
+    if verifier is not None:
+        params |= {"code_challenge": challenge(verifier), "code_challenge_method": "S256"}
+    return Start(
+        platform=platform,
+        url=f"{authorize_url}?{urlencode(params)}",
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        token_url=token_url,
+        state=SecretStr(state),
+        verifier=SecretStr(verifier) if verifier is not None else None,
+        api_base=api_base.rstrip("/") if api_base else None,
+    )
 
 
 class _StartModel(SavedModel):

@@ -39,11 +39,11 @@ from brandkit.auth._core import (
     Start,
     TokenBody,
     api_root,
+    authorization_start,
     built,
     code_from,
     comma_scopes,
     form_request,
-    new_state,
     not_now,
     own_start,
     plain,
@@ -220,26 +220,15 @@ def start(
     wanted = comma_scopes(scopes)
     start_arguments("linkedin", client_id, redirect_uri, wanted, "w_organization_social")
     authorize, token, _ = _roots(base_url)
-    state = new_state()
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "scope": " ".join(wanted),
-        }
-    )
-    return Start(
-        platform="linkedin",
-        url=f"{authorize}?{query}",
+    return authorization_start(
+        "linkedin",
+        authorize,
         client_id=client_id,
         redirect_uri=redirect_uri,
         scopes=wanted,
+        scope=" ".join(wanted),
         token_url=token,
-        state=SecretStr(state),
-        verifier=None,
-        api_base=base_url.rstrip("/") if base_url else None,
+        api_base=base_url,
     )
 
 

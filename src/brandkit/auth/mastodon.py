@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
 import attrs
 import httpx
@@ -43,12 +42,11 @@ from brandkit.auth._core import (
     FinishLedger,
     SavedModel,
     Start,
+    authorization_start,
     built,
-    challenge,
     code_from,
     form_request,
     new_state,
-    new_verifier,
     not_now,
     plain,
     redeem,
@@ -490,27 +488,16 @@ def start(app: MastodonApp, scopes: str | Sequence[str] | None = None) -> Start:
             f"{' '.join(app.scopes)}; {' '.join(extra) or 'no scope'} cannot be asked for: "
             "register an app with them"
         )
-    state = new_state()
-    verifier = new_verifier() if app.pkce else None
-    params = {
-        "response_type": "code",
-        "client_id": app.client_id,
-        "redirect_uri": app.redirect_uri,
-        "scope": " ".join(wanted),
-        "state": state,
-    }
-    if verifier is not None:
-        params |= {"code_challenge": challenge(verifier), "code_challenge_method": "S256"}
-    return Start(
-        platform="mastodon",
-        url=f"{app.instance_url}/oauth/authorize?{urlencode(params)}",
+    return authorization_start(
+        "mastodon",
+        f"{app.instance_url}/oauth/authorize",
         client_id=app.client_id,
         redirect_uri=app.redirect_uri,
         scopes=wanted,
+        scope=" ".join(wanted),
         token_url=f"{app.instance_url}/oauth/token",
-        state=SecretStr(state),
-        verifier=SecretStr(verifier) if verifier else None,
         api_base=app.instance_url,
+        pkce=app.pkce,
     )
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Self
-from urllib.parse import urlencode
 
 import attrs
 import httpx
@@ -40,12 +39,12 @@ from brandkit.auth._core import (
     SavedModel,
     Start,
     api_root,
+    authorization_start,
     body_of,
     built,
     code_from,
     comma_scopes,
     form_request,
-    new_state,
     not_now,
     own_start,
     plain,
@@ -390,26 +389,15 @@ class MetaLogin:
             self.authorize_url if base_url is None else api_root(base_url, "") + "/oauth/authorize"
         )
         token_root = api_root(base_url, self.token_root or self.graph_url)
-        state = new_state()
-        query = urlencode(
-            {
-                "client_id": client_id,
-                "redirect_uri": redirect_uri,
-                "scope": ",".join(wanted),
-                "response_type": "code",
-                "state": state,
-            }
-        )
-        return Start(
-            platform=self.platform,
-            url=f"{authorize}?{query}",
+        return authorization_start(
+            self.platform,
+            authorize,
             client_id=client_id,
             redirect_uri=redirect_uri,
             scopes=wanted,
+            scope=",".join(wanted),
             token_url=token_root + "/oauth/access_token",
-            state=SecretStr(state),
-            verifier=None,
-            api_base=base_url.rstrip("/") if base_url else None,
+            api_base=base_url,
         )
 
     def finish_flow(
@@ -851,27 +839,16 @@ class FacebookLogin:
         start_arguments("facebook", client_id, redirect_uri, wanted, "pages_show_list")
         dialog = api_root(base_url, FACEBOOK_DIALOG) + f"/{api_version}/dialog/oauth"
         graph = api_root(base_url, FACEBOOK_GRAPH_URL)
-        state = new_state()
-        params = {
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "scope": ",".join(wanted),
-            "response_type": "code",
-        }
-        if rerequest:
-            params["auth_type"] = "rerequest"
-        query = urlencode(params)
-        return Start(
-            platform="facebook",
-            url=f"{dialog}?{query}",
+        return authorization_start(
+            "facebook",
+            dialog,
             client_id=client_id,
             redirect_uri=redirect_uri,
             scopes=wanted,
+            scope=",".join(wanted),
             token_url=f"{graph}/{api_version}/oauth/access_token",
-            state=SecretStr(state),
-            verifier=None,
-            api_base=base_url.rstrip("/") if base_url else None,
+            api_base=base_url,
+            extra={"auth_type": "rerequest"} if rerequest else None,
         )
 
     def finish_flow(

@@ -43,13 +43,11 @@ from brandkit.auth._core import (
     SavedModel,
     Start,
     api_root,
+    authorization_start,
     basic,
     built,
-    challenge,
     code_from,
     form_request,
-    new_state,
-    new_verifier,
     not_now,
     own_start,
     plain,
@@ -215,29 +213,16 @@ def start(
     wanted = scopes_of(scopes)
     start_arguments("x", client_id, redirect_uri, wanted, "tweet.read")
     authorize, token = _bases(base_url)
-    state = new_state()
-    verifier = new_verifier()
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": " ".join(wanted),
-            "state": state,
-            "code_challenge": challenge(verifier),
-            "code_challenge_method": "S256",
-        }
-    )
-    return Start(
-        platform="x",
-        url=f"{authorize}?{query}",
+    return authorization_start(
+        "x",
+        authorize,
         client_id=client_id,
         redirect_uri=redirect_uri,
         scopes=wanted,
+        scope=" ".join(wanted),
         token_url=token,
-        state=SecretStr(state),
-        verifier=SecretStr(verifier),
-        api_base=base_url.rstrip("/") if base_url else None,
+        api_base=base_url,
+        pkce=True,
     )
 
 

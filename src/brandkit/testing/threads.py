@@ -342,12 +342,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         Raises:
             KeyError: no account made yet (or none with that user id).
         """
-        with self.lock:
-            pair = (self._reply_account(account), username)
-            if following:
-                self._following.add(pair)
-            else:
-                self._following.discard(pair)
+        self._script_follow(self._following, username, following, account)
 
     def set_follower(
         self, username: str, follows: bool = True, *, account: str | None = None
@@ -359,12 +354,23 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         Raises:
             KeyError: no account made yet (or none with that user id).
         """
+        self._script_follow(self._followers, username, follows, account)
+
+    def _script_follow(
+        self, pairs: set[tuple[str, str]], username: str, on: bool, account: str | None
+    ) -> None:
+        """Add (or remove) the pair of ``account`` (see `_reply_account`) and ``username``
+        to ``pairs``, the follows `set_following` and `set_follower` script.
+
+        Raises:
+            KeyError: no account made yet (or none with that user id).
+        """
         with self.lock:
             pair = (self._reply_account(account), username)
-            if follows:
-                self._followers.add(pair)
+            if on:
+                pairs.add(pair)
             else:
-                self._followers.discard(pair)
+                pairs.discard(pair)
 
     def _reply_account(self, account: str | None) -> str:
         brands = self._brand_users()

@@ -59,8 +59,8 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``"phrases"`` (“”„«»「」『』《》 read as ``"``), ``-exclusions``, ``language:``,
   ``from:`` (``me``), ``has:``/``is:`` (``image``, ``video``, ``audio``, ``media``,
   ``sensitive``, ``reply``), ``in:library``/``in:public``, ``before:``/``after:``/``during:``;
-  ``min_id``/``max_id``
-  as whole seconds; ``offset``; newest first) over what the searcher wrote, was mentioned
+  ``min_id``/``max_id`` as whole seconds; ``account_id``; ``offset`` with a ``type``; 400
+  without ``q``; newest first) over what the searcher wrote, was mentioned
   in, favourited, reblogged or bookmarked, and public statuses of indexable accounts
   (`MastodonEmulator.set_indexable`; ``full_text_search=False`` is a server without
   Elasticsearch). Words are read as the index's analyzers read them: a term matches a
@@ -4086,6 +4086,10 @@ class MastodonEmulator(Emulator):
     @_api(auth="optional")
     def _search(self, request: httpx.Request, user: _User | None) -> httpx.Response:
         params = request.url.params
+        if not (params.get("q") or "").strip():
+            # validate_search_params!: params.require(:q), ParameterMissing (Rails 8 from 4.4)
+            missing = "empty or invalid" if _release(self.version) >= (4, 4) else "empty"
+            raise Refusal(400, f"param is missing or the value is {missing}: q")
         if user is None and params.get("offset"):
             raise Refusal(401, "Search queries pagination is not supported without authentication")
         if user is None and _truthy(params.get("resolve")):
@@ -4095,13 +4099,22 @@ class MastodonEmulator(Emulator):
                 "authentication",
             )
         raw_limit = params.get("limit")
+        if any(_to_i(params.get(k) or "0") < 0 for k in ("limit", "offset")):
+            raise Refusal(400, "Pagination values for `offset` and `limit` must be positive")
         limit = _limit_param(raw_limit, 20)
-        offset = max(0, _to_i(params.get("offset") or "0"))
         kind = params.get("type")
+        # SearchService: a page past the first is only for a search of one type.
+        offset = _to_i(params.get("offset") or "0") if kind else 0
         q = (params.get("q") or "").strip()
         statuses: list[_Status] = []
-        # SearchService#full_text_searchable?: Elasticsearch on, a signed-in account.
-        if kind in (None, "", "statuses") and q and user is not None and self.full_text_search:
+        # SearchService#status_searchable?: Elasticsearch on, a signed-in account.
+        if kind in (None, "", "statuses") and limit and user is not None and self.full_text_search:
+            if params.get("account_id"):
+                # convert_deprecated_options!: from:@acct, an unknown id is 404.
+                author = self._users.get(str(params["account_id"]))
+                if author is None:
+                    raise Refusal(404, "Record not found")
+                q = f"{q} from:@{author.acct}"
             statuses = self._full_text(q, user, params.get("min_id"), params.get("max_id"))
         page = sorted(statuses, key=_order, reverse=True)[offset : offset + limit]
         return self.json(

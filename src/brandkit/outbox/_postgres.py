@@ -67,7 +67,6 @@ from brandkit.outbox._store import (
     _IN_FLIGHT,
     _ROW,
     _UNKNOWN_STATUS,
-    _UNREADABLE,
     _UNSET,
     Outbox,
     OutboxEvent,
@@ -651,15 +650,10 @@ class PostgresOutbox(Outbox):
             "ON CONFLICT DO NOTHING",
             (delivery.account,),
         )
-        status = delivery.status.value
-        events: builtins.list[_EventRow] = []
-        if status != "pending":
-            events.append((delivery.id, columns[8], "pending", 0, 0, None))
-        else:
+        if delivery.status is DeliveryStatus.PENDING:
             # Delivered at commit, once per transaction (identical notifications merge).
             db.execute("SELECT pg_notify(%s, '')", (self.channel,))
-        events.append(self._event_row(delivery, status, error, columns[9]))
-        self._events(db, events)
+        self._first_events(db, delivery, error, columns)
 
     def _write(
         self,
@@ -758,12 +752,7 @@ class PostgresOutbox(Outbox):
                 f"SELECT {_PG_ROW} FROM {self._t['deliveries']} WHERE status = 'sending' "  # noqa: S608
                 f"AND (lease_owner IS NULL OR {_ended()}) FOR UPDATE SKIP LOCKED"
             )
-            rows = db.fetchall()
-            for row in rows:
-                delivery = self._load(row[0], row[1:])
-                self._mark_unknown(db, delivery, at)
-                self._write(db, delivery, lease_owner=None, lease_until=None)
-            return len(rows)
+            return self._recover_rows(db, db.fetchall(), at)
 
     def claim(
         self,
@@ -897,18 +886,8 @@ class PostgresOutbox(Outbox):
             taken: builtins.list[Delivery] = []
             for row in db.fetchall():
                 delivery = self._load(row[0], row[1:6])
-                unreadable = _UNREADABLE.get(delivery)
-                faults = _row_faults(row[4], row[6:8])
-                if unreadable is not None or faults:
-                    if unreadable is not None:
-                        self._fail_unreadable(db, delivery, unreadable[1], at)
-                    elif not self._fail_damaged(db, delivery, faults, at):
-                        continue
-                    if failed is not None:
-                        failed.append(delivery)
+                if not self._takes(db, delivery, _row_faults(row[4], row[6:8]), at, failed):
                     continue
-                if delivery.status is DeliveryStatus.SENDING:
-                    self._mark_unknown(db, delivery, at)
                 self._write(db, delivery, lease_owner=self.owner, lease_until=self.lease)
                 taken.append(delivery)
             served = {t.account for t in taken}
@@ -964,13 +943,7 @@ class PostgresOutbox(Outbox):
             if owner not in (None, self.owner):
                 return
             if retry_at is not None and status == "failed":
-                delivery = self._load(data)
-                delivery.status = DeliveryStatus.PENDING
-                delivery.updated_at = self.clock()
-                self._write(
-                    db, delivery, lease_owner=None, lease_until=None, not_before=_iso(retry_at)
-                )
-                self._event(db, delivery, f"retry at {_iso(retry_at)}", delivery.updated_at)
+                self._pend_again(db, self._load(data), retry_at)
             elif retry_at is not None and status in ("pending", "unknown"):
                 db.execute(
                     f"UPDATE {d} SET lease_owner = NULL, lease_until = NULL, "  # noqa: S608
@@ -1036,12 +1009,7 @@ class PostgresOutbox(Outbox):
         row = db.fetchone()
         if row is not None:
             return self._load(row[0])
-        if lease:
-            error = self._error_text(delivery)
-            self._save_in(db, delivery, error, self._columns(delivery, error))
-        else:
-            self._insert(db, delivery, None, None)
-        return delivery
+        return self._insert_absent(db, delivery, lease)
 
     # -- waiting for work ----------------------------------------------------------------
 
@@ -1489,33 +1457,47 @@ class _DatabaseClock:
             box._lock.release()
 
 
+class _Farewell:
+    """A notice handler that keeps the server's farewell on a listening connection: the
+    first FATAL (or PANIC) notice's message, sent as it closes the connection (its end of
+    stream may still be on its way)."""
+
+    def __init__(self) -> None:
+        self.message: str | None = None
+
+    def __call__(self, diagnostic: Any) -> None:
+        if self.message is None and diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):
+            self.message = diagnostic.message_primary or "the server closed the connection"
+
+    def more(self, listener: Any) -> bool:
+        """Whether something came on ``listener`` that a read without waiting takes."""
+        return not listener.closed and self.message is None and _readable(listener.pgconn.socket)
+
+
+# One read each for wake-ups, a farewell and the end of the stream, as long as something is
+# there (bounded: they come at once).
+_DRAIN_READS = 8
+
+
 def _drain(listener: Any) -> tuple[bool, str | None]:
     """Read what came on an idle listening connection without waiting: whether it held
-    wake-ups, and the server's farewell (a FATAL notice: it is closing the connection, its
-    end of stream may still be on its way), if any.
+    wake-ups, and the server's farewell (`_Farewell`), if any.
 
     Raises:
         psycopg.OperationalError: the server closed the connection.
     """
     woken = False
-    farewell: list[str] = []
-
-    def note(diagnostic: Any) -> None:
-        if diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):
-            farewell.append(diagnostic.message_primary or "the server closed the connection")
-
-    listener.add_notice_handler(note)
+    farewell = _Farewell()
+    listener.add_notice_handler(farewell)
     try:
-        # One read each for wake-ups, a farewell and the end of the stream, as long as
-        # something is there (bounded: they come at once).
-        for _ in range(8):
-            if listener.closed or farewell or not _readable(listener.pgconn.socket):
+        for _ in range(_DRAIN_READS):
+            if not farewell.more(listener):
                 break
             for _ in listener.notifies(timeout=0.0):
                 woken = True
     finally:
-        listener.remove_notice_handler(note)
-    return woken, (farewell[0] if farewell else None)
+        listener.remove_notice_handler(farewell)
+    return woken, farewell.message
 
 
 async def _adrain(listener: Any) -> tuple[bool, str | None]:
@@ -1525,22 +1507,17 @@ async def _adrain(listener: Any) -> tuple[bool, str | None]:
         psycopg.OperationalError: the server closed the connection.
     """
     woken = False
-    farewell: list[str] = []
-
-    def note(diagnostic: Any) -> None:
-        if diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):
-            farewell.append(diagnostic.message_primary or "the server closed the connection")
-
-    listener.add_notice_handler(note)
+    farewell = _Farewell()
+    listener.add_notice_handler(farewell)
     try:
-        for _ in range(8):
-            if listener.closed or farewell or not _readable(listener.pgconn.socket):
+        for _ in range(_DRAIN_READS):
+            if not farewell.more(listener):
                 break
             async for _ in listener.notifies(timeout=0.0):
                 woken = True
     finally:
-        listener.remove_notice_handler(note)
-    return woken, (farewell[0] if farewell else None)
+        listener.remove_notice_handler(farewell)
+    return woken, farewell.message
 
 
 def _close_async(conn: Any) -> None:

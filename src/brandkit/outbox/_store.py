@@ -1722,17 +1722,8 @@ class Outbox(SQLiteStore):
         with self._tx() as db:
             taken: builtins.list[Delivery] = []
             for _, delivery, faults in self._select_due(db, at, keys, limit):
-                unreadable = _UNREADABLE.get(delivery)
-                if unreadable is not None or faults:
-                    if unreadable is not None:
-                        self._fail_unreadable(db, delivery, unreadable[1], at)
-                    elif not self._fail_damaged(db, delivery, faults, at):
-                        continue
-                    if failed is not None:
-                        failed.append(delivery)
+                if not self._takes(db, delivery, faults, at, failed):
                     continue
-                if delivery.status is DeliveryStatus.SENDING:
-                    self._mark_unknown(db, delivery, at)
                 columns = self._columns(delivery, self._error_text(delivery))
                 owner, until = self.owner, time.time() + self.lease
                 self._write(db, delivery, lease_owner=owner, lease_until=until, columns=columns)
@@ -1740,6 +1731,30 @@ class Outbox(SQLiteStore):
                 self._remember(delivery.id, columns, owner, until)
                 taken.append(delivery)
             return taken
+
+    def _takes(
+        self,
+        db: Any,
+        delivery: Delivery,
+        faults: Sequence[tuple[str, Any]],
+        at: datetime,
+        failed: builtins.list[Delivery] | None,
+    ) -> bool:
+        """A due row a claim holds: whether it is taken (the caller leases it). A damaged
+        one (a post this brandkit cannot read, a time it did not write) is failed instead
+        and added to ``failed``; one found ``sending`` comes back ``unknown``."""
+        unreadable = _UNREADABLE.get(delivery)
+        if unreadable is not None or faults:
+            if unreadable is not None:
+                self._fail_unreadable(db, delivery, unreadable[1], at)
+            elif not self._fail_damaged(db, delivery, faults, at):
+                return False
+            if failed is not None:
+                failed.append(delivery)
+            return False
+        if delivery.status is DeliveryStatus.SENDING:
+            self._mark_unknown(db, delivery, at)
+        return True
 
     def _fail_unreadable(
         self, db: sqlite3.Connection, delivery: Delivery, reason: str, at: datetime
@@ -1825,11 +1840,23 @@ class Outbox(SQLiteStore):
                 f"SELECT {_ROW} FROM outbox_deliveries WHERE status = 'sending' "  # noqa: S608
                 "AND outbox_lease_open(lease_owner, lease_until, id)"
             ).fetchall()
-            for row in rows:
-                delivery = self._load(row[0], row[1:])
-                self._mark_unknown(db, delivery, at)
-                self._write(db, delivery, lease_owner=None, lease_until=None)
-            return len(rows)
+            return self._recover_rows(db, rows, at)
+
+    def _recover_rows(self, db: Any, rows: Sequence[Sequence[Any]], at: datetime) -> int:
+        """`recover`'s rows (`_ROW`: deliveries left ``sending`` by a process that is gone)
+        made ``unknown``, their lease cleared; returns how many."""
+        for row in rows:
+            delivery = self._load(row[0], row[1:])
+            self._mark_unknown(db, delivery, at)
+            self._write(db, delivery, lease_owner=None, lease_until=None)
+        return len(rows)
+
+    def _pend_again(self, db: Any, delivery: Delivery, retry_at: datetime) -> None:
+        """A released ``failed`` delivery made ``pending`` again, due at ``retry_at``."""
+        delivery.status = DeliveryStatus.PENDING
+        delivery.updated_at = self.clock()
+        self._write(db, delivery, lease_owner=None, lease_until=None, not_before=_iso(retry_at))
+        self._event(db, delivery, f"retry at {_iso(retry_at)}", delivery.updated_at)
 
     def release(self, delivery_id: str, *, retry_at: datetime | None = None) -> None:
         """Give up this outbox's lease on a delivery (a no-op when another holds it).
@@ -1872,12 +1899,7 @@ class Outbox(SQLiteStore):
                     db.execute(_RELEASE_UNTIL, (_iso(retry_at), delivery_id))
                     return
                 delivery, _, _ = self._fetch(db, delivery_id)
-                delivery.status = DeliveryStatus.PENDING
-                delivery.updated_at = self.clock()
-                self._write(
-                    db, delivery, lease_owner=None, lease_until=None, not_before=_iso(retry_at)
-                )
-                self._event(db, delivery, f"retry at {_iso(retry_at)}", delivery.updated_at)
+                self._pend_again(db, delivery, retry_at)
             elif owner is not None:
                 # Only the lease changes: the row's data is not read nor written again.
                 db.execute(_RELEASE, (delivery_id,))
@@ -2035,6 +2057,10 @@ class Outbox(SQLiteStore):
         ).fetchone()
         if row is not None:
             return self._load(row[0])
+        return self._insert_absent(db, delivery, lease)
+
+    def _insert_absent(self, db: Any, delivery: Delivery, lease: bool) -> Delivery:
+        """`_insert_once_in` once no row has the delivery's id."""
         if lease:
             error = self._error_text(delivery)
             self._save_in(db, delivery, error, self._columns(delivery, error))

@@ -95,6 +95,7 @@ __all__ = [
     "Published",
     "Token",
     "graph_time",
+    "insight",
     "parse_fields",
 ]
 
@@ -321,6 +322,30 @@ def metric_names(raw: Any, allowed: tuple[str, ...]) -> list[str]:
                 f"(#100) metric[{i}] must be one of the following values: " + ", ".join(allowed),
             )
     return names
+
+
+def insight(
+    node: str,
+    name: str,
+    value: Any,
+    *,
+    period: str,
+    title: str,
+    description: str,
+    total: bool = False,
+) -> dict[str, Any]:
+    """One entry of an insights answer's ``data`` as Meta writes it on every platform:
+    ``name``, ``period``, the value (``values: [{"value"}]``, or with ``total``
+    ``total_value: {"value"}``, as Threads' user insights give a total over the period),
+    ``title``, ``description`` and ``id`` (``{node}/insights/{name}/{period}``). The title
+    and description are each emulator's own words (Meta's are prose per metric)."""
+    entry: dict[str, Any] = {"name": name, "period": period}
+    if total:
+        entry["total_value"] = {"value": value}
+    else:
+        entry["values"] = [{"value": value}]
+    entry.update(title=title, description=description, id=f"{node}/insights/{name}/{period}")
+    return entry
 
 
 @attrs.define

@@ -80,6 +80,7 @@ from brandkit.testing._graph import (
     graph_api,
     graph_time,
     image_size,
+    insight,
     no_field,
     parse_fields,
     render_fields,
@@ -719,19 +720,17 @@ class FacebookEmulator(GraphEmulator):
         for name in names:
             if name in RETIRED_METRICS or name not in known:
                 raise GraphError(400, 100, _INVALID_METRIC)
-        data = []
-        for name in names:
-            value = self._page_metric(node, name) if page else self._post_metric(node, name)
-            data.append(
-                {
-                    "name": name,
-                    "period": "day" if page else "lifetime",
-                    "values": [{"value": value}],
-                    "title": name.replace("_", " ").capitalize(),
-                    "description": f"Lifetime: {name.replace('_', ' ')}",
-                    "id": f"{node}/insights/{name}/{'day' if page else 'lifetime'}",
-                }
+        data = [
+            insight(
+                node,
+                name,
+                self._page_metric(node, name) if page else self._post_metric(node, name),
+                period="day" if page else "lifetime",
+                title=name.replace("_", " ").capitalize(),
+                description=f"Lifetime: {name.replace('_', ' ')}",
             )
+            for name in names
+        ]
         return {"data": data}
 
     def _post_metric(self, post_id: str, name: str) -> Any:

@@ -96,6 +96,7 @@ from brandkit.testing._graph import (
     graph_time,
     hide_param,
     image_size,
+    insight,
     metric_names,
     render_fields,
     shortcode,
@@ -644,19 +645,17 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         allowed = REELS_METRICS if m.product_type == "REELS" else FEED_METRICS
         names = metric_names(metric, allowed)
         counts = self._counts(m)
-        data = []
-        for name in names:
-            value = counts.get(name, 0)
-            data.append(
-                {
-                    "name": name,
-                    "period": "lifetime",
-                    "values": [{"value": value}],
-                    "title": name.replace("_", " ").capitalize(),
-                    "description": f"The {name.replace('_', ' ')} of this media",
-                    "id": f"{m.id}/insights/{name}/lifetime",
-                }
+        data = [
+            insight(
+                m.id,
+                name,
+                counts.get(name, 0),
+                period="lifetime",
+                title=name.replace("_", " ").capitalize(),
+                description=f"The {name.replace('_', ' ')} of this media",
             )
+            for name in names
+        ]
         return {"data": data}
 
     # -- routes ----------------------------------------------------------------------------

@@ -90,6 +90,7 @@ from brandkit.testing._graph import (
     graph_unix,
     hide_param,
     in_window,
+    insight,
     metric_names,
     render_fields,
     shortcode,
@@ -693,21 +694,18 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         node: str,
         total: bool,
     ) -> dict[str, Any]:
-        names = metric_names(metric, allowed)
-        data = []
-        for name in names:
-            entry: dict[str, Any] = {
-                "name": name,
-                "period": "day" if total else "lifetime",
-                "title": name,
-                "description": f"The number of {name.replace('_', ' ')}",
-                "id": f"{node}/insights/{name}/{'day' if total else 'lifetime'}",
-            }
-            if total:
-                entry["total_value"] = {"value": values.get(name, 0)}
-            else:
-                entry["values"] = [{"value": values.get(name, 0)}]
-            data.append(entry)
+        data = [
+            insight(
+                node,
+                name,
+                values.get(name, 0),
+                period="day" if total else "lifetime",
+                title=name,
+                description=f"The number of {name.replace('_', ' ')}",
+                total=total,
+            )
+            for name in metric_names(metric, allowed)
+        ]
         return {"data": data}
 
     def user_fields(self, user: User, fields: str | None) -> dict[str, Any]:

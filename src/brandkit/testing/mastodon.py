@@ -109,7 +109,7 @@ import secrets
 import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl, quote
@@ -4531,9 +4531,68 @@ def _parse_search(q: str) -> list[tuple[str, str, Any]] | None:
     return out
 
 
-def _id_second(value: str) -> datetime:
+def _id_second(value: str) -> str:
+    """Mastodon::Snowflake.to_time(id).iso8601: the id's time to the whole second."""
     ms = (_num(value) >> 16) if _num(value) > 0 else 0
-    return datetime.fromtimestamp(ms // 1000, UTC)
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Elasticsearch's default date format, strict_date_optional_time||epoch_millis.
+_ES_DATE = regex.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?"
+)
+
+
+def _search_date(value: str, round_up: bool) -> datetime | None:
+    """A ``before:``/``after:``/``during:`` date as Elasticsearch reads a range bound:
+    missing parts filled with their least values, or with their greatest when
+    ``round_up`` (``gt`` and ``lte`` bounds: ``after:2024-01-01`` is after that whole day,
+    ``after:…T10:00:00Z`` after that whole second). No zone is UTC (the searcher's time
+    zone, which the emulator does not keep). ``None`` for what it cannot parse."""
+    match = _ES_DATE.fullmatch(value)
+    if match is None:
+        if value.isdigit() and len(value) <= 19:  # epoch_millis
+            return datetime.fromtimestamp(int(value) / 1000, UTC)
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        low = datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        low = low.replace(tzinfo=timezone(sign * offset))
+    if not round_up:
+        return low
+    # The next value of the least precise part given, less one millisecond (a date
+    # field's resolution).
+    if month is None:
+        high = low.replace(year=low.year + 1)
+    elif day is None:
+        high = (low.replace(day=28) + timedelta(days=4)).replace(day=1)
+    elif hour is None:
+        high = low + timedelta(days=1)
+    elif minute is None:
+        high = low + timedelta(hours=1)
+    elif second is None:
+        high = low + timedelta(minutes=1)
+    elif fraction is None:
+        high = low + timedelta(seconds=1)
+    else:
+        return low
+    return high - timedelta(milliseconds=1)
 
 
 def _language_code_from_term(term: str) -> str:
@@ -4574,18 +4633,16 @@ def _clauses_match(
         elif kind == "account_id":
             hit = st.user_id == value
         elif kind in ("before", "after", "during"):
-            try:
-                when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-            except ValueError:
-                return False
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
+            # PrefixClause: before is lt, after gt, during gte and lte of the same date.
+            low, high = _search_date(value, round_up=False), _search_date(value, round_up=True)
+            if low is None or high is None:
+                return False  # Elasticsearch refuses the query: no results
             if kind == "before":
-                hit = created < when
+                hit = created < low
             elif kind == "after":
-                hit = created > when
+                hit = created > high
             else:
-                hit = created.date() == when.date()
+                hit = low <= created <= high
         elif kind in ("has", "is"):
             hit = value in properties
         else:

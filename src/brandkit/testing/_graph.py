@@ -627,9 +627,7 @@ class GraphEmulator(Emulator):
                 parent = self._comments.get(reply_to)
                 if parent is None or parent.deleted_at is not None or parent.on != object_id:
                     raise KeyError(reply_to)
-                if parent.parent is not None:
-                    # Both platforms keep one level: an answer to a reply joins its comment.
-                    reply_to = parent.parent
+                reply_to = self.answer_target(parent).id
             person = self._people.setdefault(author, self.new_id())
             return self.store_comment(object_id, reply_to, person, author, text).id
 
@@ -701,6 +699,40 @@ class GraphEmulator(Emulator):
         """
         with self.lock:
             return attrs.evolve(self._comments[comment_id])
+
+    def answer_target(self, comment: Comment) -> Comment:
+        """The comment an answer to ``comment`` goes under: itself, or for a reply its
+        top-level comment (Facebook and Instagram keep one level: an answer to a reply
+        joins its comment)."""
+        if comment.parent is None:
+            return comment
+        return self._comments[comment.parent]
+
+    def comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
+        """A comment's answer to ``fields=`` (platforms with comments override it)."""
+        raise NotImplementedError
+
+    def comments_page(
+        self, request: httpx.Request, items: list[Comment], params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """One page of a comments edge read at its own address (see `page_of`), each
+        comment rendered with the asked ``fields``.
+
+        Raises:
+            GraphError: a bad ``limit`` or cursor, or a field comments do not have (code 100).
+        """
+        fields = params.get("fields")
+        return self.page_of(request, [self.comment_fields(c, fields) for c in items], params)
+
+    def comment_edge(self, node: str, edge: str, items: list[Comment], f: Field) -> dict[str, Any]:
+        """A comments edge expanded in a node's ``fields`` (see `nested_edge`), each comment
+        rendered with the field's nested list.
+
+        Raises:
+            GraphError: a bad ``limit`` or cursor, or a field comments do not have (code 100).
+        """
+        rendered = [self.comment_fields(c, f.subfields) for c in items]
+        return self.nested_edge(node, edge, rendered, f)
 
     def comment_owner(self, object_id: str) -> str | None:
         """The account (Page, Instagram user) owning a live post that takes comments

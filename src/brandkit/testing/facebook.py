@@ -590,9 +590,7 @@ class FacebookEmulator(GraphEmulator):
         there is neither a comment nor a summary, as Meta does."""
         stream, reverse = _comment_order(f.modifiers)
         items = self.thread(p.id, None, stream=stream, newest_first=reverse)
-        out = self.nested_edge(
-            p.id, "comments", [self._comment_fields(c, f.subfields) for c in items], f
-        )
+        out = self.comment_edge(p.id, "comments", items, f)
         summary = _edge_summary("comments", total, f.modifiers).get("summary")
         if summary is not None:
             summary["order"] = f.modifiers.get("order", "ranked")
@@ -796,7 +794,7 @@ class FacebookEmulator(GraphEmulator):
         if self._own_user(token, node):
             return self.json(self._user_fields(node, fields))
         comment = self._seen_comment(token, node, "get")
-        return self.json(self._comment_fields(comment, fields))
+        return self.json(self.comment_fields(comment, fields))
 
     @route("DELETE", rf"/{VERSION}/{NODE}")
     @graph_api()
@@ -997,7 +995,7 @@ class FacebookEmulator(GraphEmulator):
             raise self.unsupported(verb, node)
         return comment
 
-    def _comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
+    def comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
         page = self._pages[self._posts[c.on].page_id]
         replies = self.thread(c.on, c.id)
         permalink = (
@@ -1014,7 +1012,7 @@ class FacebookEmulator(GraphEmulator):
             "user_likes": lambda f: c.liked,
             "comment_count": lambda f: len(replies),
             "parent": lambda f: (
-                self._comment_fields(self._comments[c.parent], f.subfields)
+                self.comment_fields(self._comments[c.parent], f.subfields)
                 if c.parent is not None
                 else OMIT
             ),
@@ -1036,7 +1034,7 @@ class FacebookEmulator(GraphEmulator):
             "live_broadcast_timestamp": lambda f: OMIT,
             "application": lambda f: OMIT,
             "admin_creator": lambda f: OMIT,
-            "comments": lambda f: {"data": [self._comment_fields(r, f.subfields) for r in replies]},
+            "comments": lambda f: {"data": [self.comment_fields(r, f.subfields) for r in replies]},
         }
         return render_fields(fields, "created_time,from,message,id", getters, "Comment", c.id)
 
@@ -1055,8 +1053,7 @@ class FacebookEmulator(GraphEmulator):
         else:
             parent = self._seen_comment(token, node, "get")
             items = self.thread(parent.on, parent.id, newest_first=reverse)
-        fields = params.get("fields")
-        out = self.page_of(request, [self._comment_fields(c, fields) for c in items], params)
+        out = self.comments_page(request, items, params)
         if truthy(params.get("summary")):
             out["summary"] = {
                 "order": order,
@@ -1075,9 +1072,7 @@ class FacebookEmulator(GraphEmulator):
         if owner is None:
             parent = self._seen_comment(token, node, "post", write=True)
             owner = self._posts[parent.on].page_id
-            if parent.parent is not None:
-                # Facebook threads one level deep: answering a reply answers its comment.
-                parent = self._comments[parent.parent]
+            parent = self.answer_target(parent)
         page = self._page_for(token, owner, write=True)
         message = str(params.get("message") or "")
         if not message and not params.get("attachment_url") and not params.get("attachment_id"):
@@ -1094,7 +1089,7 @@ class FacebookEmulator(GraphEmulator):
         )
         fields = params.get("fields")
         if fields:
-            return self.json(self._comment_fields(comment, str(fields)))
+            return self.json(self.comment_fields(comment, str(fields)))
         return self.json({"id": comment.id})
 
     @route("POST", rf"/{VERSION}/(?P<page_id>[0-9]+)/messages")

@@ -537,7 +537,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
                 "name": lambda f: name,
             }
             return render_fields(fields, "id", getters, "IGHashtag", node)
-        return self._comment_fields(self._own_comment(token, node, "get"), fields)
+        return self.comment_fields(self._own_comment(token, node, "get"), fields)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -683,7 +683,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             raise self.unsupported(verb, node)
         return comment
 
-    def _comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
+    def comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
         media = self._posts[c.on]
         getters: dict[str, Callable[[Field], Any]] = {
             "id": lambda f: c.id,
@@ -705,11 +705,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
 
     def _nested(self, node: str, edge: str, items: list[Comment], f: Field) -> Any:
         """An edge of comments expanded in ``fields`` (left out when empty, as Meta does)."""
-        if not items:
-            return OMIT
-        return self.nested_edge(
-            node, edge, [self._comment_fields(c, f.subfields) for c in items], f
-        )
+        return self.comment_edge(node, edge, items, f) if items else OMIT
 
     def _comment_text(self, params: dict[str, Any]) -> str:
         text = str(params.get("message") or "")
@@ -745,16 +741,14 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         else:
             replied = self._own_comment(token, node, verb)
             on, parent = replied.on, replied.id
-            if verb == "post" and replied.parent is not None:
-                # Instagram keeps one level: a reply to a reply joins the top-level comment.
-                parent = replied.parent
+            if verb == "post":
+                parent = self.answer_target(replied).id
             if verb == "post" and self._comments[parent].hidden:
                 raise GraphError(400, 100, "(#100) A hidden comment cannot be replied to")
         if request.method == "GET":
             # Comments newest first (as Meta lists them); replies in the order they came.
             items = self.thread(on, parent, newest_first=parent is None)
-            rendered = [self._comment_fields(c, params.get("fields")) for c in items]
-            return self.json(self.page_of(request, rendered, params))
+            return self.json(self.comments_page(request, items, params))
         text = self._comment_text(params)
         user = self._users[token.owner]
         comment = self.store_comment(on, parent, user.id, user.username, text, by_owner=True)

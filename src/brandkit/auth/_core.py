@@ -794,8 +794,11 @@ def built(cls: type[A], read: pydantic.BaseModel) -> A:
 
 
 def setting_scopes(value: object) -> tuple[str, ...]:
-    """An account's ``scopes`` setting as a tuple: empty when it is not a list. Raises
-    nothing."""
+    """An account's ``scopes`` setting as a tuple: a list of them, or text written by hand
+    with spaces or commas between them (as OAuth and LinkedIn write them); empty when it is
+    neither. Raises nothing."""
+    if isinstance(value, str):
+        return comma_scopes(value)
     return tuple(str(s) for s in value) if isinstance(value, list | tuple) else ()
 
 

@@ -87,6 +87,7 @@ from brandkit.auth._core import (
     saved,
     saved_data,
     scopes_of,
+    setting_scopes,
     settle,
     token_answer,
 )
@@ -1393,7 +1394,7 @@ def credentials_of(account: Account) -> BlueskyCredentials | None:
         access_token=SecretStr(access),
         refresh_token=SecretStr(refresh_token) if refresh_token else None,
         expires_at=stored_time(expires),
-        scopes=tuple(oauth.get("scopes") or DEFAULT_SCOPES),
+        scopes=setting_scopes(oauth.get("scopes")) or DEFAULT_SCOPES,
         did=str(account.settings.get("did") or ""),
         handle=account.settings.get("handle"),
         pds_url=account.base_url,

@@ -28,7 +28,10 @@ _TOKEN_SEGMENT = regex.compile(r"[\p{L}\p{N}]|\p{Extended_Pictographic}")
 # ``@fan@far.example`` is the words ``fan`` and ``far.example``, as Lucene reads it.
 _URL_OR_EMAIL = regex.compile(
     r"(?i)\b(?:https?|ftp|file)://[^\s<>\"]+"
-    r"|[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*"
+    # an address starts where its characters do: each run is tried once, not from each
+    # of its characters over again
+    r"|(?<![\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-])"
+    r"[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)+"
 )
 _URL_TRAILING = ".,;:!?'\")]}"

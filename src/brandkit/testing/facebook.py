@@ -1034,7 +1034,10 @@ class FacebookEmulator(GraphEmulator):
             "live_broadcast_timestamp": lambda f: OMIT,
             "application": lambda f: OMIT,
             "admin_creator": lambda f: OMIT,
-            "comments": lambda f: {"data": [self.comment_fields(r, f.subfields) for r in replies]},
+            # The replies, paged like any edge expanded in fields; left out when none.
+            "comments": lambda f: (
+                self.comment_edge(c.id, "comments", replies, f) if replies else OMIT
+            ),
         }
         return render_fields(fields, "created_time,from,message,id", getters, "Comment", c.id)
 

@@ -960,6 +960,15 @@ class GraphEmulator(Emulator):
         raw = raw or str(params.get("access_token") or "")
         if not raw:
             raise GraphError(400, 104, "An access token is required to request this resource.")
+        return self.check_token(raw)
+
+    def check_token(self, raw: str) -> Token:
+        """The token ``raw``, if it may be used now (a call's, or one handed to an exchange).
+
+        Raises:
+            GraphError: an unknown token (190), an expired (190/463) or a revoked one
+                (190/460).
+        """
         token = self._tokens.get(raw)
         if token is None:
             raise GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token")

@@ -874,13 +874,9 @@ class FacebookEmulator(GraphEmulator):
             owner, scopes = self.redeem_grant(params)
             return self.token_answer(owner, "user", SHORT_TOKEN_TTL, scopes)
         self.app_for(params)
-        short = self._tokens.get(str(params.get("fb_exchange_token", "")))
-        if short is None or short.kind != "user" or short.revoked:
+        short = self.check_token(str(params.get("fb_exchange_token", "")))
+        if short.kind != "user":
             raise GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token")
-        if short.expires_at is not None and self.clock.time() >= short.expires_at:
-            raise GraphError(
-                400, 190, "Error validating access token: Session has expired", subcode=463
-            )
         return self.token_answer(short.owner, "user", LONG_TOKEN_TTL, short.scopes)
 
     # -- the user, /me/permissions and /me/accounts -----------------------------------------

@@ -816,7 +816,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             ]
             items.sort(key=_order, reverse=True)
             # Meta's mentions page: cursors, but no previous or next links.
-            return self.json(self._edge_page(request, params, items, render, links=False))
+            return self.json(
+                self._edge_page(request, params, items, render, links=False, newest_first=True)
+            )
         if edge == "threads":
             raise self.unsupported("get", node)
         # A post's replies (top level) or its whole conversation, for the root's author.
@@ -827,7 +829,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             items = self._descendants(post.id)
         newest_first = truthy(params.get("reverse", "true"))
         items.sort(key=_order, reverse=newest_first)
-        return self.json(self._edge_page(request, params, items, render, links=True))
+        return self.json(
+            self._edge_page(request, params, items, render, links=True, newest_first=newest_first)
+        )
 
     def _edge_page(
         self,
@@ -837,9 +841,11 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         render: Callable[[_Post, str | None], dict[str, Any]],
         *,
         links: bool,
+        newest_first: bool,
     ) -> dict[str, Any]:
-        """One page of ``items`` (already in the edge's order) with cursors tied to an item,
-        as Graph's are: a page read after new replies arrived continues where it was."""
+        """One page of ``items`` (already in the edge's order, newest first or oldest first)
+        with cursors tied to an item, as Graph's are: a page read after new replies arrived,
+        or after the cursor's own reply went, continues where it was."""
         try:
             limit = int(params.get("limit") or 25)
         except ValueError:
@@ -853,7 +859,8 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 400, 100, "(#100) Both before and after parameters cannot be passed at once"
             )
         keys = [_order(p) for p in items]
-        descending = len(keys) > 1 and keys[0] > keys[-1]
+        # Said by the caller: an edge of one item left has no order to tell it by.
+        descending = newest_first
         if after or before:
             anchor = _decode_cursor(str(after or before))
 
@@ -978,11 +985,17 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
 
         if search_type == "RECENT":
             items.sort(key=_order, reverse=True)
-            body = self._edge_page(request, params, items, render, links=True)
+            body = self._edge_page(request, params, items, render, links=True, newest_first=True)
         else:
             items.sort(key=lambda p: (self._counts(p).get("likes", 0), p.created_at), reverse=True)
+            # Most liked first, one page: no cursor is read, so the order's direction is moot.
             body = self._edge_page(
-                request, {**params, "after": None, "before": None}, items, render, links=False
+                request,
+                {**params, "after": None, "before": None},
+                items,
+                render,
+                links=False,
+                newest_first=True,
             )
         if body["data"]:
             log.append(now)  # a query that finds nothing is not counted

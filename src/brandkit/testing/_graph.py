@@ -59,6 +59,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import collections
 import functools
 import hashlib
@@ -67,7 +68,7 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -1225,23 +1226,45 @@ class GraphEmulator(Emulator):
     def edge_page(
         self,
         path: str,
-        items: list[dict[str, Any]],
+        items: list[Any],
         *,
         limit: int,
         after: Any = None,
         before: Any = None,
         query: Mapping[str, str] | None = None,
+        keys: Sequence[tuple[float, ...]] | None = None,
+        descending: bool = False,
+        render: Callable[[Any], dict[str, Any]] | None = None,
+        links: Collection[str] = ("next", "previous"),
     ) -> dict[str, Any]:
         """``{"data": [...], "paging": {"cursors": {"before", "after"}, "next",
         "previous"}}`` for the ``limit`` items after the cursor ``after`` (or before
         ``before``); ``next`` only while more follow, ``previous`` only when something
-        comes before, both `paging_link` addresses of ``path`` with ``query``, ``limit``
-        and the cursor.
+        comes before (each only if named in ``links``), both `paging_link` addresses of
+        ``path`` with ``query``, ``limit`` and the cursor.
+
+        A cursor names its item: by default its position and id (found wherever the item is
+        now); with ``keys`` (each item's place in the edge's order, ascending, or with
+        ``descending`` the other way round) it holds the item's key, so a page read after
+        the item went on from where it stood. ``render`` makes what ``data`` shows of the
+        page's items (``None``: the items as they are).
 
         Raises:
             GraphError: a cursor the emulator did not make (code 100).
         """
-        if after:
+        if keys is not None:
+            # bisect wants ascending keys: a newest-first edge is ascending negated.
+            sign = -1 if descending else 1
+            ordered = [tuple(sign * x for x in k) for k in keys]
+            if after:
+                start = bisect.bisect_right(ordered, _key_of(after, sign))
+                end = start + limit
+            elif before:
+                end = bisect.bisect_left(ordered, _key_of(before, sign))
+                start = max(0, end - limit)
+            else:
+                start, end = 0, limit
+        elif after:
             start = self._position(str(after), items) + 1
             end = start + limit
         elif before:
@@ -1250,16 +1273,20 @@ class GraphEmulator(Emulator):
         else:
             start, end = 0, limit
         chunk = items[start:end]
-        out: dict[str, Any] = {"data": chunk}
+        shown = [render(i) for i in chunk] if render is not None else chunk
+        out: dict[str, Any] = {"data": shown}
         if not chunk:
             return out
         first, last = start, start + len(chunk) - 1
-        cursors = {"before": _cursor(first, chunk[0]), "after": _cursor(last, chunk[-1])}
+        if keys is not None:
+            cursors = {"before": _key_cursor(keys[first]), "after": _key_cursor(keys[last])}
+        else:
+            cursors = {"before": _cursor(first, shown[0]), "after": _cursor(last, shown[-1])}
         paging: dict[str, Any] = {"cursors": cursors}
         base = {**(query or {}), "limit": str(limit)}
-        if last + 1 < len(items):
+        if "next" in links and last + 1 < len(items):
             paging["next"] = self.paging_link(path, base, ("after", cursors["after"]))
-        if first > 0:
+        if "previous" in links and first > 0:
             paging["previous"] = self.paging_link(path, base, ("before", cursors["before"]))
         out["paging"] = paging
         return out
@@ -1566,6 +1593,28 @@ def _limit(value: Any, default: int = 25, most: int = 100) -> int:
         return max(0, min(most, int(str(value))))
     except ValueError:
         raise GraphError(400, 100, "(#100) Param limit must be a number") from None
+
+
+def _key_cursor(key: tuple[float, ...]) -> str:
+    """An opaque cursor holding an item's key in its edge's order."""
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def _key_of(cursor: Any, sign: int) -> tuple[float, ...]:
+    """The key a `_key_cursor` holds, times ``sign``.
+
+    Raises:
+        GraphError: not such a cursor (code 100).
+    """
+    try:
+        key = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))
+    except ValueError:
+        raise GraphError(400, 100, "(#100) Invalid cursor") from None
+    if not isinstance(key, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in key
+    ):
+        raise GraphError(400, 100, "(#100) Invalid cursor")
+    return tuple(sign * x for x in key)
 
 
 def _cursor(index: int, item: Any) -> str:

@@ -61,8 +61,6 @@ the emulator follows the reference field by field):
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -141,18 +139,6 @@ def _since_until(params: Mapping[str, Any]) -> tuple[float | None, float | None]
 def _order(p: _Post) -> tuple[float, int]:
     """Where a post stands in Threads' order of posts: by time, then by id."""
     return p.created_at, int(p.id)
-
-
-def _cursor(p: _Post) -> str:
-    return base64.urlsafe_b64encode(json.dumps([p.created_at, p.id]).encode()).decode()
-
-
-def _decode_cursor(value: str) -> tuple[float, int]:
-    try:
-        created, post_id = json.loads(base64.urlsafe_b64decode(value.encode()))
-        return float(created), int(post_id)
-    except (ValueError, TypeError):
-        raise GraphError(400, 100, "(#100) Invalid cursor") from None
 
 
 def _search_words(text: str) -> list[str]:
@@ -845,50 +831,40 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     ) -> dict[str, Any]:
         """One page of ``items`` (already in the edge's order, newest first or oldest first)
         with cursors tied to an item, as Graph's are: a page read after new replies arrived,
-        or after the cursor's own reply went, continues where it was."""
+        or after the cursor's own reply went, continues where it was (`edge_page` with the
+        posts' keys); only the page's posts are rendered. ``links``: a ``next`` link while
+        more follow (never a ``previous``).
+
+        Raises:
+            GraphError: a ``limit`` that is no number or negative, both ``after`` and
+                ``before``, or a cursor the emulator did not make (code 100).
+        """
         try:
             limit = int(params.get("limit") or 25)
         except ValueError:
             raise GraphError(400, 100, "(#100) Param limit must be a number") from None
         if limit < 0:
             raise GraphError(400, 100, "(#100) Param limit must be a non-negative number")
-        limit = max(1, min(100, limit))
         after, before = params.get("after"), params.get("before")
         if after and before:
             raise GraphError(
                 400, 100, "(#100) Both before and after parameters cannot be passed at once"
             )
-        keys = [_order(p) for p in items]
-        # Said by the caller: an edge of one item left has no order to tell it by.
-        descending = newest_first
-        if after or before:
-            anchor = _decode_cursor(str(after or before))
-
-            def past(key: tuple[float, int]) -> bool:
-                return key < anchor if descending else key > anchor
-
-            if after:
-                chunk = [p for p, k in zip(items, keys, strict=True) if past(k)][:limit]
-            else:
-                earlier = [p for p, k in zip(items, keys, strict=True) if not past(k)]
-                earlier = [p for p in earlier if _order(p) != anchor]
-                chunk = earlier[-limit:]
-        else:
-            chunk = items[:limit]
-        out: dict[str, Any] = {"data": [render(p, params.get("fields")) for p in chunk]}
-        if not chunk:
-            return out
-        cursors = {"before": _cursor(chunk[0]), "after": _cursor(chunk[-1])}
-        out["paging"] = {"cursors": cursors}
-        rest = items.index(chunk[-1]) + 1 < len(items)
-        if links and rest:
-            # Graph writes the page's limit into next whether or not the request named one.
-            query = {k: str(v) for k, v in params.items() if k != "limit"}
-            query["limit"] = str(limit)
-            out["paging"]["next"] = self.paging_link(
-                request.url.path, query, ("after", cursors["after"])
-            )
-        return out
+        fields = params.get("fields")
+        # Graph writes the page's limit into next whether or not the request named one.
+        query = {k: str(v) for k, v in params.items() if k != "limit"}
+        return self.edge_page(
+            request.url.path,
+            items,
+            limit=max(1, min(100, limit)),
+            after=after,
+            before=before,
+            query=query,
+            keys=[_order(p) for p in items],
+            descending=newest_first,
+            render=lambda p: render(p, fields),
+            links=("next",) if links else (),
+        )
 
     def _descendants(self, post_id: str) -> list[_Post]:
         """Every live reply below a post, at every level (a reply is newer than its parent,

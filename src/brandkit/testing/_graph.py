@@ -1131,10 +1131,11 @@ class GraphEmulator(Emulator):
         params: Mapping[str, Any],
         *,
         most: int = 100,
+        links: Collection[str] = ("next", "previous"),
     ) -> dict[str, Any]:
         """One page of an edge read at its own address, with Meta's ``paging`` (see
-        `edge_page`); ``limit`` (at most ``most``, the edge's largest page), ``after`` and
-        ``before`` come from ``params``.
+        `edge_page`, which writes the ``links`` named); ``limit`` (at most ``most``, the
+        edge's largest page), ``after`` and ``before`` come from ``params``.
 
         Raises:
             GraphError: a ``limit`` that is no number, or a cursor the emulator did not make
@@ -1148,6 +1149,7 @@ class GraphEmulator(Emulator):
             after=params.get("after"),
             before=params.get("before"),
             query=query,
+            links=links,
         )
 
     def listing(

@@ -521,12 +521,10 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             items.sort(key=lambda i: (-self._likes(i[0], i[2]), i[0]))
         fields = params.get("fields")
         rendered = [self._found_fields(i, fields) for i in items]
-        page = self.page_of(request, rendered, params, most=50)
-        paging = page.get("paging")
-        if paging is not None:
-            # Meta: "This endpoint only returns an after cursor".
-            paging.pop("previous", None)
-            paging["cursors"].pop("before", None)
+        # Meta: "This endpoint only returns an after cursor".
+        page = self.page_of(request, rendered, params, most=50, links=("next",))
+        if "paging" in page:
+            page["paging"]["cursors"].pop("before", None)
         return self.json(page)
 
     def other_node(self, token: Token, node: str, fields: str | None) -> dict[str, Any]:
@@ -805,12 +803,8 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         items = [p for p in self._public.values() if user_id in p.tagged]
         items.sort(key=lambda p: p.created_at, reverse=True)
         fields = params.get("fields")
-        page = self.page_of(request, [self._tagged_fields(p, fields) for p in items], params)
-        paging = page.get("paging")
-        if isinstance(paging, dict):
-            paging.pop("next", None)
-            paging.pop("previous", None)
-        return self.json(page)
+        rendered = [self._tagged_fields(p, fields) for p in items]
+        return self.json(self.page_of(request, rendered, params, links=()))
 
     def _tagged_fields(self, p: _Public, fields: str | None) -> dict[str, Any]:
         getters: dict[str, Callable[[Field], Any]] = {

@@ -742,7 +742,11 @@ def _edits_open(controls: Any, now: datetime) -> str | None:
     until = _parse_time(controls.get("editable_until"))
     if until is None or until <= now:
         return None
-    return _rfc3339(until)
+    try:
+        return _rfc3339(until)
+    except OverflowError:
+        # Past year 9999 once in UTC (a garbled time: X writes UTC): no window to keep.
+        return None
 
 
 def _may_be_newer(message: Message) -> bool:

@@ -1924,6 +1924,26 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         """An account's answer to ``fields=`` (``/me`` included)."""
         raise NotImplementedError
 
+    @property
+    def containers(self) -> list[dict[str, Any]]:
+        """Every container made so far, oldest first, as `container_view` shows it (its
+        status in the platform's words, and the ``url`` the platform downloaded)."""
+        with self.lock:
+            return [self.container_view(c) for c in self._containers.values()]
+
+    def container(self, container_id: str) -> dict[str, Any]:
+        """One container (see `containers`).
+
+        Raises:
+            KeyError: no container has that id.
+        """
+        with self.lock:
+            return self.container_view(self._containers[container_id])
+
+    def container_view(self, c: C) -> dict[str, Any]:
+        """What `containers` shows of a container (platforms override it)."""
+        raise NotImplementedError
+
     def container_fields(self, c: C, fields: str | None) -> dict[str, Any]:
         """A container's answer to ``fields=`` (its status)."""
         raise NotImplementedError

@@ -284,22 +284,6 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         with self.lock:
             return [self._media_view(m) for m in self.live()]
 
-    @property
-    def containers(self) -> list[dict[str, Any]]:
-        """Every container made so far, oldest first, with its ``status_code``, ``status``
-        and the ``url`` Instagram downloaded."""
-        with self.lock:
-            return [self._container_view(c) for c in self._containers.values()]
-
-    def container(self, container_id: str) -> dict[str, Any]:
-        """One container (see `containers`).
-
-        Raises:
-            KeyError: no container has that id.
-        """
-        with self.lock:
-            return self._container_view(self._containers[container_id])
-
     def container_not_found(self) -> GraphError:
         return _unavailable(
             2207006, "Media not found", "The media could not be found; it may have been deleted."
@@ -545,7 +529,9 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             return _STATUS_TEXT[status]
         return f"Error: Media upload has failed with error code {self.container_error(c)}"
 
-    def _container_view(self, c: Container) -> dict[str, Any]:
+    def container_view(self, c: Container) -> dict[str, Any]:
+        """A container with its ``status_code``, ``status`` (Instagram's sentence), what it
+        was made with and the ``url`` Instagram downloaded."""
         return {
             "id": c.id,
             "status_code": self.status(c),

@@ -556,13 +556,6 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         with self.lock:
             return [self._post_view(p) for p in self.live() if not p.audience]
 
-    @property
-    def containers(self) -> list[dict[str, Any]]:
-        """Every container made so far, oldest first, with ``status`` and
-        ``error_message``."""
-        with self.lock:
-            return [self._container_view(c) for c in self._containers.values()]
-
     def container_not_found(self) -> GraphError:
         return GraphError(400, 24, "(#24) The requested resource does not exist", subcode=4279009)
 
@@ -579,7 +572,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
 
     # -- state -----------------------------------------------------------------------------
 
-    def _container_view(self, c: _Container) -> dict[str, Any]:
+    def container_view(self, c: _Container) -> dict[str, Any]:
+        """A container with its ``status`` and ``error_message`` (Threads' words), what it
+        was made with and the ``url`` Threads downloaded."""
         return {
             "id": c.id,
             "status": self.status(c),

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import httpx
 
+from brandkit import Client, Post
 from brandkit.testing.facebook import FacebookEmulator
 from tests.facebook.conftest import real
 
@@ -52,19 +53,19 @@ def test_comment_replies_expanded_are_paged_and_left_out_when_none() -> None:
     and a comment without replies leaves the field out, as Graph does; it gave every
     reply at once, without ``paging``, and ``{"data": []}`` for none."""
     emu = FacebookEmulator()
-    acct = emu.account()
-    page_id, token = acct.settings["page_id"], str(acct.secret("page_token"))
-    auth = {"authorization": f"Bearer {token}"}
-    with emu.serve() as url, httpx.Client(base_url=url, headers=auth) as http:
-        post = http.post(f"/v25.0/{page_id}/feed", data={"message": "Hi"}).json()["id"]
-        top = emu.audience("fan").comment(post, "Nice")
+    with emu.serve() as url, Client() as client:
+        acct = emu.account(tokens="page")
+        (delivery,) = client.publish(Post(text="Hi"), acct)
+        top = emu.audience("fan").comment(delivery.ids[0], "Nice")
         replies = [emu.audience(f"fan{i}").comment(top, f"reply {i}") for i in range(3)]
-        got = http.get(f"/v25.0/{top}", params={"fields": "comments.limit(2){message}"})
-        assert got.status_code == 200, got.text
-        edge = got.json()["comments"]
-        assert [c["id"] for c in edge["data"]] == replies[:2]
-        rest = http.get(edge["paging"]["next"], headers={"authorization": ""}).json()
-        assert [c["message"] for c in rest["data"]] == ["reply 2"]
-        alone = http.get(f"/v25.0/{replies[0]}", params={"fields": "id,comments{message}"})
-        assert alone.status_code == 200, alone.text
-        assert "comments" not in alone.json()
+        token = {"access_token": str(acct.secret("page_token"))}
+        with httpx.Client(base_url=url, params=token) as http:
+            got = http.get(f"/v25.0/{top}", params={"fields": "comments.limit(2){message}"})
+            assert got.status_code == 200, got.text
+            edge = got.json()["comments"]
+            assert [c["id"] for c in edge["data"]] == replies[:2]
+            rest = httpx.get(edge["paging"]["next"]).json()
+            alone = http.get(f"/v25.0/{replies[0]}", params={"fields": "id,comments{message}"})
+    assert [c["message"] for c in rest["data"]] == ["reply 2"]
+    assert alone.status_code == 200, alone.text
+    assert "comments" not in alone.json()

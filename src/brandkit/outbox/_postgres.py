@@ -428,16 +428,29 @@ class PostgresOutbox(Outbox):
     @contextmanager
     def _errors(self, *, opening: bool = False) -> Iterator[None]:
         """psycopg's failures as brandkit's errors: a lock held past ``timeout``, a
-        deadlock or a row written by another process at the same moment is an
+        deadlock or a row of the outbox written by another process at the same moment is an
         `OutboxConflict`; anything else a `BrandkitError` (a `ConfigurationError` while
-        ``opening``)."""
+        ``opening``), a duplicate key in a table of the caller's too."""
         try:
             yield
+        except pg_errors.UniqueViolation as exc:
+            table = exc.diag.table_name
+            if not opening and table is not None and table not in self._t.values():
+                # A statement of the caller's own (`Outbox.transaction`) collided with a row
+                # of its table: that row stays, so no retry settles it, as none would on
+                # SQLite (which names it the same way).
+                raise BrandkitError(
+                    f"outbox {self.path!r}: a statement of the transaction was refused "
+                    f"({_first_line(exc)}): nothing was written; check the keys it writes"
+                ) from None
+            raise OutboxConflict(
+                f"the outbox {self.path!r}: another process holds or wrote the same rows "
+                f"({_first_line(exc)}); nothing was written: try again"
+            ) from None
         except (
             pg_errors.LockNotAvailable,
             pg_errors.DeadlockDetected,
             pg_errors.SerializationFailure,
-            pg_errors.UniqueViolation,
         ) as exc:
             raise OutboxConflict(
                 f"the outbox {self.path!r}: another process holds or wrote the same rows "

@@ -11,7 +11,7 @@ import pytest
 
 from brandkit import DeliveryStatus, Post
 from brandkit.delivery import Delivery
-from brandkit.errors import BrandkitError
+from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.outbox import Outbox
 from tests.outbox._fakenet import OutboxNetEmulator
 
@@ -117,6 +117,28 @@ def test_leased_it_is_this_outboxs_to_send(
 def test_the_transaction_is_over_after_its_block(outbox: Outbox, emu: OutboxNetEmulator) -> None:
     with outbox.transaction() as tx:
         pass
-    with pytest.raises(BrandkitError, match="transaction is over"):
+    with pytest.raises(ConfigurationError, match="transaction is over"):
         tx.insert_once(delivery(emu, "late", "9" * 32))
     assert outbox.get("9" * 32) is None
+
+
+def test_the_outboxs_own_writes_inside_the_block_are_refused_and_nothing_is_written(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """SQLite cannot nest the write (it said only "cannot start a transaction within a
+    transaction"), and PostgreSQL folded it into the block without a word."""
+    make_jobs(outbox)
+
+    def write_beside_the_block() -> None:
+        with outbox.transaction() as tx:
+            tx.connection.execute("INSERT INTO my_jobs (name) VALUES ('launch')")
+            tx.insert_once(delivery(emu, "in the block", "7" * 32))
+            assert outbox.get("7" * 32) is not None  # reading in the block is fine
+            outbox.insert_once(delivery(emu, "beside the block", "8" * 32))
+
+    with pytest.raises(ConfigurationError, match=r"tx\.save, tx\.insert_once, tx\.add"):
+        write_beside_the_block()
+    assert jobs(outbox) == []
+    assert outbox.get("7" * 32) is None and outbox.get("8" * 32) is None
+    # The block is over: the outbox writes again, from this thread too.
+    assert outbox.insert_once(delivery(emu, "after", "8" * 32)).id == "8" * 32

@@ -480,6 +480,7 @@ class PostgresOutbox(Outbox):
     @contextmanager
     def _tx(self) -> Iterator[Any]:
         """One transaction on the outbox's connection; yields a cursor."""
+        self._not_nested()
         with self._lock, self._errors():
             conn = self._connection()
             with conn.transaction(), conn.cursor() as cur:

@@ -29,6 +29,7 @@ import os
 import socket
 import sqlite3
 import stat
+import threading
 import time
 import uuid
 import weakref
@@ -683,7 +684,7 @@ class OutboxTransaction:
 
     def _open(self) -> Outbox:
         if self._outbox is None:
-            raise BrandkitError(
+            raise ConfigurationError(
                 "this outbox transaction is over (its with block ended): write in a new "
                 "one, with outbox.transaction() as tx: ..."
             )
@@ -718,7 +719,8 @@ class OutboxTransaction:
                 A delivery already stored is returned as it is, leased or not.
 
         Raises:
-            BrandkitError: the transaction is over, or the database failed.
+            ConfigurationError: the transaction is over (its block ended).
+            BrandkitError: the database failed.
         """
         return self._open()._insert_once_in(self.connection, delivery, lease)
 
@@ -2023,10 +2025,12 @@ class Outbox(SQLiteStore):
 
         The block holds the database's write lock (and this outbox object's lock): keep it
         short, and write deliveries through the transaction (`OutboxTransaction.save`,
-        `insert_once`, `add`), not through the outbox's own methods, which would start a
-        second transaction inside this one and fail.
+        `insert_once`, `add`), not through the outbox's own writing methods, which refuse
+        (a `ConfigurationError`) in the block's thread; reading (`get`, `list`) is fine.
 
         Raises:
+            ConfigurationError: this thread is already inside a transaction block of this
+                outbox.
             OutboxConflict: another process kept the write lock for longer than
                 ``timeout``: nothing was written.
             BrandkitError: the database failed, or a statement of the block did (the
@@ -2035,10 +2039,37 @@ class Outbox(SQLiteStore):
         """
         with self._tx() as db:
             tx = OutboxTransaction(self, db)
+            self._tx_thread = threading.get_ident()
             try:
                 yield tx
             finally:
+                self._tx_thread = None
                 tx._end()
+
+    # The thread inside a `transaction` block, whose own writes through the outbox's methods
+    # are refused (`_not_nested`); other threads wait for the block's lock as for any write.
+    _tx_thread: int | None = None
+
+    def _not_nested(self) -> None:
+        """Refuse a write of the outbox's own methods inside this thread's `transaction`
+        block: SQLite cannot nest it (its error said nothing of why), PostgreSQL would have
+        folded it into the block without a word.
+
+        Raises:
+            ConfigurationError: this thread is inside ``with outbox.transaction()``.
+        """
+        if self._tx_thread is not None and self._tx_thread == threading.get_ident():
+            raise ConfigurationError(
+                "this outbox is inside a with outbox.transaction() block in this thread: "
+                "write deliveries through the block's transaction (tx.save, tx.insert_once, "
+                "tx.add), or after the block"
+            )
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        self._not_nested()
+        with super()._tx() as db:
+            yield db
 
     def insert_once(self, delivery: Delivery) -> Delivery:
         """Write ``delivery`` unless one with its id is stored already; return the stored one.

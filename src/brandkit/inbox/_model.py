@@ -60,7 +60,7 @@ def _utc(value: datetime) -> datetime:
             f"created_at must be an aware datetime (UTC), not {_shown(value)}: add "
             "tzinfo=UTC (datetime.now(UTC), not datetime.now())"
         )
-    return value.astimezone(UTC)
+    return _in_utc("created_at", value)
 
 
 def _edited(value: datetime | None) -> datetime | None:
@@ -71,7 +71,18 @@ def _edited(value: datetime | None) -> datetime | None:
             f"edited_at={_shown(value)}: give an aware datetime (UTC), or None when the "
             "message was never edited"
         )
-    return value.astimezone(UTC)
+    return _in_utc("edited_at", value)
+
+
+def _in_utc(name: str, value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        # An offset that takes the time past year 9999 (or before year 1) in UTC.
+        raise _FieldError(
+            f"{name}={_shown(value)} is no time in UTC (years 1-9999): give an aware "
+            "datetime that is"
+        ) from None
 
 
 def _kind(_: Any, __: Any, value: str) -> None:

@@ -71,6 +71,7 @@ from brandkit.platforms._base import (
     wait_seconds,
 )
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
+from brandkit.platforms._times import parse_time
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -908,20 +909,6 @@ def first_made(
                 return None
     never = datetime.max.replace(tzinfo=UTC)
     return min(matches, key=lambda m: when(m) or never)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A Graph timestamp (``2019-08-12T03:45:11+0000``) or ISO 8601 text as aware UTC."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"  # +0000 -> +00:00 for Python 3.11
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class GraphAdapter(Adapter):

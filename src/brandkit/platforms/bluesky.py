@@ -81,6 +81,7 @@ from brandkit.platforms._base import (
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._oauth import parse_credentials, refresh_alone
+from brandkit.platforms._times import UtcTime, parse_time
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -307,7 +308,7 @@ class _Notification(Answer):
     reason: str
     reasonSubject: str | None = None
     record: _PostRecord
-    indexedAt: pydantic.AwareDatetime
+    indexedAt: UtcTime
 
 
 class _Notifications(Answer):
@@ -322,7 +323,7 @@ class _ThreadPost(Answer):
     cid: _Text
     author: _Actor
     record: _PostRecord
-    indexedAt: pydantic.AwareDatetime | None = None
+    indexedAt: UtcTime | None = None
 
 
 class _ThreadNode(Answer):
@@ -377,7 +378,7 @@ class _FoundPost(Answer):
     cid: _Text
     author: _Actor
     record: _FoundRecord
-    indexedAt: pydantic.AwareDatetime
+    indexedAt: UtcTime
 
 
 class _Found(Answer):
@@ -560,16 +561,6 @@ def _epoch(value: str | None) -> datetime | None:
         return datetime.fromtimestamp(float(value), UTC) if value else None
     except (ValueError, OverflowError):
         return None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _with_blob_limit(caps: Capabilities, limit: int | None) -> Capabilities:
@@ -1126,7 +1117,7 @@ class BlueskyAdapter(Adapter):
                             value=float(value),
                             fetched_at=fetched,
                             raw_name=raw,
-                            posted_at=_parse_time(created),
+                            posted_at=parse_time(created),
                             **common,
                         )
                     )
@@ -1771,7 +1762,7 @@ class BlueskyAdapter(Adapter):
         """The time the search sorts and filters a post by (its ``sortAt``: the earlier of
         ``createdAt`` and ``indexedAt``), in epoch milliseconds."""
         indexed = _ms(post.indexedAt)
-        created = _parse_time(post.record.createdAt)
+        created = parse_time(post.record.createdAt)
         return min(indexed, _ms(created)) if created is not None else indexed
 
     def _keep_found(
@@ -1794,7 +1785,7 @@ class BlueskyAdapter(Adapter):
         if not plain.matches(
             record.text,
             author=post.author.handle,
-            at=_parse_time(record.createdAt) or post.indexedAt,
+            at=parse_time(record.createdAt) or post.indexedAt,
         ):
             return
         root = record.reply.root.uri if record.reply else None
@@ -1939,7 +1930,7 @@ class BlueskyAdapter(Adapter):
     ) -> Message:
         rkey = uri.rsplit("/", 1)[-1]
         reply = record.reply
-        created = _parse_time(record.createdAt) or indexed_at or datetime.now(UTC)
+        created = parse_time(record.createdAt) or indexed_at or datetime.now(UTC)
         extra: dict[str, Any] = {"uri": uri, "cid": cid}
         if reply is not None:
             extra["root"] = {"uri": reply.root.uri, "cid": reply.root.cid}

@@ -88,6 +88,7 @@ from brandkit.platforms._base import (
     retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._times import parse_time
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -246,21 +247,11 @@ class _MinePage(pydantic.RootModel[tuple[_Mine, ...]]):
     pass
 
 
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _status(published: bool, published_at: str | None) -> str:
     """``"draft"``, ``"scheduled"`` (published at a future time) or ``"published"``."""
     if not published:
         return "draft"
-    when = _time(published_at)
+    when = parse_time(published_at)
     return "scheduled" if when is not None and when > datetime.now(UTC) else "published"
 
 
@@ -275,7 +266,7 @@ def _years_later(moment: datetime, years: int) -> datetime:
 def _close(when: datetime, sent: str) -> bool:
     """Whether the ``published_at`` sent is within the minute Forem lets a published
     article's date move (``Article#correct_published_at?``)."""
-    moment = _time(sent)
+    moment = parse_time(sent)
     return moment is not None and abs((moment - when).total_seconds()) <= IMMUTABLE_SLACK
 
 
@@ -421,7 +412,7 @@ class DevtoAdapter(BlogAdapter):
             # As sent (`forem_body`), or as an older brandkit sent it.
             stored = _text(item.body_markdown)
             return stored in (_text(forem_body(article.body)), _text(article.body))
-        published = _time(item.published_at)
+        published = parse_time(item.published_at)
         if published is None:
             return False
         if article.status == "scheduled" and article.scheduled_at is not None:
@@ -500,7 +491,7 @@ class DevtoAdapter(BlogAdapter):
             # article put back to draft keeps its published_at too: looked at whatever the
             # published flag, else it went back to its old time rather than live.
             current = yield from self._own(ref)
-            when = _time(current.published_at)
+            when = parse_time(current.published_at)
             now = datetime.now(UTC)
             if live_now:
                 if when is not None and when > now:
@@ -756,7 +747,7 @@ class DevtoAdapter(BlogAdapter):
             published = False
         status = _status(published, item.published_at)
         if status == "scheduled" and article.status != "scheduled":
-            when = _time(item.published_at)
+            when = parse_time(item.published_at)
             if not update or (when is not None and when <= datetime.now(UTC) + LOOKUP_SKEW):
                 status = "published"
         return PartRef(

@@ -96,6 +96,7 @@ from brandkit.platforms._base import (
     sent_size,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._times import parse_time
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -287,16 +288,6 @@ def _version_of(value: object) -> tuple[int, int] | None:
         return None
     match = _VERSION.fullmatch(value.strip())
     return (int(match[1]), int(match[2])) if match else None
-
-
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _ghost_time(moment: datetime) -> str:
@@ -735,7 +726,7 @@ class GhostAdapter(BlogAdapter):
             )
             posts = self._many(response, resource)
             for post in posts:
-                created = _time(post.created_at)
+                created = parse_time(post.created_at)
                 if since is not None and created is not None and created < since - LOOKUP_SKEW:
                     continue
                 # Another delivery's post (`ThreadContext.taken`) is not this one's.
@@ -931,7 +922,7 @@ class GhostAdapter(BlogAdapter):
         published_at = article.scheduled_at if status == "scheduled" else None
         # Ghost's clock: it decides whether a time has passed or is 2 minutes ahead.
         now = datetime.fromtimestamp(self.now(), UTC)
-        kept = _time(str(current.extra.get("published_at") or "")) if current else None
+        kept = parse_time(str(current.extra.get("published_at") or "")) if current else None
         if published_at is not None and published_at <= now:
             # Its time passed before it was sent (a worker that ran late, a retry): Ghost
             # refuses to schedule in the past, which failed the article altogether. It is

@@ -90,6 +90,7 @@ from brandkit.platforms._base import (
     retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._times import UtcTime, parse_time
 from brandkit.text._mastodon import hashtag_key
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ class _Said(Answer):
     """A Status someone else wrote, as the inbox reads it (``content`` is HTML)."""
 
     id: _Id
-    created_at: pydantic.AwareDatetime
+    created_at: UtcTime
     content: str = ""
     url: str | None = None
     uri: str | None = None
@@ -251,7 +252,7 @@ class _Said(Answer):
     account: _Writer
     quote: _Quote | None = None
     # When its author last edited it (3.5+); null when never edited.
-    edited_at: pydantic.AwareDatetime | None = None
+    edited_at: UtcTime | None = None
 
 
 class _Notification(Answer):
@@ -833,7 +834,7 @@ class MastodonAdapter(Adapter):
             "post_id": ref.id,
             "fetched_at": fetched_at,
         }
-        posted_at = _parse_time(status.created_at) if isinstance(status, MetricCounts) else None
+        posted_at = parse_time(status.created_at) if isinstance(status, MetricCounts) else None
         for raw, metric in _COUNTS:
             value = getattr(status, raw) if isinstance(status, MetricCounts) else None
             if status is None:
@@ -1678,7 +1679,7 @@ def rate_limit_reset(response: httpx.Response) -> datetime | None:
         return None  # a number no clock holds: a garbled header, as if not sent
     except ValueError:
         pass
-    return _parse_time(value)
+    return parse_time(value)
 
 
 def server_time(response: httpx.Response) -> datetime:
@@ -1693,16 +1694,6 @@ def server_time(response: httpx.Response) -> datetime:
             if when.tzinfo is not None:
                 return when.astimezone(UTC)
     return datetime.now(UTC)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _idempotency_key(response: httpx.Response) -> str | None:

@@ -83,6 +83,7 @@ from brandkit.platforms._oauth import (
     expiry_after,
     parse_credentials,
 )
+from brandkit.platforms._times import parse_time
 
 if TYPE_CHECKING:
     from brandkit.content._media import Media
@@ -376,18 +377,6 @@ def _body(response: httpx.Response) -> Any:
     except (ValueError, RecursionError):
         # RecursionError: nested deeper than json reads (a garbled or hostile body).
         return None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """An X time (``2026-12-01T09:00:00.000Z``), aware; one without an offset is read as
-    UTC (X writes every time in UTC); ``None`` when it is not a time."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _problem(body: Any) -> tuple[str, str | None, int | None]:
@@ -720,7 +709,7 @@ def _versions(post: _ConvPost, now: datetime) -> tuple[datetime, datetime | None
     time. Answers and likes go to the newest version, kept as ``extra["latest"]``
     (`_target`). A version X still lets its author edit at ``now`` keeps when that ends as
     ``extra["editable_until"]``: an answer to it looks up the newest version first."""
-    created = _parse_time(post.created_at) or snowflake_time(post.id) or datetime.now(UTC)
+    created = parse_time(post.created_at) or snowflake_time(post.id) or datetime.now(UTC)
     extra: dict[str, Any] = {}
     until = _edits_open(post.edit_controls, now)
     if until is not None:
@@ -739,7 +728,7 @@ def _edits_open(controls: Any, now: datetime) -> str | None:
     left = controls.get("edits_remaining")
     if isinstance(left, int) and left <= 0:
         return None
-    until = _parse_time(controls.get("editable_until"))
+    until = parse_time(controls.get("editable_until"))
     if until is None or until <= now:
         return None
     try:
@@ -1561,7 +1550,7 @@ class XAdapter(RefreshingAdapter):
             for post in timeline.data:
                 if not self._same(post, part, parents, wanted):
                     continue
-                made = _parse_time(post.created_at) or snowflake_time(post.id)
+                made = parse_time(post.created_at) or snowflake_time(post.id)
                 is_new = cutoff is None or made is None or made >= cutoff
                 if is_new and post.id in thread.taken:
                     others.append(post.id)  # another delivery's post, not this one
@@ -2367,7 +2356,7 @@ class XAdapter(RefreshingAdapter):
         private: bool,
     ) -> list[MetricSample]:
         post_id = post.id
-        posted = _parse_time(post.created_at) or snowflake_time(post_id)
+        posted = parse_time(post.created_at) or snowflake_time(post_id)
         out: list[MetricSample] = []
         public = post.public_metrics
         for metric, raw in _PUBLIC_METRICS:

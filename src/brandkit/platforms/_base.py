@@ -856,7 +856,8 @@ def retry_after_of(response: httpx.Response) -> float | None:
 
 def http_time(text: str | None) -> float | None:
     """An HTTP date (``Fri, 31 Dec 2027 23:59:59 GMT``, as a ``Date`` or ``Retry-After``
-    header gives it) as epoch seconds, or ``None`` (none, too long, or not a date)."""
+    header gives it) as epoch seconds, or ``None`` (none, too long, not a date, or one no
+    UTC clock holds, such as ``Fri, 31 Dec 9999 23:59:59 -0100``)."""
     if not text or len(text) > 64:
         return None
     try:
@@ -866,7 +867,9 @@ def http_time(text: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     try:
-        return when.timestamp()
+        # In UTC first: the seconds of a time past year 9999 there would be read back
+        # (datetime.fromtimestamp) only to raise "year 10000 is out of range".
+        return when.astimezone(UTC).timestamp()
     except (OverflowError, ValueError):
         return None
 

@@ -188,7 +188,9 @@ class _InMessage(Answer):
 
 
 class _Update(Answer):
-    update_id: _Int
+    # Telegram's update ids are positive ("start from a certain positive number"): the next
+    # offset is one past an update's id, and a negative offset asks for the last updates.
+    update_id: Annotated[_Int, pydantic.Field(ge=1)]
     message: _InMessage | None = None
     # The message as it is after an edit (Telegram sends each edit as its own update).
     edited_message: _InMessage | None = None
@@ -630,9 +632,11 @@ class TelegramAdapter(Adapter):
         out = []
         for item in raw:
             try:
-                update = _Update.model_validate(item)
+                update: _Update | None = _Update.model_validate(item)
             except pydantic.ValidationError as exc:
                 update = self._unreadable(response, item, exc)
+            if update is None:
+                continue
             # Each message keeps its own JSON as raw (not the update around it).
             message = item.get("message") or item.get("edited_message")
             out.append((update, dict(message) if isinstance(message, dict) else {}))
@@ -640,12 +644,15 @@ class TelegramAdapter(Adapter):
 
     def _unreadable(
         self, response: httpx.Response, item: Mapping[str, Any], exc: pydantic.ValidationError
-    ) -> _Update:
+    ) -> _Update | None:
         """An update whose message brandkit cannot read, as one without a message, so that
         the cursor moves past it: Telegram sends the same updates until they are confirmed,
         so one such update would otherwise stop the bot's inbox for good (and its later
         updates are dropped after 24 hours). It is logged with Telegram's update id and
-        what is wrong. An update without a readable id is a malformed answer.
+        what is wrong. One whose id is not positive is ``None``, left out of the offset (an
+        offset from it would be negative, which asks Telegram for the last updates and no
+        cursor holds); the next update's offset confirms it. An update without an integer
+        id is a malformed answer.
 
         Raises:
             MalformedResponse: the update's ``update_id`` is not an integer.
@@ -664,7 +671,7 @@ class TelegramAdapter(Adapter):
             update_id,
             problems,
         )
-        return _Update(update_id=update_id)
+        return _Update(update_id=update_id) if update_id >= 1 else None
 
     def _ours(self, chat: _ChatRef | None) -> bool:
         """``chat`` is the account's channel."""

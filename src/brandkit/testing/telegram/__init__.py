@@ -50,7 +50,8 @@ query, form, multipart or JSON):
   bots never see their own or other bots' messages. ``setMessageReaction`` (one emoji
   reaction), and an admin bot of a group deletes anyone's message there.
   ``deleteWebhook`` (``drop_pending_updates``) and ``getWebhookInfo`` answer as for a bot
-  with no webhook, which polling bots check first.
+  with no webhook, which polling bots check first. ``emu.garble(message_id, **fields)``
+  makes the waiting updates of a message arrive garbled (a "poison" update).
 
 Simplifications: no webhooks (``setWebhook`` is not served), no edits, no reaction updates
 or views (the Bot API has no views), photos are not re-encoded (their sizes are listed as

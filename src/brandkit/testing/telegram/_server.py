@@ -630,6 +630,36 @@ class TelegramEmulator(Emulator):
             now = self.clock.time()
             return sum(1 for _, t, _ in self._updates.get(bot.id, []) if now - t < UPDATE_LIFETIME)
 
+    def garble(
+        self, message_id: str, *, update: Mapping[str, Any] | None = None, **fields: Any
+    ) -> int:
+        """Make the waiting updates that carry the message ``"chat_id:message_id"`` arrive
+        in a shape a bot may not read, for tests of a "poison" update: ``fields`` replace
+        fields of the message's JSON (``date=10**20``), ``update`` fields of the update
+        around it (``update={"update_id": -5}``). The queue itself is untouched: ``offset``
+        confirms the update as before. Returns how many waiting updates were changed.
+
+        Raises:
+            KeyError: no waiting update carries that message.
+        """
+        chat_id, _, number = message_id.rpartition(":")
+        changed = 0
+        with self.lock:
+            for queue in self._updates.values():
+                for _, _, data in queue:
+                    for kind, value in list(data.items()):
+                        if not isinstance(value, dict) or kind == "update_id":
+                            continue
+                        chat = value.get("chat") or {}
+                        if f"{chat.get('id')}:{value.get('message_id')}" != f"{chat_id}:{number}":
+                            continue
+                        value.update(fields)
+                        data.update(update or {})
+                        changed += 1
+        if not changed:
+            raise KeyError(message_id)
+        return changed
+
     def post_texts(self) -> list[str]:
         """The texts of the posts that exist now, oldest first; an album is one post (its
         caption)."""

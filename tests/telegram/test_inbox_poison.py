@@ -1,0 +1,80 @@
+"""A "poison" update: one update brandkit cannot read among readable ones must not stop the
+bot's inbox. Telegram resends every update until an ``offset`` confirms it (for 24 hours),
+so one held update would come back at every read. Over the emulator (on 127.0.0.1),
+through the inbox store's sync into a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brandkit import Client, Inbox
+from brandkit.testing.telegram import TelegramEmulator
+from tests.telegram.conftest import FAST
+
+LOGGER = "brandkit.platforms.telegram"
+
+
+def sync_twice(
+    emu: TelegramEmulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    bad: int,
+    **garble: Any,
+) -> tuple[list[str], list[str], list[str], str]:
+    """Three private messages, the ``bad``-th garbled; a sync, a fourth message, a second
+    sync. Returns the good ids, the ids stored after each sync, and the bot's token."""
+    account = emu.account()
+    said = [emu.audience(f"f{i}").mention(f"hi {i}") for i in range(3)]
+    emu.garble(said.pop(bad), **garble)
+    token = account.secret("bot_token") or ""
+    with (
+        caplog.at_level("WARNING", logger=LOGGER),
+        Inbox(tmp_path / "inbox.db") as inbox,
+        Client(retry=FAST) as client,
+    ):
+        one = inbox.sync(client, [account])
+        assert one.errors == {}
+        stored = [m.id for m in inbox.messages(account=account.key)]
+        later = emu.audience("late").mention("still there?")
+        two = inbox.sync(client, [account])
+        assert two.errors == {}
+        again = [m.id for m in inbox.messages(account=account.key)]
+        # A third read confirms the second's updates: nothing of the bot's waits any more,
+        # the garbled update included.
+        assert inbox.sync(client, [account]).errors == {}
+    (bot,) = emu.bots.values()
+    assert emu.pending_updates(bot) == 0
+    return [*said, later], stored, again, token
+
+
+def test_an_unreadable_message_is_skipped_and_the_next_sync_goes_on(
+    emu: TelegramEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message dated past any clock, between two good ones: the good ones are stored,
+    the bad one is logged once (its update id, no token) and confirmed with the others,
+    and the next sync stores what came after it."""
+    good, stored, again, token = sync_twice(emu, tmp_path, caplog, 1, date=10**20)
+    assert stored == good[:2]
+    assert again == good
+    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    text = record.getMessage()
+    assert "cannot be read" in text and "message.date" in text
+    assert token not in text and token.partition(":")[2] not in text
+
+
+def test_an_update_with_a_negative_id_does_not_stop_the_inbox(
+    emu: TelegramEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram's update ids are positive. A garbled one (-5) as the last of a page made
+    the next offset -4, which the saved cursor then refused at every sync ("not a Telegram
+    inbox cursor brandkit made"): the inbox stopped for good. It is skipped with a warning,
+    and the offset comes from the updates that have an id."""
+    good, stored, again, token = sync_twice(emu, tmp_path, caplog, 2, update={"update_id": -5})
+    assert stored == good[:2]
+    assert again == good
+    records = [r for r in caplog.records if r.name == LOGGER]
+    assert records and all("update -5 cannot be read" in r.getMessage() for r in records)
+    assert all(token.partition(":")[2] not in r.getMessage() for r in records)

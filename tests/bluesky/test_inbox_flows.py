@@ -261,16 +261,28 @@ def test_a_garbled_cursor_is_refused_before_any_request(cursor: str) -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        {"notifications": [{**note(1), "author": {"handle": "fan.test"}}]},
         {"notifications": [{**note(1), "indexedAt": "soon"}]},
-        {"notifications": [{**note(1), "record": "text"}]},
+        {"notifications": [{**note(1), "uri": 7}]},
+        {"notifications": "none"},
         {"cursor": "x"},
     ],
 )
 def test_an_answer_brandkit_cannot_read_is_malformed(bad: dict[str, Any]) -> None:
-    """A missing author DID, a time that is none, a record that is no object, no list."""
+    """An indexedAt that is no time or a URI that is none (the AppView's own fields, which
+    place a notification in the list), no list: the page cannot be read."""
     with pytest.raises(MalformedResponse):
         run_flow(adapter().inbox(None, limit=10), Script().on(LIST, xrpc(200, bad)))
+
+
+@pytest.mark.parametrize(
+    "bad", [{**note(2), "author": {"handle": "fan.test"}}, {**note(2), "record": "text"}]
+)
+def test_a_notification_brandkit_cannot_read_is_skipped(bad: dict[str, Any]) -> None:
+    """A missing author DID, a record that is no object: that notification is left out,
+    the others of the page are read, and the cursor moves past it."""
+    got = run_flow(adapter().inbox(None, limit=10), Script().on(LIST, page(bad, note(1))))
+    assert [m.text for m in got.messages] == ["message 1"]
+    assert got.cursor is not None and not got.more
 
 
 def test_a_refused_read_is_typed() -> None:

@@ -328,17 +328,30 @@ def test_a_cursor_of_a_query_with_the_same_searches_but_other_filters_is_refused
     "bad",
     [
         {"cursor": "1"},
-        {"posts": [{**view(1), "author": {"handle": "fan.test"}}]},
+        {"posts": "none"},
         {"posts": [{**view(1), "indexedAt": "soon"}]},
-        {"posts": [{**view(1), "record": "text"}]},
         {"posts": [{**view(1), "uri": "https://example.com"}]},
     ],
 )
 def test_an_answer_brandkit_cannot_read_is_malformed(bad: dict[str, Any]) -> None:
+    """No list, or a post the AppView's own fields (its URI, indexedAt) do not place."""
     with pytest.raises(MalformedResponse):
         run_flow(
             adapter().search(Query(any=["x"]), None, limit=10), Script().on(SEARCH, xrpc(200, bad))
         )
+
+
+@pytest.mark.parametrize(
+    "bad", [{**view(2), "author": {"handle": "fan.test"}}, {**view(2), "record": "text"}]
+)
+def test_a_post_brandkit_cannot_read_is_skipped(bad: dict[str, Any]) -> None:
+    """A missing author DID, a record that is no object (any app writes records): that
+    post is left out and the others of the page are found."""
+    got = run_flow(
+        adapter().search(Query(any=["brandkit"]), None, limit=10),
+        Script().on(SEARCH, xrpc(200, {"posts": [bad, view(1)]})),
+    )
+    assert [m.text for m in got.messages] == [view(1)["record"]["text"]]
 
 
 def test_a_refused_search_is_typed() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import json
+import logging
 import math
 import re
 import time
@@ -682,6 +683,45 @@ class Adapter(ABC):
             # Not JSON, or not the model: parse() says why with the typed error (and reads
             # a body only JSON mode, or only Python's reader, accepts).
             return self.parse(response, model), readable_json(response.content)
+
+    def read_items(
+        self,
+        items: Iterable[Any],
+        model: type[M],
+        what: str,
+        ident: Callable[[Any], object],
+        log: logging.Logger,
+        quiet: Callable[[Any], bool] | None = None,
+    ) -> list[tuple[M, Any]]:
+        """Each item of an inbox page read as ``model`` on its own, paired with its JSON (the
+        message's ``raw``): an item brandkit cannot read is left out with a WARNING on
+        ``log`` naming the account, the item's id (``ident`` of it, when it has one) and
+        pydantic's field errors (never the values, redacted as a whole), so that one item of
+        an unexpected shape costs itself only, not the page (and the cursor moves past it).
+        The page as a whole (an object with its list) is the caller's to check first. An
+        unreadable item ``quiet`` says a read before met (and logged) is left out silently.
+        """
+        read: list[tuple[M, Any]] = []
+        for item in items:
+            try:
+                read.append((model.model_validate(item), item))
+            except pydantic.ValidationError as exc:
+                if quiet is not None and quiet(item):
+                    continue
+                found = ident(item) if isinstance(item, Mapping) else None
+                named = f" {str(found)[:200]}" if isinstance(found, str | int) else ""
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}"
+                    for err in exc.errors(include_url=False, include_input=False)[:3]
+                )
+                log.warning(
+                    "%s",
+                    self.account.redact(
+                        f"{self.account.key}: {self.name} {what}{named} cannot be read "
+                        f"({problems}); it is skipped (its raw JSON is not kept)"
+                    ),
+                )
+        return read
 
     def _malformed(
         self, response: httpx.Response, exc: pydantic.ValidationError

@@ -34,6 +34,7 @@ import base64
 import functools
 import hashlib
 import json
+import logging
 import re
 import time
 import weakref
@@ -103,7 +104,16 @@ _HANDLE = re.compile(
     r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
 )
 _AT_URI = re.compile(r"at://(?P<repo>[^/]+)/(?P<collection>[^/]+)/(?P<rkey>[^/?#]+)")
+
+
+def _uri_of(item: Mapping[str, Any]) -> object:
+    """The AT URI an item of a page names itself by (for a warning about it)."""
+    return item.get("uri")
+
+
 # Answers meaning "this token is no longer good": renew the session and repeat once.
+logger = logging.getLogger(__name__)
+
 _STALE_TOKEN = frozenset({"ExpiredToken", "InvalidToken"})
 _AUTH_ERRORS = frozenset(
     {
@@ -311,8 +321,16 @@ class _Notification(Answer):
     indexedAt: UtcTime
 
 
+class _NotificationMark(Answer):
+    """What places a notification in the list: the AppView's own fields, which brandkit
+    requires (the record, written by any app, is read on its own: see `read_items`)."""
+
+    uri: _AtUri
+    indexedAt: UtcTime
+
+
 class _Notifications(Answer):
-    notifications: tuple[_Notification, ...]
+    notifications: tuple[_NotificationMark, ...]
     cursor: str | None = None
 
 
@@ -381,10 +399,25 @@ class _FoundPost(Answer):
     indexedAt: UtcTime
 
 
+class _FoundMark(Answer):
+    """What places a found post in the search's order: the AppView's own fields, and the
+    record's ``createdAt`` where it is text (the record, written by any app, is read on its
+    own: see `read_items`)."""
+
+    uri: _AtUri
+    indexedAt: UtcTime
+    record: Any = None
+
+    @property
+    def created(self) -> str | None:
+        at = self.record.get("createdAt") if isinstance(self.record, dict) else None
+        return at if isinstance(at, str) else None
+
+
 class _Found(Answer):
     """``app.bsky.feed.searchPosts``."""
 
-    posts: tuple[_FoundPost, ...]
+    posts: tuple[_FoundMark, ...]
     cursor: str | None = None
     hitsTotal: _Int | None = None
 
@@ -1282,8 +1315,13 @@ class BlueskyAdapter(Adapter):
                     below_mark = True
                 if note.uri in read_before:
                     continue  # read by an earlier sync, below its mark
-                if note.reason in _REASONS and note.author.did != self.did:
-                    messages.append(self._notification_message(note, raw[i]))
+                # One notification of a shape brandkit cannot read (its record is any app's)
+                # is skipped, placed like the others: it is not read again either.
+                for full, item in self.read_items(
+                    raw[i : i + 1], _Notification, "notification", _uri_of, logger
+                ):
+                    if full.reason in _REASONS and full.author.did != self.did:
+                        messages.append(self._notification_message(full, item))
             if page.cursor is not None and page.cursor == api_cursor:
                 raise MalformedResponse(
                     "bluesky answered listNotifications with the cursor it was asked for: "
@@ -1710,30 +1748,40 @@ class BlueskyAdapter(Adapter):
             page, body = self._parse_with_body(response, _Found)
             raw = body.get("posts")
             read += len(page.posts)
-            for i, post in enumerate(page.posts):
-                mark = self._sort_ms(post)
-                if since is not None and (
-                    mark < since or (mark == since and post.uri in seen_uris)
-                ):
+            for i, post_mark in enumerate(page.posts):
+                mark = self._sort_ms(post_mark)
+                uri = post_mark.uri
+                if since is not None and (mark < since or (mark == since and uri in seen_uris)):
                     continue  # read by an earlier search (or outside what was asked)
                 if (
                     resuming
                     and span.floor is not None
-                    and (mark > span.floor or (mark == span.floor and post.uri in old_floor))
+                    and (mark > span.floor or (mark == span.floor and uri in old_floor))
                 ):
                     continue  # read before the stop this read resumes from
-                if post.uri in found or any(r.finds(post) for r in earlier):
+                # A post of a shape brandkit cannot read (its record is any app's) is
+                # skipped, placed like the others: the next search does not read it again.
+                full = self.read_items(
+                    raw[i : i + 1] if isinstance(raw, list) else (),
+                    _FoundPost,
+                    "post",
+                    _uri_of,
+                    logger,
+                )
+                post = full[0][0] if full else None
+                if uri in found or (post is not None and any(r.finds(post) for r in earlier)):
                     continue  # an earlier search of this query lists it
                 new += 1
                 if top is None or mark > top:
-                    top, top_uris = mark, [post.uri]
-                elif mark == top and post.uri not in top_uris:
-                    top_uris.append(post.uri)
+                    top, top_uris = mark, [uri]
+                elif mark == top and uri not in top_uris:
+                    top_uris.append(uri)
                 if floor is None or mark < floor:
-                    floor, floor_uris = mark, [post.uri]
-                elif mark == floor and post.uri not in floor_uris:
-                    floor_uris.append(post.uri)
-                self._keep_found(post, raw[i] if isinstance(raw, list) else {}, query, found)
+                    floor, floor_uris = mark, [uri]
+                elif mark == floor and uri not in floor_uris:
+                    floor_uris.append(uri)
+                if post is not None:
+                    self._keep_found(post, full[0][1], query, found)
             if not page.posts or not page.cursor or page.cursor == api_cursor:
                 break
             api_cursor = page.cursor
@@ -1758,11 +1806,11 @@ class BlueskyAdapter(Adapter):
         return _Span(seen=top, uris=tuple(top_uris[-_MAX_MARK_URIS:])), read, new, False
 
     @staticmethod
-    def _sort_ms(post: _FoundPost) -> int:
+    def _sort_ms(post: _FoundMark) -> int:
         """The time the search sorts and filters a post by (its ``sortAt``: the earlier of
         ``createdAt`` and ``indexedAt``), in epoch milliseconds."""
         indexed = _ms(post.indexedAt)
-        created = parse_time(post.record.createdAt)
+        created = parse_time(post.created)
         return min(indexed, _ms(created)) if created is not None else indexed
 
     def _keep_found(

@@ -311,20 +311,34 @@ def test_a_garbled_cursor_says_to_pass_none(adapter: LinkedInAdapter, cursor: st
     assert canned.requests == []
 
 
-def test_a_comment_without_its_time_is_malformed(adapter: LinkedInAdapter) -> None:
-    """A comment brandkit cannot read is MalformedResponse, not a silent gap."""
-    bad = comment("1", "x", T0)
-    del bad["created"]
-    canned = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bad)))
-    with pytest.raises(MalformedResponse, match="created"):
-        run_flow(adapter._comment_inbox(None, limit=10), canned)
+@pytest.mark.parametrize("time", [None, 10**18], ids=["no time", "past year 9999"])
+def test_a_comment_brandkit_cannot_read_is_skipped_with_a_warning(
+    adapter: LinkedInAdapter, time: int | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A comment without its time, or one no date can hold, is left out with a warning
+    naming it and the field: the page's other comments are read (it used to fail the page,
+    at every sync)."""
+    bad = comment("1", "x", 10**18 if time is None else time)
+    if time is None:
+        del bad["created"]
+    canned = Canned(
+        ("GET", "/rest/posts", posts(POST)),
+        ("GET", comments_path(POST), page(bad, comment("2", "fine", T0))),
+    )
+    with caplog.at_level("WARNING", logger="brandkit.platforms.linkedin"):
+        got = run_flow(adapter._comment_inbox(None, limit=10), canned)
+    assert [m.text for m in got.messages] == ["fine"]
+    (record,) = caplog.records
+    assert "created" in record.getMessage() and bad["commentUrn"] in record.getMessage()
 
 
-def test_a_time_no_date_can_hold_is_malformed(adapter: LinkedInAdapter) -> None:
-    """A comment time past year 9999 is a MalformedResponse, not an OSError from datetime."""
-    bad = comment("1", "x", 10**18)
-    canned = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bad)))
-    with pytest.raises(MalformedResponse, match="time"):
+def test_a_page_without_its_list_is_malformed(adapter: LinkedInAdapter) -> None:
+    """A page whose ``elements`` is no list cannot be read as a page: MalformedResponse."""
+    canned = Canned(
+        ("GET", "/rest/posts", posts(POST)),
+        ("GET", comments_path(POST), answer(200, {"elements": "none"})),
+    )
+    with pytest.raises(MalformedResponse, match="elements"):
         run_flow(adapter._comment_inbox(None, limit=10), canned)
 
 

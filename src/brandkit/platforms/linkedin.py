@@ -48,6 +48,7 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,8 @@ __all__ = ["LinkedInAdapter", "little_text", "post_url", "visible_text"]
 
 RESERVED = frozenset("\\|{}@[]()<>#*_~")
 VISIBILITIES = ("PUBLIC", "CONNECTIONS", "LOGGED_IN")
+
+logger = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"@\[([^\]\n]+)\]\((urn:li:(?:person|organization):[A-Za-z0-9_-]+)\)")
 # A hashtag's word takes combining marks (Indic and Thai vowel signs, decomposed accents) and
@@ -281,15 +284,35 @@ class _Paging(Answer):
     total: _Int | None = None
 
 
-class _Comments(Answer):
-    """``GET /rest/socialActions/{urn}/comments``: one page of comments."""
-
-    paging: _Paging = _Paging()
-    elements: tuple[_Comment, ...] = ()
-
-
 class _Raw(Answer):
     elements: tuple[dict[str, pydantic.JsonValue], ...] = ()
+
+
+class _CommentPage(Answer):
+    """``GET /rest/socialActions/{urn}/comments``: one page of comments, each read on its
+    own (see `Adapter.read_items`)."""
+
+    paging: _Paging = _Paging()
+    elements: tuple[Any, ...] = ()
+
+
+class _CommentMark(Answer):
+    """What places a comment brandkit cannot read otherwise: its time."""
+
+    created: _Stamp
+
+
+def _comment_urn(item: Mapping[str, Any]) -> object:
+    """The URN a comment names itself by (for a warning about it)."""
+    return item.get("commentUrn") or item.get("id")
+
+
+def _comment_time(item: Any) -> int | None:
+    """The ``created`` time of a comment brandkit cannot read, when that much is readable."""
+    try:
+        return _CommentMark.model_validate(item).created.time
+    except pydantic.ValidationError:
+        return None
 
 
 @attrs.frozen
@@ -1129,11 +1152,20 @@ class LinkedInAdapter(RefreshingAdapter):
         return [p.id for p in posts if p.lifecycleState == "PUBLISHED"]
 
     def _comments_of(
-        self, urn: str, *, gone_ok: bool = False
+        self,
+        urn: str,
+        *,
+        gone_ok: bool = False,
+        seen: _Seen | None = None,
+        skipped: list[int] | None = None,
     ) -> Flow[list[tuple[_Comment, dict[str, Any]]] | None]:
         """Every comment directly under ``urn`` (a post or a comment), page by page; with
         ``gone_ok``, ``None`` when LinkedIn answers 404 (or 410): ``urn`` was deleted (a
         deleted comment's answers go with it). Other refusals raise as always.
+
+        A comment brandkit cannot read is left out with a warning (`Adapter.read_items`),
+        not the page: its time, where readable, goes to ``skipped`` (so that the cursor
+        passes it), and one no newer than ``seen`` was met and logged by an earlier read.
 
         Pages are by offset: a comment deleted while they are read moves the later ones
         back, and the one that moved onto a page already read would be skipped (and, older
@@ -1157,8 +1189,7 @@ class LinkedInAdapter(RefreshingAdapter):
             )
             if gone_ok and response.status_code in (404, 410):
                 return None
-            page = self.parse(response, _Comments)
-            raw = self.parse(response, _Raw).elements
+            page = self.parse(response, _CommentPage)
             total = page.paging.total
             if (
                 start > 0
@@ -1171,11 +1202,21 @@ class LinkedInAdapter(RefreshingAdapter):
                 restarts += 1
                 continue
             before = total
-            for comment, item in zip(page.elements, raw, strict=True):
+
+            def placed(item: Any) -> bool:
+                at = _comment_time(item)
+                if at is not None and skipped is not None:
+                    skipped.append(at)
+                return at is not None and seen is not None and at <= seen.time
+
+            read = self.read_items(
+                page.elements, _Comment, "comment", _comment_urn, logger, quiet=placed
+            )
+            for comment, item in read:
                 # One the pages showed twice (moved forward by a new one) is taken once.
                 if comment.commentUrn not in taken:
                     taken.add(comment.commentUrn)
-                    out.append((comment, item))
+                    out.append((comment, dict(item)))
             start += len(page.elements)
             # LinkedIn documents a page shorter than count as the end, but the largest count
             # it takes here is not confirmed: where its paging.count says it served fewer
@@ -1196,7 +1237,8 @@ class LinkedInAdapter(RefreshingAdapter):
         A comment deleted between the read of the comments it is among and the read of its
         own answers (a 404 there) is kept as read, its answers left: they went with it.
         """
-        read = yield from self._comments_of(post, gone_ok=gone_ok)
+        skipped: list[int] = []  # the times of comments brandkit cannot read
+        read = yield from self._comments_of(post, gone_ok=gone_ok, seen=seen, skipped=skipped)
         if read is None:
             return None
         level = [c for c, _ in read]
@@ -1223,7 +1265,9 @@ class LinkedInAdapter(RefreshingAdapter):
                     or known[:2] != counts
                     or not 0 <= now - known[2] < self.nested_recheck
                 ):
-                    answers = yield from self._comments_of(urn, gone_ok=True)
+                    answers = yield from self._comments_of(
+                        urn, gone_ok=True, seen=seen, skipped=skipped
+                    )
                     if answers is None:
                         # Deleted since it was listed. Nothing is remembered of it, so
                         # were it listed again its answers would be read again.
@@ -1236,7 +1280,9 @@ class LinkedInAdapter(RefreshingAdapter):
             level = [c for c, _ in below]
         # Never back: were the newest comment seen deleted, answers read again later (their
         # recheck) would be newer than the time then kept, and come back as new.
-        newest = max([seen.time, *(c.created.time for c, _ in read)])
+        # Past the unreadable ones too: one that is the newest is not read (and logged)
+        # again at every sync.
+        newest = max([seen.time, *(c.created.time for c, _ in read), *skipped])
         if newest > seen.time:
             at_time = tuple(c.commentUrn for c, _ in read if c.created.time == newest)
         else:

@@ -1,0 +1,56 @@
+"""A "poison" comment: one brandkit cannot read among readable ones must not stop the
+organization's inbox. Every sync reads a watched post's comments again, so a held page
+would be refused at every sync. Over the emulator (on 127.0.0.1), through the inbox store's
+sync into a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from brandkit import Client, Inbox, Post
+from brandkit.testing.linkedin import LinkedInEmulator
+from tests.linkedin.conftest import FAST
+
+LOGGER = "brandkit.platforms.linkedin"
+
+
+def test_a_comment_that_cannot_be_read_is_skipped_and_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The newest of three comments has a ``message.text`` that is a number: the two good
+    ones are stored, the bad one is logged once (its URN and the field, not the value nor
+    the token), and later syncs store what came after it without logging it again."""
+    emu = LinkedInEmulator()
+    with (
+        caplog.at_level("WARNING", logger=LOGGER),
+        emu.serve(),
+        Client(retry=FAST) as client,
+        Inbox(tmp_path / "inbox.db") as inbox,
+    ):
+        account = emu.account()
+        (d,) = client.publish(Post(text="launch"), account)
+        said = []
+        for i in range(3):
+            emu.clock.advance(timedelta(seconds=1))
+            said.append(emu.audience(f"fan{i}").comment(d.ids[0], f"hello {i}"))
+        bad = said.pop()
+        with emu.lock:
+            emu._comments[bad].text = 982451653  # type: ignore[assignment]
+        assert inbox.sync(client, [account]).errors == {}
+        stored = {m.id for m in inbox.messages()}
+        emu.clock.advance(timedelta(seconds=1))
+        later = emu.audience("late").comment(d.ids[0], "still there?")
+        assert inbox.sync(client, [account]).errors == {}
+        again = {m.id for m in inbox.messages()}
+        assert inbox.sync(client, [account]).errors == {}
+        token = account.secret("token")
+    assert stored == set(said)
+    assert again == {*said, later}
+    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    text = record.getMessage()
+    assert bad in text and "message.text" in text and "cannot be read" in text
+    assert account.key in text and "982451653" not in text
+    assert token and token not in text

@@ -15,6 +15,7 @@ from brandkit.testing.linkedin import LinkedInEmulator
 from tests.linkedin.conftest import FAST
 
 LOGGER = "brandkit.platforms.linkedin"
+MENTIONS = "brandkit.platforms._linkedin_mentions"
 
 
 def test_a_comment_that_cannot_be_read_is_skipped_and_logged_once(
@@ -52,5 +53,46 @@ def test_a_comment_that_cannot_be_read_is_skipped_and_logged_once(
     (record,) = [r for r in caplog.records if r.name == LOGGER]
     text = record.getMessage()
     assert bad in text and "message.text" in text and "cannot be read" in text
+    assert account.key in text and "982451653" not in text
+    assert token and token not in text
+
+
+def test_a_mention_that_cannot_be_read_is_skipped_and_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A notification whose decorated post's ``text`` is a number, between two good
+    mentions: the good ones are stored, the bad one is logged once (its notification id and
+    the field, not the value nor the token), and later syncs store what came after it
+    without logging it again."""
+    emu = LinkedInEmulator()
+    with (
+        caplog.at_level("WARNING", logger=MENTIONS),
+        emu.serve(),
+        Client(retry=FAST) as client,
+        Inbox(tmp_path / "inbox.db") as inbox,
+    ):
+        account = emu.account()
+        said = []
+        for i in range(3):
+            emu.clock.advance(timedelta(seconds=1))
+            said.append(emu.audience(f"caller{i}").mention(f"love it #{i}"))
+        bad = said.pop(1)
+        with emu.lock:
+            held = emu._mentions[bad]
+            held.commentary = 982451653  # type: ignore[assignment]
+        assert inbox.sync(client, [account]).errors == {}
+        stored = {m.id for m in inbox.messages()}
+        emu.clock.advance(timedelta(seconds=1))
+        later = emu.audience("late").mention("still there?")
+        assert inbox.sync(client, [account]).errors == {}
+        again = {m.id for m in inbox.messages()}
+        assert inbox.sync(client, [account]).errors == {}
+        token = account.secret("token")
+    assert stored == set(said)
+    assert again == {*said, later}
+    (record,) = [r for r in caplog.records if r.name == MENTIONS]
+    text = record.getMessage()
+    assert str(held.notification_id) in text and "cannot be read" in text
+    assert "decoratedGeneratedActivity.share.text" in text
     assert account.key in text and "982451653" not in text
     assert token and token not in text

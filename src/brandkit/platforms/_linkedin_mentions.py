@@ -119,13 +119,23 @@ class _Paging(Answer):
     total: _Int | None = None
 
 
-class _Notifications(Answer):
+class _NotificationPage(Answer):
+    """A page of notifications, each read on its own (see `Adapter.read_items`)."""
+
     paging: _Paging = _Paging()
-    elements: tuple[_Notification, ...] = ()
+    elements: tuple[Any, ...] = ()
 
 
-class _Raw(Answer):
-    elements: tuple[dict[str, pydantic.JsonValue], ...] = ()
+class _NotificationMark(Answer):
+    """What places a notification brandkit cannot read otherwise: its id and time."""
+
+    notificationId: _Int
+    lastModifiedAt: _Ms
+
+
+def _notification_id(item: Mapping[str, Any]) -> object:
+    """The id a notification names itself by (for a warning about it)."""
+    return item.get("notificationId")
 
 
 class _MemberPost(Answer):
@@ -214,6 +224,19 @@ def _read_mentions(
         start = max(mark.time - SLACK_MS, now - RETENTION_MS + 3_600_000)
         query += f"&timeRange=(start:{start},end:{max(now, start) + SLACK_MS})"
     notes: dict[str, tuple[_Notification, dict[str, Any]]] = {}
+    # Those brandkit cannot read, by id, with their time: kept as seen, so that the next
+    # read neither logs nor reads them again.
+    skipped: dict[str, int] = {}
+
+    def placed(item: Any) -> bool:
+        try:
+            found = _NotificationMark.model_validate(item)
+        except pydantic.ValidationError:
+            return False
+        key = str(found.notificationId)
+        skipped[key] = found.lastModifiedAt
+        return key in mark.seen
+
     offset, pages = 0, 0
     while pages < MENTION_PAGES:
         pages += 1
@@ -237,10 +260,12 @@ def _read_mentions(
                 adapter.author,
             )
             return [], attrs.evolve(mark, more=False, paused_until=now + PAUSE_MS)
-        page = adapter.parse(response, _Notifications)
-        raw = adapter.parse(response, _Raw).elements
-        for note, item in zip(page.elements, raw, strict=True):
-            notes.setdefault(str(note.notificationId), (note, item))
+        page = adapter.parse(response, _NotificationPage)
+        readable = adapter.read_items(
+            page.elements, _Notification, "notification", _notification_id, logger, quiet=placed
+        )
+        for note, item in readable:
+            notes.setdefault(str(note.notificationId), (note, dict(item)))
         offset += len(page.elements)
         size = page.paging.count if 0 < page.paging.count < MENTION_PAGE else MENTION_PAGE
         total = page.paging.total
@@ -276,6 +301,7 @@ def _read_mentions(
     seen = {
         **{k: t for k, t in mark.seen.items() if t >= newest - SLACK_MS},
         **{str(n.notificationId): n.lastModifiedAt for n, _ in taken},
+        **{k: t for k, t in skipped.items() if t >= newest - SLACK_MS},
     }
     kept = dict(sorted(seen.items(), key=lambda kv: kv[1])[-_MAX_SEEN:])
     return messages, _Mark(time=newest, seen=kept, more=bool(left))

@@ -702,3 +702,23 @@ def test_emulator_aggregated_count_takes_every_level() -> None:
             "totalFirstLevelComments": 2,
             "aggregatedTotalComments": 3,
         }
+
+
+def test_the_warning_about_an_unreadable_comment_is_one_line(
+    adapter: LinkedInAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The comment's URN is the platform's text: a line break or an escape sequence in it
+    is written escaped, so the warning cannot forge another log line."""
+    bad = comment("1", "x", T0)
+    bad["commentUrn"] = "urn:li:comment:1\nCRITICAL all tokens revoked\x1b[2J"
+    bad["message"] = {"text": 5}
+    canned = Canned(
+        ("GET", "/rest/posts", posts(POST)),
+        ("GET", comments_path(POST), page(bad, comment("2", "fine", T0))),
+    )
+    with caplog.at_level("WARNING", logger="brandkit.platforms.linkedin"):
+        run_flow(adapter._comment_inbox(None, limit=10), canned)
+    (record,) = caplog.records
+    text = record.getMessage()
+    assert "\n" not in text and "\x1b" not in text
+    assert "urn:li:comment:1\\nCRITICAL all tokens revoked\\x1b[2J" in text

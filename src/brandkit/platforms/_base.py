@@ -21,6 +21,7 @@ import pydantic_core
 
 from brandkit._durations import policy_fits
 from brandkit._flow import Flow, Send
+from brandkit._terminal import escaped
 from brandkit.errors import (
     AuthError,
     BrandkitError,
@@ -709,9 +710,11 @@ class Adapter(ABC):
                 if quiet is not None and quiet(item):
                     continue
                 found = ident(item) if isinstance(item, Mapping) else None
-                named = f" {str(found)[:200]}" if isinstance(found, str | int) else ""
+                # The id (and a dict key in a field's path) is the platform's text: escaped,
+                # so that a line break in it cannot forge a log line.
+                named = f" {escaped(str(found)[:200])}" if isinstance(found, str | int) else ""
                 problems = "; ".join(
-                    f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}"
+                    f"{escaped('.'.join(str(p)[:60] for p in err['loc'])) or what}: {err['msg']}"
                     for err in exc.errors(include_url=False, include_input=False)[:3]
                 )
                 log.warning(

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
 
@@ -134,7 +134,17 @@ class SQLiteStore:
         try:
             with self._errors(opening=True):
                 self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-                mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()
+                # Switching a new file to WAL needs it to itself, and SQLite answers
+                # "locked" at once, without its busy timeout, while another process is
+                # creating it too (two cron jobs' first run): waited for in steps instead.
+                modes: list[Any] = []
+                retry_locked(
+                    lambda: modes.append(self._db.execute("PRAGMA journal_mode = WAL").fetchone()),
+                    timeout,
+                    first=0.001,
+                    most=0.05,
+                )
+                mode = modes[-1]
                 # Without WAL (a file system that cannot share memory), a COMMIT waits for
                 # readers: `_tx` then keeps the busy timeout on inside the transaction.
                 self._wal = mode is not None and str(mode[0]).lower() == "wal"

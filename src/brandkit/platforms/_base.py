@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from brandkit.content._render import Rendered, RenderedPart
     from brandkit.inbox._model import InboxPage, Message
     from brandkit.listening._query import Query, SearchPage
-    from brandkit.metrics._sample import MetricSample
+    from brandkit.metrics._sample import Metric, MetricSample
 
 __all__ = [
     "Adapter",
@@ -473,6 +473,29 @@ class Adapter(ABC):
         """
         raise NotImplementedError(f"{self.name} has no metrics flow")
         yield  # pragma: no cover
+
+    def unavailable_samples(
+        self, refs: Sequence[PartRef], reasons: Iterable[tuple[Metric, str]]
+    ) -> list[MetricSample]:
+        """For each of ``refs``, an unavailable sample of each metric in ``reasons``, with
+        its reason, fetched now: the `collect_metrics` of a platform that gives no counts
+        (sends nothing, raises nothing)."""
+        from brandkit.metrics._sample import MetricSample
+
+        now = datetime.now(UTC)
+        reasons = tuple(reasons)
+        return [
+            MetricSample.unavailable(
+                platform=self.name,
+                account=self.account.key,
+                metric=metric.value,
+                reason=reason,
+                fetched_at=now,
+                post_id=ref.id,
+            )
+            for ref in refs
+            for metric, reason in reasons
+        ]
 
     def collect_account_metrics(self) -> Flow[list[MetricSample]]:
         """Account-level metrics (followers).

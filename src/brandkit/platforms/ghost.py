@@ -115,12 +115,12 @@ CLOCK_SLACK = 60
 token's age is put down to the clocks: Ghost's ``Date`` must be at least
 `TOKEN_LIFETIME` less this ahead of the time the token was signed with."""
 _EXPIRED = ("Invalid token: jwt expired", "Invalid token: maxAge exceeded")
+"""The words of Ghost's 401 (``UnauthorizedError``, code ``INVALID_JWT``) for a token whose
+``exp`` has passed or whose ``iat`` is more than 5 minutes old, on Ghost's clock."""
 _NO_METRICS = (
     "Ghost's Admin API gives integrations no view, like or comment counts of a post (its "
     "post analytics are shown only in Ghost Admin)"
 )
-"""The words of Ghost's 401 (``UnauthorizedError``, code ``INVALID_JWT``) for a token whose
-``exp`` has passed or whose ``iat`` is more than 5 minutes old, on Ghost's clock."""
 TITLE_MAX = 255
 EXCERPT_MAX = 300
 SLUG_MAX = 191
@@ -851,19 +851,9 @@ class GhostAdapter(BlogAdapter):
         """Unavailable samples, each with the reason: Ghost's Admin API gives integrations
         no view, like or comment counts of a post. Sends nothing and never raises, so that
         a collect of a Ghost article beside other posts keeps the others' samples."""
-        now = datetime.now(UTC)
-        return [
-            MetricSample.unavailable(
-                platform=self.name,
-                account=self.account.key,
-                metric=metric.value,
-                reason=_NO_METRICS,
-                fetched_at=now,
-                post_id=ref.id,
-            )
-            for ref in refs
-            for metric in (Metric.IMPRESSIONS, Metric.LIKES, Metric.REPLIES)
-        ]
+        return self.unavailable_samples(
+            refs, ((m, _NO_METRICS) for m in (Metric.IMPRESSIONS, Metric.LIKES, Metric.REPLIES))
+        )
         yield  # pragma: no cover
 
     # -- helpers -----------------------------------------------------------------------------

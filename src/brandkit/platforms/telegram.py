@@ -743,20 +743,7 @@ class TelegramAdapter(Adapter):
         """Unavailable samples, each with the reason: the Bot API reports no views,
         reactions, forwards or comment counts of channel posts. Sends nothing and never
         raises."""
-        now = datetime.now(UTC)
-        samples = [
-            MetricSample.unavailable(
-                platform=self.name,
-                account=self.account.key,
-                metric=metric.value,
-                reason=reason,
-                fetched_at=now,
-                post_id=ref.id,
-            )
-            for ref in refs
-            for metric, reason in _NO_METRICS
-        ]
-        return samples
+        return self.unavailable_samples(refs, _NO_METRICS)
         yield  # pragma: no cover
 
     def collect_account_metrics(self) -> Flow[list[MetricSample]]:

@@ -251,3 +251,21 @@ def status_json(status_id: str, **fields: Any) -> dict[str, Any]:
     )
     base.update(fields)
     return base
+
+
+def mastodon_py(url: str, token: str) -> Any:
+    """A Mastodon.py client of the emulator served at ``url`` (the test module skips without
+    Mastodon.py): no environment proxy, a rate limit raises, 5 s per request."""
+    import requests
+
+    import mastodon
+
+    session = requests.Session()
+    session.trust_env = False
+    return mastodon.Mastodon(
+        access_token=token,
+        api_base_url=url,
+        ratelimit_method="throw",
+        request_timeout=5,
+        session=session,
+    )

@@ -8,14 +8,12 @@ client, and through brandkit's own inbox."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import requests
 
 from brandkit import Account, Client, Post
 from brandkit.testing.mastodon import MastodonEmulator
-from tests.mastodon.conftest import FAST
+from tests.mastodon.conftest import FAST, mastodon_py
 
 mastodon = pytest.importorskip("mastodon")
 
@@ -28,19 +26,6 @@ def served() -> Iterator[tuple[MastodonEmulator, str]]:
         yield emu, url
 
 
-def connect(url: str, token: str) -> Any:
-    """A Mastodon.py client of the served emulator (no environment proxy)."""
-    session = requests.Session()
-    session.trust_env = False
-    return mastodon.Mastodon(
-        access_token=token,
-        api_base_url=url,
-        ratelimit_method="throw",
-        request_timeout=5,
-        session=session,
-    )
-
-
 def test_replies_to_a_deleted_status_lose_in_reply_to_id_everywhere(
     served: tuple[MastodonEmulator, str],
 ) -> None:
@@ -49,7 +34,7 @@ def test_replies_to_a_deleted_status_lose_in_reply_to_id_everywhere(
     the reply keeps its own parent."""
     emu, url = served
     account = emu.account(username="brand")
-    api = connect(url, account.secret("token"))
+    api = mastodon_py(url, account.secret("token"))
     me = api.account_verify_credentials().id
     post = api.status_post("hello #brandkit")
     fan = emu.audience("fan")
@@ -90,7 +75,7 @@ def test_a_deleted_audience_status_unlinks_the_brands_answer(
     brand's answer to it as well."""
     emu, url = served
     account = emu.account(username="brand")
-    api = connect(url, account.secret("token"))
+    api = mastodon_py(url, account.secret("token"))
     asked = emu.audience("fan").mention("a question")
     answer = api.status_post("@fan an answer", in_reply_to_id=asked)
     assert answer.in_reply_to_id == asked

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from brandkit.testing._mastodon_search import porter_stem
 from brandkit.testing.mastodon import MastodonEmulator
+from tests.mastodon.conftest import mastodon_py
 
 mastodon = pytest.importorskip("mastodon")
 
@@ -63,15 +63,7 @@ def searched() -> Iterator[tuple[dict[str, str], Any]]:
     with emu.serve() as url:
         token = emu.account(username="brand").secret("token")
         posted = {text: emu.audience("fan").post(text, lang="en") for text, _, _ in CASES}
-        session = requests.Session()
-        session.trust_env = False
-        api = mastodon.Mastodon(
-            access_token=token,
-            api_base_url=url,
-            ratelimit_method="throw",
-            request_timeout=5,
-            session=session,
-        )
+        api = mastodon_py(url, token)
         yield posted, api
 
 

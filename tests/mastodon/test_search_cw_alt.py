@@ -4,33 +4,19 @@ descriptions (alt text), not its text alone. Searched by Mastodon.py over a real
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import requests
 
 from brandkit.testing.conformance import tiny_png
 from brandkit.testing.mastodon import MastodonEmulator
+from tests.mastodon.conftest import mastodon_py
 
 mastodon = pytest.importorskip("mastodon")
-
-
-def client(url: str, token: str) -> Any:
-    session = requests.Session()
-    session.trust_env = False
-    return mastodon.Mastodon(
-        access_token=token,
-        api_base_url=url,
-        ratelimit_method="throw",
-        request_timeout=5,
-        session=session,
-    )
 
 
 def test_search_finds_words_of_the_content_warning_and_the_alt_text() -> None:
     emu = MastodonEmulator(engagement_rate=0)
     with emu.serve() as url:
-        api = client(url, emu.account(username="brand").secret("token"))
+        api = mastodon_py(url, emu.account(username="brand").secret("token"))
         warned = api.status_post("spoilers inside", spoiler_text="Acmeco finale")
         media = api.media_post(tiny_png(), mime_type="image/png", description="the Acmeco logo")
         described = api.status_post("look at this", media_ids=[media])

@@ -7,9 +7,9 @@ word brandkit, tagged or not. Searched by Mastodon.py over a real socket."""
 from __future__ import annotations
 
 import pytest
-import requests
 
 from brandkit.testing.mastodon import MastodonEmulator
+from tests.mastodon.conftest import mastodon_py
 
 mastodon = pytest.importorskip("mastodon")
 
@@ -17,15 +17,7 @@ mastodon = pytest.importorskip("mastodon")
 def test_a_hashtag_term_matches_the_tags_as_first_written() -> None:
     emu = MastodonEmulator(audience_indexable=True, engagement_rate=0)
     with emu.serve() as url:
-        session = requests.Session()
-        session.trust_env = False
-        api = mastodon.Mastodon(
-            access_token=emu.account(username="brand").secret("token"),
-            api_base_url=url,
-            ratelimit_method="throw",
-            request_timeout=5,
-            session=session,
-        )
+        api = mastodon_py(url, emu.account(username="brand").secret("token"))
         fan = emu.audience("fan")
         first = fan.post("#brandkit launch", lang="en")
         later = fan.post("#BrandKit again", lang="en")  # the tag is still "brandkit"

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from brandkit.testing.conformance import tiny_png
 from brandkit.testing.mastodon import MastodonEmulator
+from tests.mastodon.conftest import mastodon_py
 
 mastodon = pytest.importorskip("mastodon")
 
@@ -26,15 +26,7 @@ def world() -> Iterator[tuple[dict[str, str], Any]]:
     """The brand's statuses and a fan's indexable ones, and the brand's Mastodon.py."""
     emu = MastodonEmulator(engagement_rate=0)
     with emu.serve() as url:
-        session = requests.Session()
-        session.trust_env = False
-        api = mastodon.Mastodon(
-            access_token=emu.account(username="brand").secret("token"),
-            api_base_url=url,
-            ratelimit_method="throw",
-            request_timeout=5,
-            session=session,
-        )
+        api = mastodon_py(url, emu.account(username="brand").secret("token"))
         emu.set_indexable("fan")
         fan = emu.audience("fan")
         ids = {

@@ -308,3 +308,22 @@ def get(emu: XEmulator, account: Account, path: str, **params: Any) -> httpx.Res
     """A signed GET straight to the emulator."""
     headers = {"authorization": f"Bearer {account.secret('user_token')}"}
     return httpx.get(emu.base_url + path, params=params, headers=headers)
+
+
+def one_mention_answer(emu: XEmulator, brand: Account) -> dict[str, Any]:
+    """The mentions timeline's answer to the inbox's read (its fields), as the emulator
+    gives it with one mention held: for a test to garble and serve (`serve_mentions`)."""
+    user_id = brand.settings["user_id"]
+    params = {
+        "tweet.fields": "created_at,author_id,conversation_id,in_reply_to_user_id,"
+        "referenced_tweets,note_tweet,edit_controls",
+        "expansions": "author_id",
+        "user.fields": "username",
+    }
+    body: dict[str, Any] = get(emu, brand, f"/2/users/{user_id}/mentions", **params).json()
+    return body
+
+
+def serve_mentions(emu: XEmulator, body: dict[str, Any]) -> None:
+    """The mentions timeline answers ``body`` to the next reads."""
+    emu.fault(method="GET", path=r"/2/users/[^/]+/mentions", status=200, body=body, times=5)

@@ -8,7 +8,7 @@ from pathlib import Path
 from brandkit import Account, Client, Inbox
 from brandkit.platforms.x import snowflake_time
 from brandkit.testing.x import XEmulator
-from tests.x.conftest import FAST, get
+from tests.x.conftest import FAST, one_mention_answer, serve_mentions
 
 
 def test_a_created_at_past_the_calendar_reads_the_time_from_the_id(
@@ -17,17 +17,10 @@ def test_a_created_at_past_the_calendar_reads_the_time_from_the_id(
     """``9999-12-31T23:59:59-01:00`` is past year 9999 in UTC: the read used to end in an
     ``OverflowError`` while the message wrote it in UTC, and the sync stored nothing."""
     emu.audience("fan").mention("@brand my order 123 came broken")
-    user_id = brand.settings["user_id"]
-    params = {
-        "tweet.fields": "created_at,author_id,conversation_id,in_reply_to_user_id,"
-        "referenced_tweets,note_tweet,edit_controls",
-        "expansions": "author_id",
-        "user.fields": "username",
-    }
-    body = get(emu, brand, f"/2/users/{user_id}/mentions", **params).json()
+    body = one_mention_answer(emu, brand)
     (post,) = body["data"]
     post["created_at"] = "9999-12-31T23:59:59-01:00"
-    emu.fault(method="GET", path=r"/2/users/[^/]+/mentions", status=200, body=body, times=5)
+    serve_mentions(emu, body)
     with Client(retry=FAST) as client, Inbox(tmp_path / "inbox.db") as inbox:
         report = inbox.sync(client, [brand])
         assert report.added == 1, report

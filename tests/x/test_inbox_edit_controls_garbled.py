@@ -7,7 +7,7 @@ from pathlib import Path
 
 from brandkit import Account, Client, Inbox
 from brandkit.testing.x import XEmulator
-from tests.x.conftest import FAST, get
+from tests.x.conftest import FAST, one_mention_answer, serve_mentions
 
 
 def test_a_window_end_past_the_calendar_does_not_fail_the_read(
@@ -17,21 +17,14 @@ def test_a_window_end_past_the_calendar_does_not_fail_the_read(
     negative offset on the last day) is stored like any other; the read used to end in an
     ``OverflowError`` while brandkit wrote that time in UTC, and the sync stored nothing."""
     emu.audience("fan").mention("@brand my order 123 came broken")
-    user_id = brand.settings["user_id"]
-    params = {
-        "tweet.fields": "created_at,author_id,conversation_id,in_reply_to_user_id,"
-        "referenced_tweets,note_tweet,edit_controls",
-        "expansions": "author_id",
-        "user.fields": "username",
-    }
-    body = get(emu, brand, f"/2/users/{user_id}/mentions", **params).json()
+    body = one_mention_answer(emu, brand)
     (post,) = body["data"]
     post["edit_controls"] = {
         "is_edit_eligible": True,
         "editable_until": "9999-12-31T23:59:59-01:00",
         "edits_remaining": 5,
     }
-    emu.fault(method="GET", path=r"/2/users/[^/]+/mentions", status=200, body=body, times=5)
+    serve_mentions(emu, body)
     with Client(retry=FAST) as client, Inbox(tmp_path / "inbox.db") as inbox:
         report = inbox.sync(client, [brand])
         assert report.added == 1, report

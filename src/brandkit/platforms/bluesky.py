@@ -111,9 +111,9 @@ def _uri_of(item: Mapping[str, Any]) -> object:
     return item.get("uri")
 
 
-# Answers meaning "this token is no longer good": renew the session and repeat once.
 logger = logging.getLogger(__name__)
 
+# Answers meaning "this token is no longer good": renew the session and repeat once.
 _STALE_TOKEN = frozenset({"ExpiredToken", "InvalidToken"})
 _AUTH_ERRORS = frozenset(
     {

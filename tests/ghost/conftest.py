@@ -11,6 +11,22 @@ from brandkit.testing.ghost import GhostEmulator
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30, settle=0.05)
 CREATE = r"/ghost/api/admin/posts/"
+# Ghost's 401 for a token whose exp has passed on its clock (UnauthorizedError, INVALID_JWT).
+EXPIRED_REFUSAL = {
+    "errors": [
+        {
+            "message": "Invalid token: jwt expired",
+            "context": None,
+            "type": "UnauthorizedError",
+            "details": None,
+            "property": None,
+            "help": None,
+            "code": "INVALID_JWT",
+            "id": "x",
+            "ghostErrorCode": None,
+        }
+    ]
+}
 """The create's path, for faults and counts."""
 
 

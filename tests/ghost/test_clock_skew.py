@@ -21,7 +21,7 @@ from brandkit.errors import AuthError
 from brandkit.testing import png
 from brandkit.testing.ghost import GhostEmulator, sign_admin_token
 
-from .conftest import CREATE
+from .conftest import CREATE, EXPIRED_REFUSAL
 
 
 def test_the_emulator_refuses_a_token_from_a_clock_behind_and_says_when(
@@ -108,24 +108,14 @@ def test_a_second_refusal_is_reported_not_repeated(emu: GhostEmulator, client: C
     """At most one repeat: a Ghost that refuses the token signed with its own time too is
     an AuthError, and the adapter does not keep the difference it learnt."""
     emu.clock.advance(timedelta(minutes=10))
-    refusal = {
-        "errors": [
-            {
-                "message": "Invalid token: jwt expired",
-                "context": None,
-                "type": "UnauthorizedError",
-                "details": None,
-                "property": None,
-                "help": None,
-                "code": "INVALID_JWT",
-                "id": "x",
-                "ghostErrorCode": None,
-            }
-        ]
-    }
     ahead = email.utils.formatdate(emu.clock.time(), usegmt=True)
     emu.fault(
-        method="POST", path=CREATE, status=401, body=refusal, headers={"date": ahead}, times=5
+        method="POST",
+        path=CREATE,
+        status=401,
+        body=EXPIRED_REFUSAL,
+        headers={"date": ahead},
+        times=5,
     )
     (d,) = client.publish(Article(title="Twice refused", body="x"), emu.account())
     assert isinstance(d.error, AuthError)

@@ -9,23 +9,7 @@ from brandkit.content import Article
 from brandkit.errors import AuthError
 from brandkit.testing.ghost import GhostEmulator
 
-from .conftest import CREATE
-
-REFUSAL = {
-    "errors": [
-        {
-            "message": "Invalid token: jwt expired",
-            "context": None,
-            "type": "UnauthorizedError",
-            "details": None,
-            "property": None,
-            "help": None,
-            "code": "INVALID_JWT",
-            "id": "x",
-            "ghostErrorCode": None,
-        }
-    ]
-}
+from .conftest import CREATE, EXPIRED_REFUSAL
 
 
 def test_a_refusal_dated_past_year_9999_in_utc_is_an_auth_error(
@@ -34,7 +18,14 @@ def test_a_refusal_dated_past_year_9999_in_utc_is_an_auth_error(
     """``Fri, 31 Dec 9999 23:59:59 -0100`` is past year 9999 once in UTC: the publish used
     to fail with "year 10000 is out of range" instead of the refusal."""
     late = "Fri, 31 Dec 9999 23:59:59 -0100"
-    emu.fault(method="POST", path=CREATE, status=401, body=REFUSAL, headers={"date": late}, times=5)
+    emu.fault(
+        method="POST",
+        path=CREATE,
+        status=401,
+        body=EXPIRED_REFUSAL,
+        headers={"date": late},
+        times=5,
+    )
     (d,) = client.publish(Article(title="Garbled date", body="x"), emu.account())
     assert d.status is DeliveryStatus.FAILED
     assert isinstance(d.error, AuthError), repr(d.error)

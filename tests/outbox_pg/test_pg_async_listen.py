@@ -126,7 +126,6 @@ def test_a_loop_of_arun_once_and_await_work_holds_one_listener_and_misses_no_pos
     session of its own that nothing waited on, while the wait's listener, opened only at
     the first wait, missed a post added before it."""
     name = f"bk-{uuid.uuid4().hex[:12]}"
-    woke: list[float] = []
     seen: list[list[int]] = []
 
     async def scenario() -> None:
@@ -138,9 +137,8 @@ def test_a_loop_of_arun_once_and_await_work_holds_one_listener_and_misses_no_pos
                 for n in range(3):
                     await worker.arun_once()
                     await asyncio.to_thread(add, pg, acct, f"post {n}")
-                    started = time.monotonic()
+                    # True: the post woke it (a wait that runs out, the 10 s, says False).
                     assert await box.await_work(10.0) is True
-                    woke.append(time.monotonic() - started)
                     seen.append(await asyncio.to_thread(sessions, pg, name))
                 (done,) = await worker.arun_once()
                 assert done.status is DeliveryStatus.SENT
@@ -148,7 +146,6 @@ def test_a_loop_of_arun_once_and_await_work_holds_one_listener_and_misses_no_pos
                 await worker.aclose()
 
     asyncio.run(scenario())
-    assert all(w < 5.0 for w in woke), woke  # not the 10 s wait: the post woke it
     assert all(len(pids) == 2 for pids in seen), seen
     assert emu.post_texts() == ["post 0", "post 1", "post 2"]
 
@@ -164,9 +161,7 @@ def test_run_once_then_wait_for_work_misses_no_post(pg: str, emu: OutboxNetEmula
             for n in range(2):
                 worker.run_once()
                 add(pg, acct, f"post {n}")
-                started = time.monotonic()
-                assert box.wait_for_work(10.0) is True
-                assert time.monotonic() - started < 5.0
+                assert box.wait_for_work(10.0) is True  # woken, not run out (False)
             assert box._alistener is None  # nothing waits on one
             (done,) = worker.run_once()
             assert done.status is DeliveryStatus.SENT

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 
 import psycopg
@@ -23,7 +22,7 @@ def test_a_wait_cut_short_keeps_its_listener_and_loses_no_post(pg: str) -> None:
     wait at once."""
     name = f"bk-{uuid.uuid4().hex[:12]}"
 
-    async def scenario() -> tuple[set[int], float, list[bool]]:
+    async def scenario() -> tuple[set[int], list[bool]]:
         with Outbox(f"{pg}&application_name={name}") as box:
             assert isinstance(box, PostgresOutbox)
             pids: set[int] = set()
@@ -33,20 +32,18 @@ def test_a_wait_cut_short_keeps_its_listener_and_loses_no_post(pg: str) -> None:
                 assert box._alistener is not None
                 pids.add(box._alistener.info.backend_pid)
             await asyncio.to_thread(notify, pg, box.channel)  # nobody waits now
-            started = time.monotonic()
+            # True: the NOTIFY sent before it woke it (a wait that runs out says False).
             assert await box.await_work(10.0) is True
-            took = time.monotonic() - started
             # One wake for it, and the session still listens afterwards.
             after = [await box.await_work(0.05)]
             await asyncio.to_thread(notify, pg, box.channel)
             after.append(await box.await_work(10.0))
             pids.add(box._alistener.info.backend_pid)
             assert len(await asyncio.to_thread(sessions, pg, name)) == 2
-            return pids, took, after
+            return pids, after
 
-    pids, took, after = asyncio.run(scenario())
+    pids, after = asyncio.run(scenario())
     assert len(pids) == 1, pids
-    assert took < 5.0, took
     assert after == [False, True]
 
 

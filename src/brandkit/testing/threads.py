@@ -1120,7 +1120,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             quote_of=str(quote_of) if quote_of else None,
         )
         if media_type == "CAROUSEL":
-            children = [c.strip() for c in str(params.get("children") or "").split(",") if c]
+            # Threads documents a comma-separated list and nothing about blank entries
+            # ("a, ,b"): they are dropped, as Instagram drops them.
+            raw = str(params.get("children") or "")
+            children = [c.strip() for c in raw.split(",") if c.strip()]
             if not 2 <= len(children) <= 20:
                 raise GraphError(400, 100, "(#100) A carousel takes 2 to 20 children")
             for child in children:

@@ -3,6 +3,8 @@ messages, and read back as the same dict it was given."""
 
 from __future__ import annotations
 
+import copy
+import copyreg
 import json
 import pickle
 import weakref
@@ -61,7 +63,8 @@ def test_copies_pickles_and_the_store_keep_what_the_platform_sent(tmp_path: Path
     m = message({"id": "7", "text": "hello"})
     m.raw["text"] = "changed by a reader"
     assert attrs.evolve(m, text="edited").raw == {"id": "7", "text": "hello"}
-    assert pickle.loads(pickle.dumps(m)).raw["id"] == "7"
+    assert pickle.loads(pickle.dumps(m)).raw == {"id": "7", "text": "hello"}
+    assert copy.copy(m).raw == copy.deepcopy(m).raw == {"id": "7", "text": "hello"}
     assert json.loads(m.to_json())["raw"] == {"id": "7", "text": "hello"}
     with Inbox(tmp_path / "inbox.db") as inbox:
         assert inbox.add([m]) == 1
@@ -86,3 +89,28 @@ def test_text_that_is_not_a_json_object_is_refused() -> None:
 def test_a_lone_surrogate_that_json_text_cannot_hold_is_kept_as_given() -> None:
     m = message({"text": "\ud800"})
     assert m.raw == {"text": "\ud800"}
+
+
+class _EarlierPickle:
+    """Pickles as a message pickled before ``raw`` was kept as text: attrs' state, with
+    the platform's dict under ``raw``."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # What pickle makes of an object with a __getstate__: build, then set its state.
+        return copyreg._reconstructor, (Message, object, None), self.state  # type: ignore[attr-defined]
+
+
+def test_a_message_pickled_by_an_earlier_brandkit_reads_back() -> None:
+    m = message({"id": "7", "text": "hello"})
+    fields = "platform account id kind author text created_at url in_reply_to conversation"
+    state = {name: getattr(m, name) for name in (*fields.split(), "our_post", "hidden")}
+    state.update(extra={}, edited_at=None)
+    state["raw"] = {"id": "7", "text": "hello"}
+    back = pickle.loads(pickle.dumps(_EarlierPickle(state)))
+    assert isinstance(back, Message)
+    assert back == m
+    assert back.raw == {"id": "7", "text": "hello"}
+    assert json.loads(back.to_json())["raw"] == {"id": "7", "text": "hello"}

@@ -213,6 +213,22 @@ class Message:
             object.__setattr__(self, "_raw_read", read)
         return read
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle (or copy.copy) is a copy: it carries what the platform sent, not the
+        # dict a reader may have changed (see ``raw``), nor that dict beside the text.
+        return {a.name: getattr(self, a.name) for a in _STATE}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        put = object.__setattr__
+        for a in _STATE:
+            name = a.name
+            if name == "_raw" and name not in state:
+                # Pickled before ``raw`` was kept as text: its dict, as the field takes it.
+                put(self, name, _json_text(state.get("raw")))
+            elif name in state:
+                put(self, name, state[name])
+        put(self, "_raw_read", None)
+
     @property
     def key(self) -> str:
         """Where the message lives, unique across platforms and accounts."""
@@ -331,6 +347,10 @@ class Message:
             f"Message({self.platform} {self.kind} {self.id!r} by "
             f"{self.author.handle or self.author.id!r}: {text!r})"
         )
+
+
+# What a pickle of a message holds: every field but ``raw``'s read cache.
+_STATE = tuple(a for a in attrs.fields(Message) if a.name != "_raw_read")
 
 
 @attrs.frozen

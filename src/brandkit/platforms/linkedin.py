@@ -194,6 +194,22 @@ class _Posts(Answer):
     elements: tuple[_Post, ...] = ()
 
 
+class _InboxPost(Answer):
+    """A post of ``GET /rest/posts?q=author`` as the inbox reads it: what it needs alone
+    (its URN, a share or ugcPost one as the cursor keeps, and whether it is published), so
+    that a field it does not use cannot cost the post's comments."""
+
+    id: Annotated[str, pydantic.StringConstraints(pattern=r"^urn:li:(?:share|ugcPost):\S+$")]
+    lifecycleState: str = "PUBLISHED"
+
+
+class _InboxPosts(Answer):
+    """The inbox's ``GET /rest/posts?q=author``: each post read on its own (see
+    `Adapter.read_items`)."""
+
+    elements: tuple[Any, ...] = ()
+
+
 class _ShareTotals(Answer):
     """``totalShareStatistics``: the counts brandkit keeps (`_SHARE_STATS`); the rest
     (``engagement``, a rate) is not read."""
@@ -313,6 +329,37 @@ def _comment_time(item: Any) -> int | None:
         return _CommentMark.model_validate(item).created.time
     except pydantic.ValidationError:
         return None
+
+
+def _post_id(item: Mapping[str, Any]) -> object:
+    """The URN a post brandkit cannot read names itself by (for a warning about it, and
+    for the cursor to keep what it saw of it)."""
+    return item.get("id")
+
+
+@attrs.frozen
+class _Listing:
+    """The inbox's read of the author's recent posts: the published posts' URNs, newest
+    first, and for each post brandkit could not read its URN, or ``None``."""
+
+    posts: list[str]
+    unreadable: list[object]
+
+
+def _kept(seen: Mapping[str, _Seen], listing: _Listing, bound: int) -> dict[str, _Seen]:
+    """What the cursor keeps of ``seen`` after ``listing``: the posts listed, and those
+    listed but unreadable. The latter are not read while they stay so, and forgetting them
+    would give all their comments again once they read (and ask again for every answered
+    comment's answers); kept, only those made meanwhile come. Where an unreadable post names
+    no URN brandkit can keep, any post of ``seen`` not listed might be it: those are kept,
+    at most ``bound`` of them, so that the cursor stays bounded. The others, posts that
+    left the window (or were deleted), are forgotten: the cursor stays bounded."""
+    named = [u for u in listing.unreadable if isinstance(u, str) and _POST_URN.fullmatch(u)]
+    kept = {urn: seen[urn] for urn in [*listing.posts, *named] if urn in seen}
+    if len(named) < len(listing.unreadable):
+        unlisted = [urn for urn in seen if urn not in kept]
+        kept.update((urn, seen[urn]) for urn in unlisted[:bound])
+    return kept
 
 
 @attrs.frozen
@@ -1040,7 +1087,10 @@ class LinkedInAdapter(RefreshingAdapter):
         time seen. Posts are read whole; once ``limit`` messages are reached the posts left
         are kept in the cursor (``more`` is set) and read next, without the posts request.
         A post deleted before its comments are read, or a comment before its answers are
-        (LinkedIn's 404), is skipped: the read goes on and its cursor moves. A comment its
+        (LinkedIn's 404), is skipped: the read goes on and its cursor moves. A post of the
+        posts request that brandkit cannot read (its URN, or its ``lifecycleState``) is
+        skipped with a warning at each read while it stays so, and the cursor keeps what it
+        saw of it (`_kept`): once it reads, the comments made meanwhile come. A comment its
         author edited since (``lastModified`` later than ``created``, and than the edit the
         cursor keeps for it) comes again as it is now, with ``edited_at``.
 
@@ -1052,10 +1102,9 @@ class LinkedInAdapter(RefreshingAdapter):
         """
         seen, todo = _read_cursor(cursor, self.author)
         if todo is None:
-            posts = yield from self._recent_posts()
-            # Posts that left the window are forgotten: the cursor stays bounded.
-            seen = {urn: seen[urn] for urn in posts if urn in seen}
-            todo = posts
+            listing = yield from self._recent_posts()
+            todo = listing.posts
+            seen = _kept(seen, listing, self.inbox_posts)
         messages: list[Message] = []
         for i, urn in enumerate(todo):
             if len(messages) >= limit:
@@ -1139,7 +1188,15 @@ class LinkedInAdapter(RefreshingAdapter):
         if response.status_code != 409:  # already liked: nothing more to do
             self.check(response)
 
-    def _recent_posts(self) -> Flow[list[str]]:
+    def _recent_posts(self) -> Flow[_Listing]:
+        """The author's `inbox_posts` most recent posts: the published ones' URNs, and the
+        URNs (``None`` where not readable) of those brandkit cannot read, each logged
+        (`Adapter.read_items`).
+
+        Raises:
+            PlatformError: LinkedIn refused (typed by `error_for`).
+            MalformedResponse: an answer that is no object, or whose ``elements`` is no list.
+        """
         query = (
             f"author={_enc(self.author)}&q=author&count={min(100, self.inbox_posts)}&sortBy=CREATED"
         )
@@ -1148,8 +1205,20 @@ class LinkedInAdapter(RefreshingAdapter):
             bucket="read",
             idempotent=True,
         )
-        posts = self.parse(response, _Posts).elements
-        return [p.id for p in posts if p.lifecycleState == "PUBLISHED"]
+        page = self.parse(response, _InboxPosts)
+        unreadable: list[Any] = []
+
+        def held(item: Any) -> bool:
+            unreadable.append(item)
+            return False  # logged: its comments are not read while it stays unreadable
+
+        posts = self.read_items(page.elements, _InboxPost, "post", _post_id, logger, quiet=held)
+        return _Listing(
+            posts=[p.id for p, _ in posts if p.lifecycleState == "PUBLISHED"],
+            unreadable=[
+                _post_id(item) if isinstance(item, Mapping) else None for item in unreadable
+            ],
+        )
 
     def _comments_of(
         self,

@@ -204,7 +204,8 @@ def test_a_garbled_cursor_says_to_pass_none(adapter: TelegramAdapter, cursor: st
 
 
 def test_an_update_without_its_id_is_malformed(adapter: TelegramAdapter) -> None:
-    """An answer brandkit cannot read is MalformedResponse (the cursor does not move)."""
+    """A page of only an update without its id cannot move the cursor: MalformedResponse
+    (the cursor does not move)."""
     bad = httpx.Response(200, json={"ok": True, "result": [{"message": said(1, "x")}]})
     with pytest.raises(MalformedResponse, match="update_id"):
         run_flow(adapter.inbox(None, limit=10), Canned(("getUpdates", bad)))

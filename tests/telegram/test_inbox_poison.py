@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from brandkit import Client, Inbox
-from brandkit.testing.telegram import TelegramEmulator
+from brandkit import Client, Inbox, Post
+from brandkit.testing.telegram import TelegramEmulator, parse_request
 from tests.telegram.conftest import FAST
 
 LOGGER = "brandkit.platforms.telegram"
@@ -78,3 +78,88 @@ def test_an_update_with_a_negative_id_does_not_stop_the_inbox(
     records = [r for r in caplog.records if r.name == LOGGER]
     assert records and all("update -5 cannot be read" in r.getMessage() for r in records)
     assert all(token.partition(":")[2] not in r.getMessage() for r in records)
+
+
+def sent_offsets(emu: TelegramEmulator) -> list[int]:
+    """The ``offset`` of every getUpdates brandkit sent (absent ones left out)."""
+    offsets = []
+    for request in emu.requests:
+        call = parse_request(request)
+        if call is not None and call.method == "getUpdates" and "offset" in call.params:
+            offsets.append(int(call.params["offset"]))
+    return offsets
+
+
+@pytest.mark.parametrize(
+    ("bad", "update_id"),
+    [(1, "not-an-id"), (1, None), (1, 2.5), (1, True), (2, "not-an-id")],
+    ids=["text", "null", "fraction", "true", "text-last"],
+)
+def test_an_update_without_an_integer_id_is_skipped_not_the_page(
+    emu: TelegramEmulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    bad: int,
+    update_id: Any,
+) -> None:
+    """An update whose update_id is not an integer failed the whole getUpdates page as
+    MalformedResponse; Telegram sends it again until an offset confirms it, so no message
+    of the bot came again. It is skipped with a warning (no token, not its value), the
+    others are stored, and the offset from the highest readable id confirms it (the next
+    read's, when it was listed last)."""
+    good, stored, again, token = sync_twice(
+        emu, tmp_path, caplog, bad, update={"update_id": update_id}
+    )
+    assert stored == good[:2]
+    assert again == good
+    records = [r for r in caplog.records if r.name == LOGGER]
+    assert records and all("without an integer update_id" in r.getMessage() for r in records)
+    assert all(token.partition(":")[2] not in r.getMessage() for r in records)
+    assert all("not-an-id" not in r.getMessage() for r in records)
+
+
+def test_updates_without_an_id_alone_are_reported_and_read_once(
+    emu: TelegramEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page of only updates without an integer update_id cannot move the cursor (no
+    offset confirms them): the sync reports it as MalformedResponse saying so, after one
+    request, and saves no cursor. Once a readable update comes after them, the next sync
+    stores it and its offset confirms them."""
+    account = emu.account()
+    for i in range(2):
+        emu.garble(emu.audience(f"f{i}").mention(f"hi {i}"), update={"update_id": None})
+    with (
+        caplog.at_level("WARNING", logger=LOGGER),
+        Inbox(tmp_path / "inbox.db") as inbox,
+        Client(retry=FAST) as client,
+    ):
+        one = inbox.sync(client, [account])
+        error = one.errors[account.key]
+        assert error.startswith("MalformedResponse") and "cannot confirm" in error
+        assert len(sent_offsets(emu)) == 0 and len(emu.requests) == 1
+        assert inbox.cursor(account) is None
+        later = emu.audience("late").mention("anyone there?")
+        two = inbox.sync(client, [account])
+        assert two.errors == {}
+        assert [m.id for m in inbox.messages(account=account.key)] == [later]
+        assert inbox.sync(client, [account]).errors == {}
+    (bot,) = emu.bots.values()
+    assert emu.pending_updates(bot) == 0
+
+
+def test_replies_skip_an_update_without_an_integer_id(
+    emu: TelegramEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """replies() read the held updates as one page: one without an integer update_id made
+    it MalformedResponse, hiding every comment of the post. It is skipped with a warning,
+    the other comment comes back, and nothing is confirmed."""
+    account = emu.account()
+    with caplog.at_level("WARNING", logger=LOGGER), Client(retry=FAST) as client:
+        (delivery,) = client.publish(Post(text="Big news"), account)
+        kept = emu.audience("a").comment(delivery.ids[0], "first!")
+        emu.garble(emu.audience("b").comment(delivery.ids[0], "second"), update={"update_id": "x"})
+        got = client.replies(delivery)
+    assert [m.id for m in got] == [kept]
+    assert any("without an integer update_id" in r.getMessage() for r in caplog.records)
+    (bot,) = emu.bots.values()
+    assert emu.pending_updates(bot) == 3  # the post's forward and the two comments

@@ -53,6 +53,7 @@ from brandkit.errors import (
     AuthError,
     ConfigurationError,
     ContentError,
+    MalformedResponse,
     MediaError,
     PlatformError,
     PlatformUnavailable,
@@ -196,14 +197,9 @@ class _Update(Answer):
     edited_message: _InMessage | None = None
 
 
-class _Updates(Answer):
-    """``getUpdates``: the updates, oldest first."""
-
-    ok: Literal[True]
-    result: tuple[_Update, ...]
-
-
 class _RawUpdates(Answer):
+    """``getUpdates``: the updates, oldest first, each read on its own (`_Update`)."""
+
     ok: Literal[True]
     result: tuple[dict[str, pydantic.JsonValue], ...]
 
@@ -500,7 +496,9 @@ class TelegramAdapter(Adapter):
                 was made for another bot, a webhook is set for the bot, or another process
                 reads its updates (Telegram then refuses ``getUpdates``).
             PlatformError: Telegram refused (typed by `error_for`).
-            MalformedResponse: an answer brandkit cannot read.
+            MalformedResponse: an answer brandkit cannot read, or updates none of which
+                has an ``update_id`` it can read (no offset can confirm them: the cursor
+                stays, and a later read goes on once a readable update follows them).
         """
         offset, threads, bot = _read_cursor(cursor)
         if bot is not None and bot != self._bot_id:
@@ -514,11 +512,23 @@ class TelegramAdapter(Adapter):
         body: dict[str, Any] = {"limit": asked, "timeout": 0, "allowed_updates": _UPDATE_KINDS}
         if offset is not None:
             body["offset"] = offset
-        updates = yield from self._updates(body)
+        updates, listed = yield from self._updates(body)
+        if listed and not updates:
+            # Without an id no offset can confirm them: Telegram sends them again at every
+            # read until a readable update after them does (or it drops them after 24 hours).
+            raise MalformedResponse(
+                f"telegram's getUpdates answer listed {listed} update(s), none with an "
+                "update_id brandkit can read: the inbox cannot confirm them, so its cursor "
+                "stays where it is and the next read gets them again; the first update with "
+                "a readable id after them confirms them (Telegram drops them after 24 hours)",
+                platform=self.name,
+                status_code=200,
+            )
         messages = self._read_updates(updates, threads)
         if updates:
             offset = updates[-1][0].update_id + 1
-        more = len(updates) >= asked
+        # Skipped updates count: a full page says more even when some were unreadable.
+        more = listed >= asked
         return InboxPage(
             messages=messages, cursor=_write_cursor(offset, threads, self._bot_id), more=more
         )
@@ -537,7 +547,7 @@ class TelegramAdapter(Adapter):
         for ref in refs:
             posts.update(str(i) for i in ref.extra.get("message_ids") or ())
         threads: dict[str, str] = {}
-        updates = yield from self._updates(
+        updates, _ = yield from self._updates(
             {"limit": self.update_page, "timeout": 0, "allowed_updates": _UPDATE_KINDS}
         )
         return [m for m in self._read_updates(updates, threads) if m.our_post in posts]
@@ -613,7 +623,18 @@ class TelegramAdapter(Adapter):
         response = yield Send(self._json("setMessageReaction", body), idempotent=True, bucket="api")
         self.check(response)
 
-    def _updates(self, body: Mapping[str, Any]) -> Flow[list[tuple[_Update, dict[str, Any]]]]:
+    def _updates(
+        self, body: Mapping[str, Any]
+    ) -> Flow[tuple[list[tuple[_Update, dict[str, Any]]], int]]:
+        """``getUpdates``: the updates brandkit can read (one whose message it cannot read
+        comes without it, to count in the offset), each with its message's JSON, and how
+        many Telegram listed.
+
+        Raises:
+            ConfigurationError: a webhook is set, or another process reads the updates.
+            PlatformError: Telegram refused (typed by `error_for`).
+            MalformedResponse: the answer is not a list of objects.
+        """
         response = yield Send(self._json("getUpdates", body), idempotent=True, bucket="api")
         if response.status_code == 409:
             err = self.error_for(response)
@@ -634,37 +655,38 @@ class TelegramAdapter(Adapter):
             try:
                 update: _Update | None = _Update.model_validate(item)
             except pydantic.ValidationError as exc:
-                update = self._unreadable(response, item, exc)
+                update = self._unreadable(item, exc)
             if update is None:
                 continue
             # Each message keeps its own JSON as raw (not the update around it).
             message = item.get("message") or item.get("edited_message")
             out.append((update, dict(message) if isinstance(message, dict) else {}))
-        return out
+        return out, len(raw)
 
-    def _unreadable(
-        self, response: httpx.Response, item: Mapping[str, Any], exc: pydantic.ValidationError
-    ) -> _Update | None:
+    def _unreadable(self, item: Mapping[str, Any], exc: pydantic.ValidationError) -> _Update | None:
         """An update whose message brandkit cannot read, as one without a message, so that
         the cursor moves past it: Telegram sends the same updates until they are confirmed,
         so one such update would otherwise stop the bot's inbox for good (and its later
         updates are dropped after 24 hours). It is logged with Telegram's update id and
         what is wrong. One whose id is not positive is ``None``, left out of the offset (an
         offset from it would be negative, which asks Telegram for the last updates and no
-        cursor holds); the next update's offset confirms it. An update without an integer
-        id is a malformed answer.
-
-        Raises:
-            MalformedResponse: the update's ``update_id`` is not an integer.
+        cursor holds); so is one without an integer id (logged without its value): the
+        offset of a readable update after it confirms it. Never raises.
         """
         update_id = item.get("update_id")
-        if type(update_id) is not int:
-            self.parse(response, _Updates)  # raises, saying what is wrong
-            raise AssertionError("unreachable: the update has no id")  # pragma: no cover
+        # Field errors without their values: the update is Telegram's text, not brandkit's.
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'update'}: {err['msg']}"
-            for err in exc.errors(include_url=False)[:3]
+            for err in exc.errors(include_url=False, include_input=False)[:3]
         )
+        if type(update_id) is not int:
+            logger.warning(
+                "%s: Telegram sent an update without an integer update_id (%s); it is "
+                "skipped, and the offset of a readable update after it confirms it",
+                self.account.key,
+                problems,
+            )
+            return None
         logger.warning(
             "%s: Telegram update %d cannot be read (%s); it is skipped (its raw JSON is not kept)",
             self.account.key,

@@ -96,3 +96,72 @@ def test_a_mention_that_cannot_be_read_is_skipped_and_logged_once(
     assert "decoratedGeneratedActivity.share.text" in text
     assert account.key in text and "982451653" not in text
     assert token and token not in text
+
+
+def test_a_comment_without_a_readable_time_is_logged_once_and_comes_once_it_reads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A comment whose ``created`` time no date holds (so nothing places it for the
+    cursor's time mark) is logged at the first sync only, not at each of the next; once
+    it reads, it comes once, although it is older than the comments the cursor saw."""
+    emu = LinkedInEmulator()
+    with (
+        caplog.at_level("WARNING", logger=LOGGER),
+        emu.serve(),
+        Client(retry=FAST) as client,
+        Inbox(tmp_path / "inbox.db") as inbox,
+    ):
+        account = emu.account()
+        (d,) = client.publish(Post(text="launch"), account)
+        emu.clock.advance(timedelta(seconds=1))
+        bad = emu.audience("fan").comment(d.ids[0], "hello")
+        emu.clock.advance(timedelta(seconds=1))
+        good = emu.audience("fan2").comment(d.ids[0], "hi")
+        with emu.lock:
+            made = emu._comments[bad].created_at
+            emu._comments[bad].created_at = 1e20  # 1e23 ms: past any date
+        for _ in range(3):
+            assert inbox.sync(client, [account]).errors == {}
+        stored = {m.id for m in inbox.messages()}
+        warned = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+
+        with emu.lock:
+            emu._comments[bad].created_at = made
+        page = client.inbox(account, inbox.cursor(account))
+        for _ in range(2):
+            assert inbox.sync(client, [account]).errors == {}
+        after = [m.id for m in inbox.messages()]
+        again = client.inbox(account, inbox.cursor(account))
+    assert stored == {good}
+    (text,) = warned
+    assert bad in text and "created.time" in text and "cannot be read" in text
+    assert [m.id for m in page.messages] == [bad]
+    assert sorted(after) == sorted([good, bad])
+    assert list(again.messages) == []
+
+
+def test_a_comment_without_a_readable_time_or_urn_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A comment with neither a readable time nor a URN (``commentUrn`` a number): still
+    logged once over three syncs, and the readable comment beside it stored."""
+    emu = LinkedInEmulator()
+    with (
+        caplog.at_level("WARNING", logger=LOGGER),
+        emu.serve(),
+        Client(retry=FAST) as client,
+        Inbox(tmp_path / "inbox.db") as inbox,
+    ):
+        account = emu.account()
+        (d,) = client.publish(Post(text="launch"), account)
+        bad = emu.audience("fan").comment(d.ids[0], "hello")
+        good = emu.audience("fan2").comment(d.ids[0], "hi")
+        with emu.lock:
+            emu._comments[bad].created_at = 1e20
+            emu._comments[bad].urn = 982451653  # type: ignore[assignment]
+        for _ in range(3):
+            assert inbox.sync(client, [account]).errors == {}
+        stored = {m.id for m in inbox.messages()}
+    assert stored == {good}
+    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    assert "created.time" in record.getMessage()

@@ -47,6 +47,7 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -323,6 +324,26 @@ def _comment_urn(item: Mapping[str, Any]) -> object:
     return item.get("commentUrn") or item.get("id")
 
 
+def _skipped_key(item: Any) -> str:
+    """What the cursor knows a comment brandkit cannot read by: its URN where readable,
+    else a digest of its JSON (which changes, and has it logged once more, should LinkedIn
+    change any of it)."""
+    urn = _comment_urn(item) if isinstance(item, Mapping) else None
+    if isinstance(urn, str) and len(urn) <= _MAX_KEY:
+        return urn
+    text = json.dumps(item, sort_keys=True, default=str, separators=(",", ":"))
+    return "#" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@attrs.define
+class _Unread:
+    """The comments a read of a post skipped: their times (where readable) and their
+    `_skipped_key`."""
+
+    times: list[int] = attrs.field(factory=list)
+    keys: list[str] = attrs.field(factory=list)
+
+
 def _comment_time(item: Any) -> int | None:
     """The ``created`` time of a comment brandkit cannot read, when that much is readable."""
     try:
@@ -366,17 +387,24 @@ def _kept(seen: Mapping[str, _Seen], listing: _Listing, bound: int) -> dict[str,
 class _Seen:
     """What the inbox cursor remembers of one post: the newest comment time (ms) seen, the
     comments at exactly that time, for each comment with nested comments their counts
-    (first level, all levels) and when (epoch seconds) they were last read, and for each
-    edited comment the edit (its ``lastModified`` time, ms) last given."""
+    (first level, all levels) and when (epoch seconds) they were last read, for each
+    edited comment the edit (its ``lastModified`` time, ms) last given, and the comments
+    brandkit could not read (`_skipped_key`), already logged."""
 
     time: int = -1
     at_time: tuple[str, ...] = ()
     nested: Mapping[str, tuple[int, int, int]] = attrs.field(factory=dict)
     edits: Mapping[str, int] = attrs.field(factory=dict)
+    skipped: tuple[str, ...] = ()
 
     def is_new(self, comment: _Comment) -> bool:
+        """Not given yet: newer than the mark, or skipped unreadable before."""
         t = comment.created.time
-        return t > self.time or (t == self.time and comment.commentUrn not in self.at_time)
+        return (
+            t > self.time
+            or (t == self.time and comment.commentUrn not in self.at_time)
+            or comment.commentUrn in self.skipped
+        )
 
     def is_edited(self, comment: _Comment) -> bool:
         """Its author edited it since the edit (or the creation) last given."""
@@ -391,6 +419,8 @@ class _Seen:
         }
         if self.edits:
             out["e"] = dict(self.edits)
+        if self.skipped:
+            out["s"] = list(self.skipped)
         return out
 
 
@@ -398,8 +428,11 @@ _CURSOR_VERSION = 1
 _MAX_NESTING = 8
 """Levels of comments on comments read below a post's own comments."""
 _MAX_NESTED_KEPT = 1000
-"""Comments per post whose nested counts the cursor keeps (the last read), and edited
-comments per post whose edit time it keeps (the newest edits)."""
+"""Comments per post whose nested counts the cursor keeps (the last read), edited comments
+per post whose edit time it keeps (the newest edits), and unreadable comments per post it
+keeps (the last met)."""
+_MAX_KEY = 300
+"""Characters of a comment URN the cursor keeps as it is (a longer one, a digest)."""
 _PAGING_RESTARTS = 2
 """Times the comments under one post or comment are read again from their first page when
 their total fell while they were paged (a deletion moved the later ones back)."""
@@ -1226,15 +1259,16 @@ class LinkedInAdapter(RefreshingAdapter):
         *,
         gone_ok: bool = False,
         seen: _Seen | None = None,
-        skipped: list[int] | None = None,
+        unread: _Unread | None = None,
     ) -> Flow[list[tuple[_Comment, dict[str, Any]]] | None]:
         """Every comment directly under ``urn`` (a post or a comment), page by page; with
         ``gone_ok``, ``None`` when LinkedIn answers 404 (or 410): ``urn`` was deleted (a
         deleted comment's answers go with it). Other refusals raise as always.
 
         A comment brandkit cannot read is left out with a warning (`Adapter.read_items`),
-        not the page: its time, where readable, goes to ``skipped`` (so that the cursor
-        passes it), and one no newer than ``seen`` was met and logged by an earlier read.
+        not the page: its time, where readable, and its key go to ``unread`` (so that the
+        cursor passes it and knows it), and one no newer than ``seen``, or that ``seen``
+        knows, was met and logged by an earlier read.
 
         Pages are by offset: a comment deleted while they are read moves the later ones
         back, and the one that moved onto a page already read would be skipped (and, older
@@ -1274,9 +1308,14 @@ class LinkedInAdapter(RefreshingAdapter):
 
             def placed(item: Any) -> bool:
                 at = _comment_time(item)
-                if at is not None and skipped is not None:
-                    skipped.append(at)
-                return at is not None and seen is not None and at <= seen.time
+                key = _skipped_key(item)
+                if unread is not None:
+                    unread.keys.append(key)
+                    if at is not None:
+                        unread.times.append(at)
+                return seen is not None and (
+                    (at is not None and at <= seen.time) or key in seen.skipped
+                )
 
             read = self.read_items(
                 page.elements, _Comment, "comment", _comment_urn, logger, quiet=placed
@@ -1306,8 +1345,8 @@ class LinkedInAdapter(RefreshingAdapter):
         A comment deleted between the read of the comments it is among and the read of its
         own answers (a 404 there) is kept as read, its answers left: they went with it.
         """
-        skipped: list[int] = []  # the times of comments brandkit cannot read
-        read = yield from self._comments_of(post, gone_ok=gone_ok, seen=seen, skipped=skipped)
+        unread = _Unread()
+        read = yield from self._comments_of(post, gone_ok=gone_ok, seen=seen, unread=unread)
         if read is None:
             return None
         level = [c for c, _ in read]
@@ -1335,7 +1374,7 @@ class LinkedInAdapter(RefreshingAdapter):
                     or not 0 <= now - known[2] < self.nested_recheck
                 ):
                     answers = yield from self._comments_of(
-                        urn, gone_ok=True, seen=seen, skipped=skipped
+                        urn, gone_ok=True, seen=seen, unread=unread
                     )
                     if answers is None:
                         # Deleted since it was listed. Nothing is remembered of it, so
@@ -1351,7 +1390,7 @@ class LinkedInAdapter(RefreshingAdapter):
         # recheck) would be newer than the time then kept, and come back as new.
         # Past the unreadable ones too: one that is the newest is not read (and logged)
         # again at every sync.
-        newest = max([seen.time, *(c.created.time for c, _ in read), *skipped])
+        newest = max([seen.time, *(c.created.time for c, _ in read), *unread.times])
         if newest > seen.time:
             at_time = tuple(c.commentUrn for c, _ in read if c.created.time == newest)
         else:
@@ -1371,7 +1410,20 @@ class LinkedInAdapter(RefreshingAdapter):
             if edited is not None and comment.actor != self.author:
                 edits[comment.commentUrn] = max(edited, edits.get(comment.commentUrn, -1))
         edits = dict(sorted(edits.items(), key=lambda item: item[1])[-_MAX_NESTED_KEPT:])
-        after = _Seen(time=newest, at_time=at_time, nested=kept, edits=edits)
+        # Unreadable comments are kept by key, so that one with no time to pass by the mark
+        # is not logged at every sync, and one that reads later comes then (once: read, it
+        # is forgotten). A nested one is met only when its parent's answers are read: kept
+        # until then, the last met within a bound.
+        met = dict.fromkeys(unread.keys)
+        read_now = {c.commentUrn for c, _ in read}
+        skipped = [k for k in seen.skipped if k not in met and k not in read_now] + list(met)
+        after = _Seen(
+            time=newest,
+            at_time=at_time,
+            nested=kept,
+            edits=edits,
+            skipped=tuple(skipped[-_MAX_NESTED_KEPT:]),
+        )
         messages = [
             self._message(post, comment, raw)
             for comment, raw in read
@@ -1753,7 +1805,18 @@ def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], lis
                 for key, ms in edits.items()
             ):
                 raise ValueError("bad edit times")
-            seen[urn] = _Seen(time=t, at_time=tuple(ids), nested=nested, edits=edits)
+            # Cursors from before keep no unreadable comments: one without a readable
+            # time is logged once more.
+            skipped = item.get("s", [])
+            if not isinstance(skipped, list) or not all(isinstance(k, str) for k in skipped):
+                raise ValueError("bad skipped comments")
+            seen[urn] = _Seen(
+                time=t,
+                at_time=tuple(ids),
+                nested=nested,
+                edits=edits,
+                skipped=tuple(skipped[-_MAX_NESTED_KEPT:]),
+            )
         todo = data.get("todo")
         if todo is not None and not all(isinstance(u, str) for u in todo):
             raise ValueError("bad todo")

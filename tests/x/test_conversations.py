@@ -137,6 +137,30 @@ def test_mentions_pages_since_id_and_the_800_reach(emu: XEmulator, brand: Accoun
     assert missing["errors"][0]["title"] == "Not Found Error"
 
 
+def test_mentions_follow_what_changed_between_reads(emu: XEmulator, brand: Account) -> None:
+    """Each read lists what names the brand then: a mention made since the last read, not
+    a deleted one, an edit's newest version only while it still names the brand, and a
+    post whose text a test set to name it."""
+    path = f"/2/users/{brand.settings['user_id']}/mentions"
+    first = emu.audience("fan1").mention("one")
+    gone = emu.audience("fan2").mention("two")
+    edited = emu.audience("fan3").mention("three")
+    other = emu.audience("fan4").post("names no one")
+
+    def listed() -> list[str]:
+        return [p["id"] for p in get(emu, brand, path, max_results=100).json().get("data", [])]
+
+    assert listed() == [edited, gone, first]
+    emu.post(gone).deleted = True  # type: ignore[union-attr]
+    kept = emu.edit(edited, "three, still @brand")
+    later = emu.audience("fan5").mention("five")
+    assert listed() == [later, kept, first]
+    dropped = emu.edit(kept, "three, names no one now")
+    emu.post(other).display_text = "@brand named after all"  # type: ignore[union-attr]
+    assert dropped not in listed()
+    assert listed() == [later, other, first]
+
+
 # -- GET /2/tweets/search/recent --------------------------------------------------------------
 
 

@@ -434,6 +434,11 @@ class XUser:
     premium: bool | None = None
 
 
+def _text_changed(post: XPost, attribute: attrs.Attribute[str], value: str) -> str:
+    XPost.text_changes += 1
+    return value
+
+
 @attrs.define
 class XPost:
     """An emulated post.
@@ -461,7 +466,7 @@ class XPost:
     id: str
     author_id: str
     text: str
-    display_text: str
+    display_text: str = attrs.field(on_setattr=_text_changed)
     created_at: float
     in_reply_to: str | None = None
     conversation_id: str = ""
@@ -474,6 +479,10 @@ class XPost:
     hidden: bool = False
     lang: str | None = None
     edits: list[str] | None = None
+
+    text_changes: ClassVar[int] = 0
+    """How many times a post's ``display_text`` was set after it was made (by any
+    emulator): the mentions index reads every post again when it changes."""
 
     @property
     def history(self) -> list[str]:
@@ -793,9 +802,11 @@ class XEmulator(Emulator):
         self.users: dict[str, XUser] = {}
         self.media: dict[str, XMedia] = {}
         self._posts: dict[str, XPost] = {}
-        # The lowercase @handles of each post's text, found once per text: the mentions
-        # timeline checks every post on every read.
-        self._mention_memo: dict[str, tuple[str, frozenset[str]]] = {}
+        # The posts whose text names each lowercase @handle, in the order they were made,
+        # and how many of ``_posts`` (in order) it holds, at which count of text changes
+        # (see `_mentioning`): a mentions read looks at its user's posts, not every post.
+        self._mention_index: dict[str, list[XPost]] = {}
+        self._mention_indexed = (0, XPost.text_changes)
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._clients: dict[str, str | None] = {}
@@ -2280,12 +2291,22 @@ class XEmulator(Emulator):
             for m in _MENTION.finditer(text)
         ]
 
-    def _mentions_user(self, post: XPost, user: XUser) -> bool:
-        memo = self._mention_memo.get(post.id)
-        if memo is None or memo[0] != post.display_text:
-            names = frozenset(m.group(1).lower() for m in _MENTION.finditer(post.display_text))
-            memo = self._mention_memo[post.id] = (post.display_text, names)
-        return user.username.lower() in memo[1]
+    def _mentioning(self, user: XUser) -> list[XPost]:
+        """The posts whose text names ``user`` (deleted and superseded ones too), in the
+        order they were made.
+
+        Posts are only ever added to ``_posts``, and a text is set when its post is made
+        (an edit is a new post), so the index takes in the posts made since the last read;
+        a text set later (a test's) makes it read them all again."""
+        count, changes = self._mention_indexed
+        if changes != XPost.text_changes or count > len(self._posts):
+            self._mention_index, count = {}, 0
+        index = self._mention_index
+        for post in itertools.islice(self._posts.values(), count, None):
+            for name in {m.group(1).lower() for m in _MENTION.finditer(post.display_text)}:
+                index.setdefault(name, []).append(post)
+        self._mention_indexed = (len(self._posts), XPost.text_changes)
+        return index.get(user.username.lower(), [])
 
     def _reply_handles(self, parent: XPost, author: XUser, text: str) -> str:
         """The @handles X's clients put before a reply: the parent's author, then those the
@@ -2496,11 +2517,7 @@ class XEmulator(Emulator):
         if user is None:
             return self._user_not_found(user_id, caller)
         mentioning = sorted(
-            (
-                p
-                for p in self._posts.values()
-                if not p.deleted and not p.superseded and self._mentions_user(p, user)
-            ),
+            (p for p in self._mentioning(user) if not p.deleted and not p.superseded),
             key=lambda p: int(p.id),
             reverse=True,
         )[:MENTIONS_REACH]

@@ -1,6 +1,6 @@
-"""The Threads emulator's reply cursors stand at their reply's place in the edge's order,
-so a page read after that reply was deleted goes on with the reply after it, whatever is
-left of the edge."""
+"""The Threads emulator's reply cursors name their reply; once that reply is deleted, Meta
+documents the cursor as invalidated: it is refused (code 100), and the edge read again
+from the top still gives the reply that came after it."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from brandkit import Client, Post
 from brandkit.testing.threads import ThreadsEmulator
 
 
-def test_the_next_page_after_a_deleted_reply_keeps_the_reply_after_it() -> None:
+def test_a_deleted_replys_cursor_is_refused_and_the_reply_after_it_kept() -> None:
     """Replies newest first, one a page: the brand's newer reply, then a fan's older one.
     The brand deletes its reply after reading the first page; the page after its cursor is
-    the fan's reply (it was empty when one reply was left: a one-item edge was taken for
-    an oldest-first one, and the fan's reply was never read)."""
+    refused as Graph refuses a cursor it cannot read, and the replies read again give the
+    fan's reply (once the page after that cursor was empty, and the fan's reply was never
+    read)."""
     emu = ThreadsEmulator()
     with emu.serve():
         account = emu.account()
@@ -39,5 +40,7 @@ def test_the_next_page_after_a_deleted_reply_keeps_the_reply_after_it() -> None:
             assert http.delete(f"/v1.0/{mine_id}").status_code == 200
             after = first["paging"]["cursors"]["after"]
             rest = http.get(f"/v1.0/{post}/replies", params={"limit": 1, "after": after})
-    assert rest.status_code == 200, rest.text
-    assert [r["id"] for r in rest.json()["data"]] == [fan]
+            again = http.get(f"/v1.0/{post}/replies", params={"limit": 1})
+    assert rest.status_code == 400, rest.text
+    assert (rest.json()["error"]["code"], rest.json()["error"]["type"]) == (100, "OAuthException")
+    assert [r["id"] for r in again.json()["data"]] == [fan]

@@ -22,11 +22,13 @@
   as if its id had been asked for (a Page token's ``/me`` is the Page, a user token's the user).
 - Edges page the way Meta pages them (`GraphEmulator.edge_page`): ``limit`` (25 by
   default, at most 100), opaque ``paging.cursors.before``/``after`` that name the item they
-  stand at (so comments added meanwhile do not shift them), ``paging.next`` while there is
-  more and ``paging.previous`` when there is something before, for an edge read at its own
-  address and for one expanded inside another node (``comments.limit(100){...}``); those
-  links are written as Graph writes them (`GraphEmulator.paging_link`: the token, ``pretty=0``,
-  the request's parameters and the cursor), so a client can GET them verbatim.
+  stand at (so comments added meanwhile do not shift them; once that item is deleted, the
+  cursor is refused with code 100, as Meta documents such cursors "invalidated"),
+  ``paging.next`` while there is more and ``paging.previous`` when there is something
+  before, for an edge read at its own address and for one expanded inside another node
+  (``comments.limit(100){...}``); those links are written as Graph writes them
+  (`GraphEmulator.paging_link`: the token, ``pretty=0``, the request's parameters and the
+  cursor), so a client can GET them verbatim.
 - Comments, the only "reply" Facebook and Instagram have: a store of them
   (`Comment`), `GraphEmulator.add_comment` and the audience (``emu.audience("fan1")
   .comment(post_id_or_comment_id, text)``) for the audience's comments in tests, hiding,
@@ -1245,24 +1247,28 @@ class GraphEmulator(Emulator):
         comes before (each only if named in ``links``), both `paging_link` addresses of
         ``path`` with ``query``, ``limit`` and the cursor.
 
-        A cursor names its item: by default its position and id (found wherever the item is
-        now); with ``keys`` (each item's place in the edge's order, ascending, or with
-        ``descending`` the other way round) it holds the item's key, so a page read after
-        the item went on from where it stood. ``render`` makes what ``data`` shows of the
-        page's items (``None``: the items as they are).
+        A cursor names its item: by default its id (found wherever the item is now; an
+        item with no id is named by its position); with ``keys`` (each item's place in the
+        edge's order, ascending, or with ``descending`` the other way round) it holds the
+        item's key, so items added meanwhile do not shift it. Meta documents that a cursor
+        "will be invalidated if the item is deleted or removed": one whose item is no
+        longer in ``items`` is refused as a cursor Graph cannot read, so the client reads
+        the edge again rather than page on from a place that is gone. ``render`` makes
+        what ``data`` shows of the page's items (``None``: the items as they are).
 
         Raises:
-            GraphError: a cursor the emulator did not make (code 100).
+            GraphError: a cursor the emulator did not make, or one whose item is gone
+                (code 100).
         """
         if keys is not None:
             # bisect wants ascending keys: a newest-first edge is ascending negated.
             sign = -1 if descending else 1
             ordered = [tuple(sign * x for x in k) for k in keys]
             if after:
-                start = bisect.bisect_right(ordered, _key_of(after, sign))
+                start = bisect.bisect_right(ordered, _standing(ordered, _key_of(after, sign)))
                 end = start + limit
             elif before:
-                end = bisect.bisect_left(ordered, _key_of(before, sign))
+                end = bisect.bisect_left(ordered, _standing(ordered, _key_of(before, sign)))
                 start = max(0, end - limit)
             else:
                 start, end = 0, limit
@@ -1295,18 +1301,23 @@ class GraphEmulator(Emulator):
 
     @staticmethod
     def _position(cursor: str, items: list[dict[str, Any]]) -> int:
-        """Where a cursor stands: at its item (found by id, wherever it is now), else at the
-        position it was made at (the item is gone)."""
+        """Where a cursor stands: at its item (found by id, wherever it is now), or, for an
+        item with no id, at the position it was made at.
+
+        Raises:
+            GraphError: not a cursor the emulator made, or its item is gone (code 100).
+        """
         try:
             index_text, _, item_id = base64.b64decode(cursor, validate=True).decode().partition(":")
             index = int(index_text)
         except ValueError:
-            raise GraphError(400, 100, "(#100) Invalid cursor") from None
-        if item_id:
-            for i, item in enumerate(items):
-                if isinstance(item, dict) and str(item.get("id")) == item_id:
-                    return i
-        return index
+            raise _invalid_cursor() from None
+        if not item_id:
+            return index
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and str(item.get("id")) == item_id:
+                return i
+        raise _invalid_cursor()
 
     # -- /me -------------------------------------------------------------------------------
 
@@ -1597,6 +1608,23 @@ def _limit(value: Any, default: int = 25, most: int = 100) -> int:
         raise GraphError(400, 100, "(#100) Param limit must be a number") from None
 
 
+def _invalid_cursor() -> GraphError:
+    """Graph's refusal of a cursor it cannot read (made up, or its item gone)."""
+    return GraphError(400, 100, "(#100) Invalid cursor")
+
+
+def _standing(ordered: Sequence[tuple[float, ...]], key: tuple[float, ...]) -> tuple[float, ...]:
+    """``key``, when an item of the edge (``ordered``, ascending) still stands there.
+
+    Raises:
+        GraphError: the cursor's item is gone: Meta invalidates its cursors (code 100).
+    """
+    at = bisect.bisect_left(ordered, key)
+    if at == len(ordered) or ordered[at] != key:
+        raise _invalid_cursor()
+    return key
+
+
 def _key_cursor(key: tuple[float, ...]) -> str:
     """An opaque cursor holding an item's key in its edge's order."""
     return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
@@ -1611,11 +1639,11 @@ def _key_of(cursor: Any, sign: int) -> tuple[float, ...]:
     try:
         key = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))
     except ValueError:
-        raise GraphError(400, 100, "(#100) Invalid cursor") from None
+        raise _invalid_cursor() from None
     if not isinstance(key, list) or not all(
         isinstance(x, int | float) and not isinstance(x, bool) for x in key
     ):
-        raise GraphError(400, 100, "(#100) Invalid cursor")
+        raise _invalid_cursor()
     return tuple(sign * x for x in key)
 
 

@@ -825,14 +825,15 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         newest_first: bool,
     ) -> dict[str, Any]:
         """One page of ``items`` (already in the edge's order, newest first or oldest first)
-        with cursors tied to an item, as Graph's are: a page read after new replies arrived,
-        or after the cursor's own reply went, continues where it was (`edge_page` with the
-        posts' keys); only the page's posts are rendered. ``links``: a ``next`` link while
-        more follow (never a ``previous``).
+        with cursors tied to an item, as Graph's are: a page read after new replies arrived
+        continues where it was, and a cursor whose reply went is refused (`edge_page` with
+        the posts' keys); only the page's posts are rendered. ``links``: a ``next`` link
+        while more follow (never a ``previous``).
 
         Raises:
             GraphError: a ``limit`` that is no number or negative, both ``after`` and
-                ``before``, or a cursor the emulator did not make (code 100).
+                ``before``, a cursor the emulator did not make, or one whose post is gone
+                (code 100).
         """
         try:
             limit = int(params.get("limit") or 25)

@@ -5,12 +5,13 @@ through the inbox store's sync into a real SQLite file."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from brandkit import Client, Inbox, Post
+from brandkit import Client, ConfigurationError, Inbox, Post
 from brandkit.testing.telegram import TelegramEmulator, parse_request
 from tests.telegram.conftest import FAST
 
@@ -163,3 +164,41 @@ def test_replies_skip_an_update_without_an_integer_id(
     assert any("without an integer update_id" in r.getMessage() for r in caplog.records)
     (bot,) = emu.bots.values()
     assert emu.pending_updates(bot) == 3  # the post's forward and the two comments
+
+
+@pytest.mark.parametrize("update_id", [2**31 - 1, 2**40, 2**53 + 1, 10**30])
+def test_an_update_id_past_32_bits_is_skipped_never_an_offset(
+    emu: TelegramEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture, update_id: int
+) -> None:
+    """Telegram reads offset as a signed 32-bit integer (its update ids stop at
+    2,000,000,000); a garbled id past that, listed last, became the next offset, which
+    confirmed every update of the bot then waiting (the emulator; Telegram wraps such a
+    number around, to a negative offset that drops all but the last updates). It is
+    skipped with a warning like any unreadable update, and no offset sent goes past 32
+    bits."""
+    good, stored, again, token = sync_twice(
+        emu, tmp_path, caplog, 2, update={"update_id": update_id}
+    )
+    assert stored == good[:2]
+    assert again == good
+    offsets = sent_offsets(emu)
+    assert offsets and all(0 < o < 2**31 for o in offsets)
+    records = [r for r in caplog.records if r.name == LOGGER]
+    assert records and all("update_id" in r.getMessage() for r in records)
+    assert all(token.partition(":")[2] not in r.getMessage() for r in records)
+
+
+def test_a_cursor_offset_past_32_bits_is_refused_before_any_request(
+    emu: TelegramEmulator,
+) -> None:
+    """A cursor saved with an offset past 32 bits (as brandkit made from such an id) is
+    not one Telegram can read: it is refused, saying to pass since=None, and nothing is
+    sent (Telegram would wrap it around, maybe to a negative offset that drops updates)."""
+    account = emu.account()
+    emu.audience("f").mention("hi")
+    (bot,) = emu.bots.values()
+    cursor = json.dumps({"offset": 2**40 + 1, "threads": {}, "bot": bot.id})
+    with Client(retry=FAST) as client, pytest.raises(ConfigurationError, match="since=None"):
+        client.inbox(account, since=cursor)
+    assert emu.requests == []
+    assert emu.pending_updates(bot) == 1

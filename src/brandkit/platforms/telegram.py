@@ -98,6 +98,13 @@ _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
 _CHAT_LINK = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/@?([A-Za-z0-9_]+)/?")
 # Message and topic ids are 32-bit in Telegram's protocol.
 _MAX_MESSAGE_ID = 2**31 - 1
+# Update ids are 32-bit too: the Bot API gives update_id none of the "more than 32
+# significant bits" notes of its larger ids, and its server reads ``offset`` as a signed
+# 32-bit integer, wrapping a larger number around (to a negative offset, which drops all but
+# the last updates, when bit 31 is set); its own ids stop at 2,000,000,000. An id counts
+# only when the offset after it fits.
+_MAX_OFFSET = 2**31 - 1
+_MAX_UPDATE_ID = _MAX_OFFSET - 1
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -191,7 +198,7 @@ class _InMessage(Answer):
 class _Update(Answer):
     # Telegram's update ids are positive ("start from a certain positive number"): the next
     # offset is one past an update's id, and a negative offset asks for the last updates.
-    update_id: Annotated[_Int, pydantic.Field(ge=1)]
+    update_id: Annotated[_Int, pydantic.Field(ge=1, le=_MAX_UPDATE_ID)]
     message: _InMessage | None = None
     # The message as it is after an edit (Telegram sends each edit as its own update).
     edited_message: _InMessage | None = None
@@ -670,8 +677,9 @@ class TelegramAdapter(Adapter):
         updates are dropped after 24 hours). It is logged with Telegram's update id and
         what is wrong. One whose id is not positive is ``None``, left out of the offset (an
         offset from it would be negative, which asks Telegram for the last updates and no
-        cursor holds); so is one without an integer id (logged without its value): the
-        offset of a readable update after it confirms it. Never raises.
+        cursor holds); so is one whose id is past 32 bits (Telegram would read the offset
+        after it wrapped around), and one without an integer id (logged without its value):
+        the offset of a readable update after it confirms it. Never raises.
         """
         update_id = item.get("update_id")
         # Field errors without their values: the update is Telegram's text, not brandkit's.
@@ -687,13 +695,22 @@ class TelegramAdapter(Adapter):
                 problems,
             )
             return None
+        if not -_MAX_OFFSET <= update_id <= _MAX_OFFSET:
+            # Not named by its number: it can have thousands of digits.
+            logger.warning(
+                "%s: Telegram sent an update whose update_id does not fit 32 bits (%s); it is "
+                "skipped, and the offset of a readable update after it confirms it",
+                self.account.key,
+                problems,
+            )
+            return None
         logger.warning(
             "%s: Telegram update %d cannot be read (%s); it is skipped (its raw JSON is not kept)",
             self.account.key,
             update_id,
             problems,
         )
-        return _Update(update_id=update_id) if update_id >= 1 else None
+        return _Update(update_id=update_id) if 1 <= update_id <= _MAX_UPDATE_ID else None
 
     def _ours(self, chat: _ChatRef | None) -> bool:
         """``chat`` is the account's channel."""
@@ -1013,6 +1030,9 @@ def _read_cursor(cursor: str | None) -> tuple[int | None, dict[str, str], int | 
         offset, threads, bot = data["offset"], data["threads"], data.get("bot")
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise ValueError("bad offset")
+        if offset > _MAX_OFFSET:
+            # Made from an update id past 32 bits (brandkit took such ids before).
+            raise ValueError("its offset is past the 32 bits Telegram reads")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in threads.items()):
             raise ValueError("bad threads")
         if bot is not None and (not isinstance(bot, int) or isinstance(bot, bool) or bot < 0):

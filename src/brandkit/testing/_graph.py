@@ -40,10 +40,11 @@
 - A path Graph has no edge for is 400 code 2500 "Unknown path components"
   (`GraphEmulator.unrouted`).
 - `MediaFetchingEmulator`: what Instagram and Threads share, containers that download
-  their media from a URL and process by the emulator clock, publishing them (the account,
-  its publish permission, ``creation_id``; each platform refuses a missing container in its
-  own words), accounts with a user and a 60-day token, ``GET /refresh_access_token``,
-  publishing quotas per rolling 24 hours.
+  their media from a URL and process by the emulator clock, a carousel's ``children`` read
+  one way (each platform says its largest carousel and its refusals), publishing them (the
+  account, its publish permission, ``creation_id``; each platform refuses a missing
+  container in its own words), accounts with a user and a 60-day token, ``GET
+  /refresh_access_token``, publishing quotas per rolling 24 hours.
 - Engagement and followers grow with the emulator clock the same way on every Meta
   platform (`GraphEmulator.clock_engagement`, `followers_at`); tests add to it with
   `GraphEmulator.engage`.
@@ -2086,6 +2087,33 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         """Keep a new container and answer its id."""
         self._containers[container.id] = container
         return self.json({"id": container.id})
+
+    def carousel_children(
+        self,
+        params: Mapping[str, Any],
+        user_id: str,
+        *,
+        most: int,
+        wrong_count: GraphError,
+        not_an_item: Callable[[str], GraphError],
+    ) -> list[str]:
+        """The container ids a carousel's ``children`` parameter lists, each a carousel
+        item container of ``user_id``. Meta documents a comma-separated list and nothing
+        of blank entries (``"a, ,b"``): they are dropped.
+
+        Raises:
+            GraphError: ``wrong_count`` for fewer than 2 children or more than ``most``,
+                ``not_an_item(child)`` for a child that is no carousel item of the account.
+        """
+        raw = str(params.get("children") or "")
+        children = [c.strip() for c in raw.split(",") if c.strip()]
+        if not 2 <= len(children) <= most:
+            raise wrong_count
+        for child in children:
+            c = self._containers.get(child)
+            if c is None or c.owner != user_id or not c.is_carousel_item:
+                raise not_an_item(child)
+        return children
 
     def publisher(self, token: Token, user_id: str) -> User:
         """The account ``user_id``, if the token acts for it and may publish.

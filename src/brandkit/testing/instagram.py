@@ -900,24 +900,23 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     def _create_carousel(
         self, user_id: str, params: dict[str, Any], caption: str, now: float
     ) -> httpx.Response:
-        raw = str(params.get("children") or "")
-        children = [c.strip() for c in raw.split(",") if c.strip()]
-        if not 2 <= len(children) <= 10:
-            raise GraphError(
+        children = self.carousel_children(
+            params,
+            user_id,
+            most=10,
+            wrong_count=GraphError(
                 400,
                 100,
                 "(#100) The carousel must have between 2 and 10 children",
                 subcode=2207028,
-            )
-        for child in children:
-            c = self._containers.get(child)
-            if c is None or c.owner != user_id or not c.is_carousel_item:
-                raise GraphError(
-                    400,
-                    100,
-                    f"(#100) The child {child} is not a carousel item container of this account",
-                    subcode=2207028,
-                )
+            ),
+            not_an_item=lambda child: GraphError(
+                400,
+                100,
+                f"(#100) The child {child} is not a carousel item container of this account",
+                subcode=2207028,
+            ),
+        )
         container = Container(
             id=self.new_id(),
             owner=user_id,

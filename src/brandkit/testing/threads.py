@@ -1121,19 +1121,15 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             quote_of=str(quote_of) if quote_of else None,
         )
         if media_type == "CAROUSEL":
-            # Threads documents a comma-separated list and nothing about blank entries
-            # ("a, ,b"): they are dropped, as Instagram drops them.
-            raw = str(params.get("children") or "")
-            children = [c.strip() for c in raw.split(",") if c.strip()]
-            if not 2 <= len(children) <= 20:
-                raise GraphError(400, 100, "(#100) A carousel takes 2 to 20 children")
-            for child in children:
-                c = self._containers.get(child)
-                if c is None or c.owner != user_id or not c.is_carousel_item:
-                    raise GraphError(
-                        400, 100, f"(#100) The child {child} is not a carousel item container"
-                    )
-            container.children = children
+            container.children = self.carousel_children(
+                params,
+                user_id,
+                most=20,
+                wrong_count=GraphError(400, 100, "(#100) A carousel takes 2 to 20 children"),
+                not_an_item=lambda child: GraphError(
+                    400, 100, f"(#100) The child {child} is not a carousel item container"
+                ),
+            )
         elif media_type in ("IMAGE", "VIDEO"):
             key = "image_url" if media_type == "IMAGE" else "video_url"
             url = params.get(key)

@@ -133,7 +133,7 @@ def test_an_update_brandkit_cannot_read_is_skipped_not_held(
 
 
 def test_the_cursor_confirms_and_remembers_threads(adapter: TelegramAdapter) -> None:
-    """The next read sends offset = last update + 1; a later answer in a thread seen
+    """The next read sends offset = highest update + 1; a later answer in a thread seen
     earlier (its forward in an earlier read) still knows its post."""
     fwd = forward(10, 5)
     got = run_flow(

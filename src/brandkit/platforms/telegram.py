@@ -504,8 +504,9 @@ class TelegramAdapter(Adapter):
                 reads its updates (Telegram then refuses ``getUpdates``).
             PlatformError: Telegram refused (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read, or updates none of which
-                has an ``update_id`` it can read (no offset can confirm them: the cursor
-                stays, and a later read goes on once a readable update follows them).
+                has an ``update_id`` it can read past those it confirmed (no offset can
+                confirm them: the cursor stays, and a later read goes on once a readable
+                update follows them).
         """
         offset, threads, bot = _read_cursor(cursor)
         if bot is not None and bot != self._bot_id:
@@ -520,20 +521,28 @@ class TelegramAdapter(Adapter):
         if offset is not None:
             body["offset"] = offset
         updates, listed = yield from self._updates(body)
-        if listed and not updates:
-            # Without an id no offset can confirm them: Telegram sends them again at every
-            # read until a readable update after them does (or it drops them after 24 hours).
+        # One past the highest id, not the last listed: updates may come out of order, and
+        # the offset is "greater by one than the highest among the identifiers of previously
+        # received updates". It may be below the cursor's: after a week without updates
+        # Telegram picks the next id at random, and answers an offset past its queue from
+        # the queue's start, so an offset held above would get the same updates forever
+        # (and a confirmed update is gone: a lower offset gets nothing twice).
+        after = max((u.update_id for u, _ in updates), default=None)
+        if listed and (after is None or after + 1 == offset):
+            # No offset can confirm them: Telegram sends them again at every read until a
+            # readable update after them does (or it drops them after 24 hours).
             raise MalformedResponse(
                 f"telegram's getUpdates answer listed {listed} update(s), none with an "
-                "update_id brandkit can read: the inbox cannot confirm them, so its cursor "
-                "stays where it is and the next read gets them again; the first update with "
-                "a readable id after them confirms them (Telegram drops them after 24 hours)",
+                "update_id brandkit can read past those it confirmed: the inbox cannot "
+                "confirm them, so its cursor stays where it is and the next read gets them "
+                "again; the first update with a readable id after them confirms them "
+                "(Telegram drops them after 24 hours)",
                 platform=self.name,
                 status_code=200,
             )
         messages = self._read_updates(updates, threads)
-        if updates:
-            offset = updates[-1][0].update_id + 1
+        if after is not None:
+            offset = after + 1
         # Skipped updates count: a full page says more even when some were unreadable.
         more = listed >= asked
         return InboxPage(

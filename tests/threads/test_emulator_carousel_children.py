@@ -61,3 +61,35 @@ def test_a_blank_child_is_dropped_as_on_instagram(blank: str) -> None:
                     ).json()
                     shown[name] = [c["id"] for c in post["children"]["data"]]
     assert len(shown["instagram"]) == len(shown["threads"]) == 2
+
+
+def test_a_carousel_item_is_an_image_or_a_video() -> None:
+    """Threads documents a carousel's children as "each image and/or video": a TEXT or a
+    CAROUSEL container marked ``is_carousel_item`` is refused as such (a TEXT one was told
+    its text was required though it had one, and a carousel could be nested in another
+    and published); an IMAGE item is made."""
+    with LoopbackMediaHost() as host:
+        url = host.put(TINY_JPEG, "image/jpeg")
+        emu = ThreadsEmulator(media_host=host)
+        with emu.serve():
+            account = emu.account()
+            user = account.settings["user_id"]
+            headers = {"authorization": f"Bearer {account.secret('token')}"}
+            with httpx.Client(base_url=emu.base_url, headers=headers) as http:
+
+                def make(**data: str) -> httpx.Response:
+                    return http.post(f"/v1.0/{user}/threads", data=data)
+
+                image = {"media_type": "IMAGE", "image_url": url, "is_carousel_item": "true"}
+                items = [make(**image).json()["id"] for _ in range(2)]
+                refused = [
+                    make(media_type="TEXT", text="Hello", is_carousel_item="true"),
+                    make(media_type="CAROUSEL", children=",".join(items), is_carousel_item="true"),
+                ]
+                made = make(media_type="CAROUSEL", children=",".join(items))
+    for answer in refused:
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert (error["type"], error["code"]) == ("OAuthException", 100)
+        assert "IMAGE or a VIDEO" in error["message"], error
+    assert made.status_code == 200, made.text

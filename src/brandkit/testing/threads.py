@@ -1057,6 +1057,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 "(#100) The parameter media_type must be one of TEXT, IMAGE, VIDEO, CAROUSEL",
             )
         carousel_item = truthy(params.get("is_carousel_item"))
+        if carousel_item and media_type not in ("IMAGE", "VIDEO"):
+            # Threads: a carousel's children are "each image and/or video" (so no TEXT
+            # item, and no carousel nested in another).
+            raise GraphError(400, 100, "(#100) A carousel item must be an IMAGE or a VIDEO")
         text = "" if carousel_item else str(params.get("text") or "")
         if threads_length(text) > 500:
             raise GraphError(
@@ -1137,8 +1141,6 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 raise GraphError(400, 100, f"(#100) The parameter {key} is required.")
             container.url = str(url)
             self._download(container)
-        elif carousel_item:
-            raise GraphError(400, 100, "(#100) A carousel item must be an IMAGE or a VIDEO")
         return self.keep_container(container)
 
     def _download(self, c: _Container) -> None:

@@ -439,3 +439,21 @@ def test_inbox_end_to_end_with_answers_deletes_and_likes(emu: TelegramEmulator) 
         later = client.inbox(account, since=page.cursor)
         assert [m.id for m in later.messages] == [c2]
     assert spec_problems(emu.requests) == []
+
+
+def test_emulator_getupdates_offset_far_ahead_or_past_32_bits(emu: TelegramEmulator) -> None:
+    """As the Bot API server reads offset: more than 10 past the next update id it is "in
+    the future" and answered from the queue's start, confirming nothing (the emulator
+    confirmed every waiting update); past 32 bits it wraps around, 2**32 - 1 being -1,
+    which keeps the last update only."""
+    account = emu.account()
+    for i in range(3):
+        emu.audience(f"f{i}").mention(f"hi {i}")
+    ids = [u["update_id"] for u in bot_call(emu, account, "getUpdates")["result"]]
+    (bot,) = emu.bots.values()
+    ahead = bot_call(emu, account, "getUpdates", offset=ids[2] + 12)["result"]
+    assert [u["update_id"] for u in ahead] == ids and emu.pending_updates(bot) == 3
+    wrapped = bot_call(emu, account, "getUpdates", offset=2**32 - 1)["result"]
+    assert [u["update_id"] for u in wrapped] == [ids[2]] and emu.pending_updates(bot) == 1
+    assert bot_call(emu, account, "getUpdates", offset=ids[2] + 11)["result"] == []
+    assert emu.pending_updates(bot) == 0

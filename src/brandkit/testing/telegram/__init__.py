@@ -43,7 +43,9 @@ query, form, multipart or JSON):
   (a group message replying to the forward, in its ``message_thread_id``), answers comments,
   and writes to the bot privately (``.mention()``). Bots get these as ``message`` updates
   through ``getUpdates`` (``offset`` confirms earlier updates, a negative one keeps the
-  last ones, ``limit`` 1-100, ``allowed_updates`` kept for later calls, 24-hour lifetime;
+  last ones, one more than 10 past the next update id is answered from the queue's start
+  confirming nothing, and one past 32 bits wraps around as the Bot API server reads it;
+  ``limit`` 1-100, ``allowed_updates`` kept for later calls, 24-hour lifetime;
   ``timeout`` long-polls in wall time, at most 50 s, answering as soon as an update comes,
   and a newer ``getUpdates`` of the bot ends a waiting one with 409 "Conflict: terminated
   by other getUpdates request");

@@ -611,11 +611,15 @@ class TelegramEmulator(Emulator):
         if kind not in self._allowed.get(bot_id, _DEFAULT_UPDATES):
             return
         # Update ids start at a bot-specific number and grow by one.
-        update_id = self._next_update.setdefault(bot_id, 400_000_000 + bot_id % 1000 * 1000)
+        update_id = self._next_update.setdefault(bot_id, self._update_tail(bot_id))
         self._next_update[bot_id] = update_id + 1
         queue = self._updates.setdefault(bot_id, [])
         queue.append((update_id, self.clock.time(), {"update_id": update_id, **update}))
         self._wake_polls()
+
+    def _update_tail(self, bot_id: int) -> int:
+        """The id the bot's next update gets."""
+        return self._next_update.get(bot_id, 400_000_000 + bot_id % 1000 * 1000)
 
     def _wake_polls(self) -> None:
         """Wake every waiting ``getUpdates`` to look again (called under the emulator's
@@ -1323,6 +1327,10 @@ class TelegramEmulator(Emulator):
         # The Bot API server clamps limit into 1-100 (0 is 1), 100 when absent.
         limit = 100 if asked is None else min(100, max(1, asked))
         offset = self._int(call, "offset")
+        if offset is not None:
+            # The Bot API server reads offset as a signed 32-bit integer, wrapping a larger
+            # number around (td::to_integer<int32>): with bit 31 set, it is negative.
+            offset = (offset + 2**31) % 2**32 - 2**31
         # Long polling: with nothing to give, wait (wall time: it is the connection that
         # waits) until an update comes or `timeout` seconds (clamped to 0-50) pass; a newer
         # getUpdates of the same bot ends this one with 409, as the Bot API server does.
@@ -1335,8 +1343,11 @@ class TelegramEmulator(Emulator):
             queue = [u for u in self._updates.get(bot.id, []) if now - u[1] < UPDATE_LIFETIME]
             if offset is not None and offset < 0:
                 queue = queue[offset:]
-            elif offset is not None:
+            elif offset is not None and offset <= self._update_tail(bot.id) + 10:
                 queue = [u for u in queue if u[0] >= offset]
+            # More than 10 past the next update id, the server's queue refuses the offset
+            # ("Specified from_id is in the future") and it answers from the queue's start,
+            # confirming nothing.
             self._updates[bot.id] = queue
             kinds = self._allowed.get(bot.id, _DEFAULT_UPDATES)
             found = [u[2] for u in queue if next(k for k in u[2] if k != "update_id") in kinds]

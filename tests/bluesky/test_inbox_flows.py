@@ -65,7 +65,7 @@ def note(
     return view
 
 
-def page(*notes: dict[str, Any], cursor: str | None = None) -> httpx.Response:
+def page(*notes: Any, cursor: str | None = None) -> httpx.Response:
     body: dict[str, Any] = {"notifications": list(notes), "priority": False}
     if cursor:
         body["cursor"] = cursor
@@ -260,26 +260,28 @@ def test_a_garbled_cursor_is_refused_before_any_request(cursor: str) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [
-        {"notifications": [{**note(1), "indexedAt": "soon"}]},
-        {"notifications": [{**note(1), "uri": 7}]},
-        {"notifications": "none"},
-        {"cursor": "x"},
-    ],
+    [{"notifications": "none"}, {"cursor": "x"}, {"notifications": [], "cursor": 7}],
 )
 def test_an_answer_brandkit_cannot_read_is_malformed(bad: dict[str, Any]) -> None:
-    """An indexedAt that is no time or a URI that is none (the AppView's own fields, which
-    place a notification in the list), no list: the page cannot be read."""
+    """No list of notifications, or a cursor that is no text: the page cannot be read."""
     with pytest.raises(MalformedResponse):
         run_flow(adapter().inbox(None, limit=10), Script().on(LIST, xrpc(200, bad)))
 
 
 @pytest.mark.parametrize(
-    "bad", [{**note(2), "author": {"handle": "fan.test"}}, {**note(2), "record": "text"}]
+    "bad",
+    [
+        {**note(2), "author": {"handle": "fan.test"}},
+        {**note(2), "record": "text"},
+        {**note(2), "indexedAt": "soon"},
+        {**note(2), "uri": 7},
+        "a notification",
+    ],
 )
-def test_a_notification_brandkit_cannot_read_is_skipped(bad: dict[str, Any]) -> None:
-    """A missing author DID, a record that is no object: that notification is left out,
-    the others of the page are read, and the cursor moves past it."""
+def test_a_notification_brandkit_cannot_read_is_skipped(bad: Any) -> None:
+    """A missing author DID, a record that is no object, an indexedAt that is no time, a
+    URI that is none, no object at all: that notification is left out, the others of the
+    page are read, and the cursor moves past it."""
     got = run_flow(adapter().inbox(None, limit=10), Script().on(LIST, page(bad, note(1))))
     assert [m.text for m in got.messages] == ["message 1"]
     assert got.cursor is not None and not got.more

@@ -151,6 +151,10 @@ _NOTIFICATION_PAGE = 100
 # comes once. Every sync reads all of that window again: a day bounds the cost.
 _MAX_LOOKBACK = timedelta(days=1)
 _MAX_LATE_URIS = 500
+# A notification whose own indexedAt cannot be read cannot be placed: it is skipped. More
+# than a page of them in a row is an AppView whose answers changed shape (a read that went on
+# would go through the whole list at every sync, finding no mark).
+_MAX_UNPLACED = _NOTIFICATION_PAGE
 _LIST_NOTIFICATIONS = "app.bsky.notification.listNotifications"
 # A threadgate hides at most this many replies (the lexicon's maxLength of hiddenReplies).
 _MAX_HIDDEN = 300
@@ -181,6 +185,18 @@ _Text = Annotated[str, pydantic.StringConstraints(min_length=1)]
 _Did = Annotated[str, pydantic.StringConstraints(pattern=r"^did:[a-z]+:\S+$")]
 _AtUri = Annotated[str, pydantic.StringConstraints(pattern=f"^{_AT_URI.pattern}$")]
 _Int = Annotated[int, pydantic.Strict()]
+
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str):
+        # ValueError is what pydantic turns into a validation error of the field.
+        raise ValueError("a datetime must be ISO 8601 text")
+    return value
+
+
+# The lexicons' datetime is text: a number is no time (pydantic would read 17 as 1970,
+# which would place a notification below every mark).
+_IsoTime = Annotated[UtcTime, pydantic.BeforeValidator(_iso_text)]
 
 
 class _Session(Answer):
@@ -318,20 +334,31 @@ class _Notification(Answer):
     reason: str
     reasonSubject: str | None = None
     record: _PostRecord
-    indexedAt: UtcTime
+    indexedAt: _IsoTime
 
 
 class _NotificationMark(Answer):
-    """What places a notification in the list: the AppView's own fields, which brandkit
-    requires (the record, written by any app, is read on its own: see `read_items`)."""
+    """What places a notification in the list: the AppView's own fields (the record,
+    written by any app, is read on its own: see `read_items`)."""
 
     uri: _AtUri
-    indexedAt: UtcTime
+    indexedAt: _IsoTime
 
 
 class _Notifications(Answer):
-    notifications: tuple[_NotificationMark, ...]
+    """``listNotifications``: the page; each notification is read on its own."""
+
+    notifications: tuple[Any, ...]
     cursor: str | None = None
+
+
+def _mark_of(item: Any) -> _NotificationMark | None:
+    """Where a notification whose whole view cannot be read lies in the list, if that can be
+    read."""
+    try:
+        return _NotificationMark.model_validate(item)
+    except pydantic.ValidationError:
+        return None
 
 
 class _ThreadPost(Answer):
@@ -523,6 +550,9 @@ class _Cursor(pydantic.BaseModel):
     # `BlueskyAdapter.inbox_lookback` is by then (a wider one would make the next read
     # take the ones the round passed below its window for new).
     top_late: Annotated[float, pydantic.Field(ge=0, le=_MAX_LOOKBACK.total_seconds())] | None = None
+    # How many notifications in a row the round could not place where it stopped, so that
+    # a round of small reads counts them as one read does (`_MAX_UNPLACED`).
+    top_unplaced: Annotated[int, pydantic.Field(ge=1, le=_MAX_UNPLACED)] | None = None
 
 
 class _MediaStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -1251,7 +1281,10 @@ class BlueskyAdapter(Adapter):
             ConfigurationError: ``cursor`` is not one this adapter wrote (pass ``None``), or
                 `inbox_lookback` is not a time from 0 to a day.
             PlatformError: a read was refused (the cursor is not moved).
-            MalformedResponse: an answer brandkit cannot read.
+            MalformedResponse: an answer brandkit cannot read as a page, or one listing
+                more than 100 notifications in a row whose own ``indexedAt`` or ``uri``
+                cannot be read (one such notification is skipped with a WARNING, as one
+                whose record cannot be read is).
         """
         late = self.inbox_lookback
         if not isinstance(late, timedelta) or not timedelta(0) <= late <= _MAX_LOOKBACK:
@@ -1280,6 +1313,10 @@ class BlueskyAdapter(Adapter):
         near_floor = state.top_floor  # set once `near` is full: it holds those from here up
         finished = False
         below_mark = False  # the read is under the last mark, where little is new
+        # The time of the last notification this read placed (one it cannot place lies at
+        # or below it: the list is in time order), and how many in a row it could not place.
+        placed: datetime | None = None
+        unplaced = (state.top_unplaced or 0) if state.resume else 0
         # Every page brings at least one notification or ends the read, except a page that
         # only holds filtered ones: at most ``limit`` + 1 pages of those either way.
         for _ in range(limit + 1):
@@ -1297,9 +1334,34 @@ class BlueskyAdapter(Adapter):
                 idempotent=True,
                 bucket="api",
             )
-            page, body = self._parse_with_body(response, _Notifications)
-            raw: Any = body.get("notifications")
-            for i, note in enumerate(page.notifications):
+            page, _ = self._parse_with_body(response, _Notifications)
+            for item in page.notifications:
+                note: _Notification | _NotificationMark | None
+                try:
+                    note = _Notification.model_validate(item)
+                except pydantic.ValidationError:
+                    note = _mark_of(item)
+                if note is None:
+                    # Not placeable (no readable indexedAt or uri): skipped, its URI kept
+                    # with those read near the mark when it lies that high (so that the next
+                    # read does not warn again); it moves no mark, so it can neither end a
+                    # read early nor push the mark past notifications still to come.
+                    unplaced += 1
+                    if unplaced > _MAX_UNPLACED:
+                        raise self._unplaceable(response)
+                    uri = item.get("uri") if isinstance(item, dict) else None
+                    uri = uri if isinstance(uri, str) and _AT_URI.fullmatch(uri) else None
+                    near_top = placed is None or (top is not None and placed >= top - late)
+                    if uri is not None and near_floor is None and near_top:
+                        if len(near) < _MAX_LATE_URIS:
+                            near.append(uri)
+                        elif placed is not None:
+                            near_floor = placed + timedelta(microseconds=1)
+                    if uri is None or uri not in read_before:
+                        self.read_items([item], _Notification, "notification", _uri_of, logger)
+                    continue
+                unplaced = 0
+                placed = note.indexedAt
                 if floor is not None and note.indexedAt < floor:
                     finished = True
                     break
@@ -1315,13 +1377,13 @@ class BlueskyAdapter(Adapter):
                     below_mark = True
                 if note.uri in read_before:
                     continue  # read by an earlier sync, below its mark
-                # One notification of a shape brandkit cannot read (its record is any app's)
-                # is skipped, placed like the others: it is not read again either.
-                for full, item in self.read_items(
-                    raw[i : i + 1], _Notification, "notification", _uri_of, logger
-                ):
-                    if full.reason in _REASONS and full.author.did != self.did:
-                        messages.append(self._notification_message(full, item))
+                if isinstance(note, _Notification):
+                    if note.reason in _REASONS and note.author.did != self.did:
+                        messages.append(self._notification_message(note, item))
+                else:
+                    # Its record is of a shape brandkit cannot read (any app writes one):
+                    # skipped with a warning, placed like the others, so not read again.
+                    self.read_items([item], _Notification, "notification", _uri_of, logger)
             if page.cursor is not None and page.cursor == api_cursor:
                 raise MalformedResponse(
                     "bluesky answered listNotifications with the cursor it was asked for: "
@@ -1337,7 +1399,13 @@ class BlueskyAdapter(Adapter):
             if len(messages) >= limit:
                 break
         if finished and top is None:
-            after = _Cursor(v=1, did=self.did, seen=state.seen, uris=state.uris, floor=state.floor)
+            # Nothing placed: the mark stays; the unplaced ones met are kept among the URIs
+            # read (after those the mark holds, which must stay), so they are not warned of
+            # again.
+            kept = set(state.uris)
+            new = [u for u in dict.fromkeys(near) if u not in kept]
+            uris = (*state.uris, *new[: max(0, _MAX_LATE_URIS - len(state.uris))])
+            after = _Cursor(v=1, did=self.did, seen=state.seen, uris=uris, floor=state.floor)
         elif finished:
             assert top is not None
             mark_floor = near_floor or top - late
@@ -1357,8 +1425,21 @@ class BlueskyAdapter(Adapter):
                 top_uris=tuple(near),
                 top_floor=near_floor,
                 top_late=late.total_seconds(),
+                top_unplaced=unplaced or None,
             )
         return InboxPage(messages=messages, cursor=self._write_cursor(after), more=not finished)
+
+    def _unplaceable(self, response: httpx.Response) -> MalformedResponse:
+        """The error of a list with more than `_MAX_UNPLACED` notifications in a row whose
+        own ``indexedAt`` (or ``uri``) cannot be read."""
+        return MalformedResponse(
+            f"bluesky listed more than {_MAX_UNPLACED} notifications in a row whose own "
+            "indexedAt or uri brandkit cannot read: the AppView's answers changed shape, so "
+            "brandkit stopped (the inbox cursor was not moved)",
+            platform=self.name,
+            status_code=response.status_code,
+            body=self.account.redact(response.text[:2000]),
+        )
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """Everyone else's replies under the post (its first part and everything below it,

@@ -504,9 +504,10 @@ class TelegramAdapter(Adapter):
                 reads its updates (Telegram then refuses ``getUpdates``).
             PlatformError: Telegram refused (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read, or updates none of which
-                has an ``update_id`` it can read past those it confirmed (no offset can
-                confirm them: the cursor stays, and a later read goes on once a readable
-                update follows them).
+                has an ``update_id`` it can read past those it confirmed, and no message
+                for the brand (no offset can confirm them: the cursor stays, and a later
+                read goes on once a readable update follows them; with messages, they are
+                returned, the cursor kept, and a warning logged).
         """
         offset, threads, bot = _read_cursor(cursor)
         if bot is not None and bot != self._bot_id:
@@ -528,9 +529,11 @@ class TelegramAdapter(Adapter):
         # the queue's start, so an offset held above would get the same updates forever
         # (and a confirmed update is gone: a lower offset gets nothing twice).
         after = max((u.update_id for u, _ in updates), default=None)
-        if listed and (after is None or after + 1 == offset):
-            # No offset can confirm them: Telegram sends them again at every read until a
-            # readable update after them does (or it drops them after 24 hours).
+        # No offset can confirm these updates: Telegram sends them again at every read
+        # until a readable update after them does (or it drops them after 24 hours).
+        stuck = listed > 0 and (after is None or after + 1 == offset)
+        messages = self._read_updates(updates, threads)
+        if stuck and not messages:
             raise MalformedResponse(
                 f"telegram's getUpdates answer listed {listed} update(s), none with an "
                 "update_id brandkit can read past those it confirmed: the inbox cannot "
@@ -540,11 +543,22 @@ class TelegramAdapter(Adapter):
                 platform=self.name,
                 status_code=200,
             )
-        messages = self._read_updates(updates, threads)
+        if stuck:
+            # Its messages are given all the same (raised, they would be lost with it); the
+            # inbox store keeps each once.
+            logger.warning(
+                "%s: Telegram listed %d update(s) whose ids cannot move the offset past them "
+                "(an id far ahead or already confirmed): brandkit cannot confirm them, and "
+                "reads them again until a readable update after them comes or Telegram "
+                "drops them after 24 hours",
+                self.account.key,
+                listed,
+            )
         if after is not None:
             offset = after + 1
-        # Skipped updates count: a full page says more even when some were unreadable.
-        more = listed >= asked
+        # Skipped updates count: a full page says more even when some were unreadable; a
+        # page that cannot move the offset says no more, as the next read is the same.
+        more = listed >= asked and not stuck
         return InboxPage(
             messages=messages, cursor=_write_cursor(offset, threads, self._bot_id), more=more
         )

@@ -1,9 +1,9 @@
 """Views the AppView sends that brandkit cannot read: a notification whose own
-``indexedAt`` (the AppView's time, which places it in the list) is not a time. It costs
-itself only, with a WARNING; the inbox's mark comes from the notifications it can place,
-so a skipped one neither makes a read stop early nor makes the next one give anything
-twice or read for ever. Over the emulator on 127.0.0.1, through a real SQLite inbox where
-a sync is involved."""
+``indexedAt`` (the AppView's time, which places it in the list) is not a time, and one
+reply of a post's thread (``getPostThread``). Each costs itself only, with a WARNING; the
+inbox's mark comes from the notifications it can place, so a skipped one neither makes a
+read stop early nor makes the next one give anything twice or read for ever. Over the
+emulator on 127.0.0.1, through a real SQLite inbox where a sync is involved."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.inbox_reads import read_on
 
 LOGGER = "brandkit.platforms.bluesky"
 NOTIFICATIONS = "app.bsky.notification.listNotifications"
+THREAD = "app.bsky.feed.getPostThread"
 
 
 class _Garbling(BlueskyEmulator):
@@ -185,3 +186,70 @@ def test_a_hundred_unplaceable_notifications_in_a_row_are_a_malformed_answer(
         emu.garble_indexed_at(dict.fromkeys([*bad, one_more], "never"))
         with pytest.raises(MalformedResponse, match="indexedAt"):
             read_on(client, account, None, limit=limit, most=100)
+
+
+# -- a post's conversation (getPostThread) ---------------------------------------------------
+
+
+def test_one_unreadable_reply_costs_only_itself_in_a_posts_conversation(
+    served: BlueskyEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reply whose record's ``text`` is a number: the other replies come back, the one
+    written under it too, and it is logged (its URI and the field, not the value)."""
+    emu = served
+    account = emu.account(name="brand")
+    with caplog.at_level("WARNING", logger=LOGGER), Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        first = emu.audience("fan1").reply(d.ids[0], "first")
+        bad = emu.audience("fan2").reply(d.ids[0], "to be garbled")
+        under = emu.audience("fan3").reply(bad, "under the garbled one")
+        last = emu.audience("fan4").reply(d.ids[0], "last")
+        with emu.lock:
+            emu.records[bad].value["text"] = 982451653
+        got = {m.id: m for m in client.replies(d)}
+        secrets = [account.secret(k) for k in ("app_password", "access_jwt", "refresh_jwt")]
+    assert set(got) == {first, under, last}
+    assert got[under].in_reply_to == bad and got[under].our_post == d.ids[0]
+    (text,) = warnings(caplog)
+    assert bad in text and "text" in text and "cannot be read" in text
+    assert "982451653" not in text and all(s not in text for s in secrets if s)
+
+
+def test_a_thread_node_that_is_no_object_costs_only_itself(
+    garbling: _Garbling, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reply node answered as a number, and one whose ``replies`` is no list: each is
+    skipped and logged (the second by its post's URI), and the other reply comes back."""
+    emu = garbling
+    account = emu.account(name="brand")
+    with caplog.at_level("WARNING", logger=LOGGER), Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        said = [emu.audience(f"fan{i}").reply(d.ids[0], f"reply {i}") for i in range(3)]
+
+        def rewrite(body: dict[str, Any]) -> None:
+            replies = body["thread"]["replies"]
+            (odd,) = [r for r in replies if r["post"]["uri"] == said[0]]
+            odd["replies"] = "none"
+            replies.append(982451653)
+
+        with emu.lock:
+            emu.rewrite[THREAD] = rewrite
+        got = {m.id for m in client.replies(d)}
+    assert got == set(said[1:])
+    logged = warnings(caplog)
+    assert len(logged) == 2
+    assert sum(said[0] in t and "replies" in t for t in logged) == 1
+
+
+def test_an_unreadable_root_is_still_a_malformed_answer(served: BlueskyEmulator) -> None:
+    """The thread's own post (the brand's) is what the read is of: unreadable, it is a
+    MalformedResponse, not an empty conversation."""
+    emu = served
+    account = emu.account(name="brand")
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        emu.audience("fan").reply(d.ids[0], "hello")
+        with emu.lock:
+            emu.records[str(d.parts[0].uri)].value["text"] = 982451653
+        with pytest.raises(MalformedResponse, match="text"):
+            client.replies(d)

@@ -372,10 +372,18 @@ class _ThreadPost(Answer):
 
 
 class _ThreadNode(Answer):
-    """``#threadViewPost``; ``#notFoundPost`` and ``#blockedPost`` have no ``post``."""
+    """``#threadViewPost``; ``#notFoundPost`` and ``#blockedPost`` have no ``post``. Its
+    replies are read one by one (see `BlueskyAdapter.replies`): one that cannot be read
+    costs itself only."""
 
     post: _ThreadPost | None = None
-    replies: tuple[_ThreadNode, ...] = ()
+    replies: tuple[Any, ...] = ()
+
+
+def _post_uri_of(node: Mapping[str, Any]) -> object:
+    """The AT URI of a thread node's post (for a warning about the node)."""
+    post = node.get("post")
+    return post.get("uri") if isinstance(post, Mapping) else None
 
 
 class _GateRecord(Answer):
@@ -1445,11 +1453,12 @@ class BlueskyAdapter(Adapter):
         """Everyone else's replies under the post (its first part and everything below it,
         the account's own later parts and answers included as parents), in one
         ``app.bsky.feed.getPostThread``; a reply the thread's threadgate hides comes back
-        with ``hidden`` set.
+        with ``hidden`` set. A reply that cannot be read (its record is any app's) is
+        skipped with a WARNING naming its URI; the replies under it are still read.
 
         Raises:
             PlatformError: the read was refused (``NotFound``: the post is gone).
-            MalformedResponse: an answer brandkit cannot read.
+            MalformedResponse: an answer brandkit cannot read, or the post's own view in it.
         """
         if not refs:
             return []
@@ -1461,20 +1470,27 @@ class BlueskyAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
+        # The thread's own post (the account's) is read whole, as the answer itself is:
+        # one that cannot be read is a MalformedResponse. Below it, each reply is read on
+        # its own, as any app writes the records, and one that cannot be read is skipped
+        # with a warning (the replies under it are still read).
         answer, body = self._parse_with_body(response, _Thread)
         gate = answer.threadgate.record if answer.threadgate else None
         hidden = set(gate.hiddenReplies if gate else ())
-        raw_thread = body.get("thread")
+        root = body.get("thread")
         out: list[Message] = []
         # Depth-first over an answer the lexicon bounds (depth <= 1000), with an explicit
         # stack: no recursion limit to hit.
-        stack: list[tuple[_ThreadNode, Any]] = [(answer.thread, raw_thread)]
+        stack: list[tuple[_ThreadNode, Any]] = [(answer.thread, root)]
         while stack:
             node, raw = stack.pop()
-            raw_replies = raw.get("replies") if isinstance(raw, dict) else None
-            for i, child in enumerate(node.replies):
-                child_raw = raw_replies[i] if isinstance(raw_replies, list) else {}
-                stack.append((child, child_raw))
+            for child in node.replies:
+                read = self.read_items([child], _ThreadNode, "reply", _post_uri_of, logger)
+                stack.extend(read)
+                children = child.get("replies") if isinstance(child, dict) else None
+                if not read and isinstance(children, list):
+                    # Its post cannot be read (it was warned of); the replies under it can.
+                    stack.append((_ThreadNode(replies=tuple(children)), {}))
             post = node.post
             if post is None or post.author.did == self.did or post.record.reply is None:
                 continue

@@ -146,6 +146,32 @@ def test_paging_forward_with_min_id_and_link_headers(emu: MastodonEmulator, api:
     assert empty.headers["x-ratelimit-limit"] == "300"
 
 
+def test_a_page_between_bounds_holds_only_browserable_notifications(
+    emu: MastodonEmulator, api: Api
+) -> None:
+    """max_id with since_id (newest first) or with min_id (oldest first): the page is the
+    ``limit`` nearest its starting bound that pass the filters, a deleted status's
+    notification and other types skipped, never one at or past either bound."""
+    post = brand_post(api)
+    said = []
+    for i in range(8):
+        said.append(emu.audience(f"fan{i}").reply(post, f"n{i}"))
+        if i in (2, 5):
+            liker = emu.account(username=f"liker{i}")
+            Api(emu, liker.secret("token")).http.post(f"/api/v1/statuses/{post}/favourite")
+    every = [n["id"] for n in reversed(notifications(api, limit=80).json())]
+    assert len(every) == 10
+    emu.delete(said[4])
+    by_status = {n["status"]["id"]: n["id"] for n in notifications(api, limit=80).json()}
+    mentions = [by_status[s] for s in said if s in by_status]
+    mention = {"types[]": "mention"}
+    newest = notifications(api, max_id=mentions[6], since_id=mentions[0], limit=3, **mention)
+    assert [n["id"] for n in newest.json()] == [mentions[5], mentions[4], mentions[3]]
+    oldest = notifications(api, max_id=mentions[6], min_id=mentions[0], limit=3)
+    assert [n["id"] for n in oldest.json()] == [every[3], every[2], mentions[1]]
+    assert notifications(api, max_id=mentions[1], min_id=mentions[5]).json() == []
+
+
 @pytest.mark.parametrize(
     ("version", "limit", "count"),
     [

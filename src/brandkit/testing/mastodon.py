@@ -99,6 +99,7 @@ deletes one with its tokens (401 "The access token is invalid"), as Settings →
 from __future__ import annotations
 
 import base64
+import bisect
 import functools
 import hmac
 import html
@@ -3539,6 +3540,12 @@ class MastodonEmulator(Emulator):
         """``Notification.browserable`` of ``user``'s notifications (oldest first, with their
         ids as numbers): ``types[]`` (unknown types dropped, not refused), ``exclude_types[]``
         and ``account_id``; a deleted status's notifications are gone with it."""
+        keep = self._browserable_check(params)
+        # The user's own notifications first (cheap), then the costlier checks on those.
+        return [(number, n) for number, n in self._notifications_of.get(user.id, ()) if keep(n)]
+
+    def _browserable_check(self, params: httpx.QueryParams) -> Callable[[_Notification], bool]:
+        """Whether one of the user's notifications is `_browserable` with ``params``."""
         known = self._notification_types()
         asked = params.get_list("types[]") + params.get_list("types")
         excluded = params.get_list("exclude_types[]") + params.get_list("exclude_types")
@@ -3546,15 +3553,17 @@ class MastodonEmulator(Emulator):
         wanted = [t for t in wanted if t not in excluded]
         from_id = params.get("account_id")
         include_filtered = _form_bool(params.get("include_filtered"), default=False)
-        # The user's own notifications first (cheap), then the costlier checks on those.
-        return [
-            (number, n)
-            for number, n in self._notifications_of.get(user.id, ())
-            if n.type in wanted
-            and (include_filtered or not n.filtered)
-            and (not from_id or n.from_id == from_id)
-            and (n.status_id is None or self._statuses[n.status_id].deleted_at is None)
-        ]
+        statuses = self._statuses
+
+        def keep(n: _Notification) -> bool:
+            return (
+                n.type in wanted
+                and (include_filtered or not n.filtered)
+                and (not from_id or n.from_id == from_id)
+                and (n.status_id is None or statuses[n.status_id].deleted_at is None)
+            )
+
+        return keep
 
     def _last_read(self, user: _User) -> int | None:
         """The ``notifications`` marker's ``last_read_id``, if the user set one."""
@@ -3661,22 +3670,28 @@ class MastodonEmulator(Emulator):
         default = 40 if _release(self.version) >= (4, 1) else 15
         raw_limit = params.get("limit")
         limit = _limit_param(raw_limit, default)
-        items = self._browserable(user, params)
         max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
         # to_a_paginated_by_id: min_id pages forward (read oldest first, answered newest
-        # first); otherwise the newest page under max_id and over since_id.
+        # first); otherwise the newest page under max_id and over since_id. The user's
+        # notifications are kept in id order (ids only grow), so the bounds are found by
+        # bisection and only the page is checked for browserable?, not every notification.
+        mine = self._notifications_of.get(user.id, [])
+        keep = self._browserable_check(params)
+        low, high = 0, len(mine)
         if max_id:
-            below = _num(max_id)
-            items = [item for item in items if item[0] < below]
+            high = bisect.bisect_left(mine, _num(max_id), key=_first)
+        bound = min_id or since_id
+        if bound:
+            low = min(bisect.bisect_right(mine, _num(bound), key=_first), high)
+        page: list[_Notification] = []
+        ahead = range(low, high) if min_id else range(high - 1, low - 1, -1)
+        for i in ahead:
+            if len(page) >= limit:
+                break
+            if keep(mine[i][1]):
+                page.append(mine[i][1])
         if min_id:
-            above = _num(min_id)
-            page = [n for _, n in sorted((i for i in items if i[0] > above), key=_first)[:limit]]
             page.reverse()
-        else:
-            if since_id:
-                above = _num(since_id)
-                items = [item for item in items if item[0] > above]
-            page = [n for _, n in sorted(items, key=_first, reverse=True)[:limit]]
         origin = self._origin(request)
         # The same text as json.dumps of the notifications' JSON, made from templates.
         response = self.json_text(

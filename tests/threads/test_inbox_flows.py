@@ -209,7 +209,12 @@ def test_limit_stops_mid_feed_and_the_cursor_continues() -> None:
     one = run_flow(adapter.inbox(None, limit=2), canned)
     assert [m.id for m in one.messages] == ["a3", "a2"] and one.more
     state = json.loads(one.cursor or "")
-    assert state["todo"][0] == {"feed": "p1", "after": "c1", "top": {"t": T0 + 30, "ids": ["a3"]}}
+    assert state["todo"][0] == {
+        "feed": "p1",
+        "after": "c1",
+        "top": {"t": T0 + 30, "ids": ["a3"]},
+        "floor": {"t": T0 + 20, "ids": ["a2"]},  # the oldest read before "c1"
+    }
     assert state["marks"] == {}
     canned = Canned(
         conversation("p1", page(item("a1", 10))),

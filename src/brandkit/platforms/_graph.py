@@ -20,7 +20,9 @@
   the edges still to read with Meta's ``after`` cursors); `new_messages` cuts what a read
   found (`EdgeRead`, page by page) to what is new, oldest first, and `resumed_messages`
   what a read going on found. `GraphAdapter.read_edge_pages` reads an edge and says
-  where it stopped. A comment is a `GraphAdapter.comment_message`, the target of an
+  where it stopped; a saved ``after`` cursor Meta invalidated (its item deleted) is read
+  again from the edge's first page, what lay before it left out (`InboxCursor.floors`,
+  `GraphAdapter.get_from_cursor`). A comment is a `GraphAdapter.comment_message`, the target of an
   answer a `GraphAdapter.comment_target`.
 - Nothing is idempotent: a create whose answer was lost is looked up before anything is
   sent again, among the account's recent posts (`GraphAdapter.read_back_post`) or the
@@ -32,6 +34,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
@@ -78,6 +81,8 @@ if TYPE_CHECKING:
     from brandkit.content._media import Media
     from brandkit.content._render import RenderedPart
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "DEFAULT_GRAPH_VERSION",
     "THROTTLE_CODES",
@@ -104,7 +109,9 @@ __all__ = [
     "PermalinkAnswer",
     "QuotaAnswer",
     "RawAnswer",
+    "before_floor",
     "describe_failure",
+    "edge_floor",
     "first_made",
     "gone",
     "graph_error",
@@ -113,6 +120,7 @@ __all__ = [
     "query_string",
     "regain_seconds",
     "resumed_messages",
+    "stale_cursor",
     "tid_time",
 ]
 
@@ -396,6 +404,13 @@ class InboxCursor:
             a post's id, or ``{media}/{comment}`` for the replies of a comment; ``after``
             is ``""`` for an edge to read from its first page.
         cut: the round's first read left new messages younger than `top` ungiven.
+        floors: ``(edge, floor)`` for the resumed edges: the last message read on the
+            edge before its ``after`` cursor, in the edge's order (the oldest for an edge
+            listed newest first, the newest for one listed oldest first), as a mark (its
+            second, and the ids read at that second). Meta invalidates a cursor whose item
+            is deleted; the edge is then read again from its first page, and the messages
+            up to the floor (`before_floor`) were read already. An edge with no floor had
+            no message read before its cursor.
     """
 
     at: int | None = None
@@ -405,6 +420,7 @@ class InboxCursor:
     top: InboxCursor | None = None
     resume: tuple[tuple[str, str], ...] = ()
     cut: bool = False
+    floors: tuple[tuple[str, InboxCursor], ...] = ()
 
     MAX_SEEN: ClassVar[int] = 10_000
     MAX_RESUME: ClassVar[int] = 10_000
@@ -453,6 +469,14 @@ class InboxCursor:
             data["resume"] = [list(pair) for pair in self.resume]
             if self.cut:
                 data["cut"] = True
+            edges = {edge for edge, _ in self.resume}
+            floors = {
+                edge: {"at": f.at, "seen": sorted(f.seen)}
+                for edge, f in self.floors
+                if edge in edges and f.at is not None
+            }
+            if floors:
+                data["floors"] = floors
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -488,6 +512,7 @@ class InboxCursor:
             cut = data.get("cut", False)
             if not isinstance(cut, bool) or (cut and not pairs):
                 raise ValueError("cut is not a flag of a round")
+            floors = cls._floors_of(data.get("floors", {}), {edge for edge, _ in pairs})
             if top is not None:
                 if not isinstance(top, dict):
                     raise ValueError("top is not a mark")
@@ -503,7 +528,22 @@ class InboxCursor:
             top=top,
             resume=pairs,
             cut=cut,
+            floors=floors,
         )
+
+    @classmethod
+    def _floors_of(cls, data: Any, edges: set[str]) -> tuple[tuple[str, InboxCursor], ...]:
+        if not isinstance(data, dict) or not set(data) <= edges:
+            raise ValueError("floors are not marks of the resumed edges")
+        floors: list[tuple[str, InboxCursor]] = []
+        for edge, mark in data.items():
+            if not isinstance(mark, dict):
+                raise ValueError("a floor is not a mark")
+            at, seen = cls._mark_of(mark)
+            if at is None:
+                raise ValueError("a floor has no time")
+            floors.append((edge, InboxCursor(at=at, seen=frozenset(seen))))
+        return tuple(floors)
 
     @classmethod
     def _mark_of(cls, data: dict[str, Any]) -> tuple[int | None, list[str]]:
@@ -577,6 +617,9 @@ class EdgeRead:
             (``False``: an Instagram comments read that went past the mark, since one
             going on stops at the first page whose oldest comment is not new, and would
             leave the replies under the older ones unread).
+        newest_first: the edge lists its newest messages first (``False``: oldest
+            first, as an Instagram comment's replies); says which way its floor lies
+            (`InboxCursor.floors`).
     """
 
     edge: str
@@ -585,6 +628,46 @@ class EdgeRead:
     start: str = ""
     within: tuple[int, int] | None = None
     all_new: bool = True
+    newest_first: bool = True
+
+    def floor(self, pages: int) -> InboxCursor | None:
+        """The floor (`InboxCursor.floors`) of the edge resumed after its first
+        ``pages`` pages (``None``: they hold no message)."""
+        places = ((m.created_at, m.id) for page, _ in self.pages[:pages] for m in page)
+        return edge_floor(None, places, newest_first=self.newest_first)
+
+
+def before_floor(
+    floor: InboxCursor | None, created: datetime, message_id: str, *, newest_first: bool = True
+) -> bool:
+    """Whether a message of an edge (created at ``created``) lies at or before ``floor``
+    (`InboxCursor.floors`) in the edge's order, that is, was read by the reads that paged
+    past it (``floor`` ``None``: none was)."""
+    if floor is None or floor.at is None:
+        return False
+    second = int(created.timestamp())
+    if second == floor.at:
+        return message_id in floor.seen
+    return second > floor.at if newest_first else second < floor.at
+
+
+def edge_floor(
+    floor: InboxCursor | None,
+    places: Iterable[tuple[datetime, str]],
+    *,
+    newest_first: bool = True,
+) -> InboxCursor | None:
+    """``floor`` (``None``: none yet) once the messages at ``places`` (creation time and
+    id), which follow it on the edge, were read too: the last of them in the edge's order
+    (the oldest when it lists the newest first), with the ids read at that second."""
+    at, seen = (floor.at, set(floor.seen)) if floor is not None else (None, set[str]())
+    for created, message_id in places:
+        second = int(created.timestamp())
+        if at is None or (second < at if newest_first else second > at):
+            at, seen = second, {message_id}
+        elif second == at:
+            seen.add(message_id)
+    return None if at is None else InboxCursor(at=at, seen=frozenset(seen))
 
 
 def new_messages(
@@ -660,20 +743,25 @@ def new_messages(
     ):
         return _cut_messages(reads, cursor, limit, clock)
     resume: list[tuple[str, str]] = []
+    floors: list[tuple[str, InboxCursor | None]] = []
     for i, read in enumerate(reads):
         if i not in closed:
             if read.after is not None:
                 resume.append((read.edge, read.after))
+                floors.append((read.edge, read.floor(len(read.pages))))
         elif (first := closed[i]) is not None:
             after = read.pages[first - 1][1] if first else read.start
             resume.append((read.edge, after or ""))
+            floors.append((read.edge, read.floor(first)))
     if len(resume) > InboxCursor.MAX_RESUME:
         return _cut_messages(reads, cursor, limit, clock)
     taken = sorted(given.values(), key=lambda m: (m.created_at, m.id))
     if not resume:
         return InboxPage(
             messages=taken,
-            cursor=attrs.evolve(cursor.advanced(taken), top=None, resume=(), cut=False).encode(),
+            cursor=attrs.evolve(
+                cursor.advanced(taken), top=None, resume=(), cut=False, floors=()
+            ).encode(),
             more=False,
         )
     top = cursor.mark().advanced(taken)
@@ -697,9 +785,17 @@ def new_messages(
         top = InboxCursor(at=clock - slack)
     return InboxPage(
         messages=taken,
-        cursor=attrs.evolve(cursor, top=top, resume=tuple(resume), cut=False).encode(),
+        cursor=attrs.evolve(
+            cursor, top=top, resume=tuple(resume), cut=False, floors=_known(floors)
+        ).encode(),
         more=True,
     )
+
+
+def _known(
+    floors: Iterable[tuple[str, InboxCursor | None]],
+) -> tuple[tuple[str, InboxCursor], ...]:
+    return tuple((edge, f) for edge, f in floors if f is not None)
 
 
 def _cheap_to_cut(
@@ -743,10 +839,11 @@ def _cut_messages(
     ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
     taken = ordered[:limit]
     resume = tuple((r.edge, r.after) for r in reads if r.after is not None)
+    floors = _known((r.edge, r.floor(len(r.pages))) for r in reads if r.after is not None)
     if not resume:
         return InboxPage(
             messages=taken,
-            cursor=attrs.evolve(cursor.advanced(taken), top=None, resume=()).encode(),
+            cursor=attrs.evolve(cursor.advanced(taken), top=None, resume=(), floors=()).encode(),
             more=len(ordered) > limit,
         )
     cut = len(ordered) > limit
@@ -759,16 +856,20 @@ def _cut_messages(
         top = InboxCursor(at=clock - slack)
     return InboxPage(
         messages=taken,
-        cursor=attrs.evolve(cursor, top=top, resume=resume, cut=cut).encode(),
+        cursor=attrs.evolve(cursor, top=top, resume=resume, cut=cut, floors=floors).encode(),
         more=True,
     )
 
 
 def resumed_messages(
-    messages: Sequence[Message], cursor: InboxCursor, resume: Sequence[tuple[str, str]]
+    messages: Sequence[Message],
+    cursor: InboxCursor,
+    resume: Sequence[tuple[str, str]],
+    floors: Mapping[str, InboxCursor | None] | None = None,
 ) -> InboxPage:
     """What a read of a round (``cursor.resume``) found that lies between the round's two
-    marks, each once, oldest first; ``resume`` is what is still to read. The messages of
+    marks, each once, oldest first; ``resume`` is what is still to read, ``floors`` the
+    floors of its edges (`InboxCursor.floors`; ``None``: those ``cursor`` had). The messages of
     the top mark's own second count as under it, and join its ids. When nothing is left
     to read, the round is done: the cursor's mark moves to the round's
     `InboxCursor.top`, with ``more`` when the round's first read held messages back
@@ -787,9 +888,12 @@ def resumed_messages(
     ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
     top = top.advanced(ordered)
     if resume:
-        after = attrs.evolve(cursor, top=top, resume=tuple(resume))
+        known = _known((floors if floors is not None else dict(cursor.floors)).items())
+        after = attrs.evolve(cursor, top=top, resume=tuple(resume), floors=known)
     else:
-        after = attrs.evolve(cursor, at=top.at, seen=top.seen, top=None, resume=(), cut=False)
+        after = attrs.evolve(
+            cursor, at=top.at, seen=top.seen, top=None, resume=(), cut=False, floors=()
+        )
     return InboxPage(messages=ordered, cursor=after.encode(), more=bool(resume) or cursor.cut)
 
 
@@ -827,6 +931,16 @@ def gone(response: httpx.Response) -> bool:
         return False
     err = graph_error(response)
     return err.get("code") == 100 and err.get("error_subcode") == _GONE_SUBCODE
+
+
+def stale_cursor(response: httpx.Response) -> bool:
+    """Whether Meta refused a request as it refuses a paging cursor it cannot read (400,
+    code 100 with no subcode: "(#100) Invalid cursor"), as it does a cursor whose item was
+    deleted or removed (Graph API, Paginated Results: such cursors are invalidated)."""
+    if response.status_code != 400:
+        return False
+    err = graph_error(response)
+    return err.get("code") == 100 and err.get("error_subcode") is None
 
 
 def _usage_entries(response: httpx.Response) -> Iterator[dict[str, Any]]:
@@ -1241,6 +1355,7 @@ class GraphAdapter(Adapter):
         stop: Callable[[T], bool] | None = None,
         budget: int | None = None,
         gone_ends: bool = False,
+        restart: Callable[[T], bool] | None = None,
     ) -> Flow[tuple[list[tuple[list[T], str | None]], str | None, int]]:
         """`rest_of_edge` page by page, saying where it stopped: ``(pages, after,
         requests)``, each page as its items and Meta's ``after`` cursor of it (``None``
@@ -1252,6 +1367,11 @@ class GraphAdapter(Adapter):
         the edge ended or an item satisfied ``stop``. ``requests`` counts the pages
         requested (not ``first``). With ``gone_ends``, an edge whose node is gone (Meta's
         code 100, subcode 33: deleted, or no longer visible) reads as ended.
+
+        With ``restart``, Meta's cursor in ``params`` (``after``, a saved one) refused as
+        invalid (`stale_cursor`: Meta invalidates a cursor whose item was deleted) is
+        dropped, with a warning, and the edge read from its first page instead, once; the
+        items ``restart`` says were read before that cursor are left out of ``pages``.
 
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
@@ -1270,34 +1390,91 @@ class GraphAdapter(Adapter):
             if budget is not None and isinstance(size, int):
                 query["limit"] = max(1, min(size, budget - len(items)))
 
+        again = False
         if page is None:
             shrink()
-            page = yield from self._edge_page(path, query, item, gone_ends)
-            requests += 1
+            page, again = yield from self._edge_page(
+                path, query, item, gone_ends, restart is not None
+            )
+            requests += 1 + again
         read = 1
         while page is not None:
-            items.extend(page.data)
+            data = [i for i in page.data if not (again and restart is not None and restart(i))]
+            items.extend(data)
             after = page.after()
-            pages.append((list(page.data), after))
-            if after is None or (stop is not None and any(stop(i) for i in page.data)):
+            pages.append((data, after))
+            if after is None or (stop is not None and any(stop(i) for i in data)):
                 break
             if read >= max_pages or (budget is not None and len(items) >= budget):
                 return pages, after, requests
             query["after"] = after
             shrink()
-            page = yield from self._edge_page(path, query, item, gone_ends)
+            page, _ = yield from self._edge_page(path, query, item, gone_ends, False)
             requests += 1
             read += 1
         return pages, None, requests
 
     def _edge_page(
-        self, path: str, query: Mapping[str, Any], item: type[T], gone_ends: bool
-    ) -> Flow[_Page[T] | None]:
-        request = self.request("GET", path, params=query)
-        response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
+        self, path: str, query: dict[str, Any], item: type[T], gone_ends: bool, restart: bool
+    ) -> Flow[tuple[_Page[T] | None, bool]]:
+        def send(query: Mapping[str, Any]) -> Flow[httpx.Response]:
+            request = self.request("GET", path, params=query)
+            return (yield Send(request, idempotent=True, bucket=self.bucket_of(request)))
+
+        response, again = yield from self._from_cursor(path, query, restart, send)
         if gone_ends and gone(response):
-            return None
-        return self.parse(response, _Page[item])  # type: ignore[valid-type]
+            return None, again
+        return self.parse(response, _Page[item]), again  # type: ignore[valid-type]
+
+    def get_from_cursor(
+        self, path: str, params: Mapping[str, Any], model: type[M]
+    ) -> Flow[tuple[M, bool]]:
+        """`get` of an edge's page from a saved cursor (``params["after"]``); when Meta
+        refuses that cursor as invalid (`stale_cursor`: Meta invalidates a cursor whose
+        item was deleted), the edge's first page instead, once, with a warning. Returns
+        the page and whether it is the first page read again: the caller leaves out what
+        it read before the cursor.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`), the first page too.
+            MalformedResponse: the answer is not ``model``'s shape.
+        """
+
+        def send(query: Mapping[str, Any]) -> Flow[httpx.Response]:
+            return (
+                yield from self.send(
+                    lambda: self.request("GET", path, params=query), idempotent=True
+                )
+            )
+
+        query = dict(params)
+        response, again = yield from self._from_cursor(path, query, True, send)
+        return self.parse(response, model), again
+
+    def _from_cursor(
+        self,
+        path: str,
+        query: dict[str, Any],
+        restart: bool,
+        send: Callable[[Mapping[str, Any]], Flow[httpx.Response]],
+    ) -> Flow[tuple[httpx.Response, bool]]:
+        """``send`` the ``query``; with ``restart``, an ``after`` in it that Meta refuses as
+        invalid is dropped from it and the edge's first page sent for, once. Returns the
+        answer and whether the cursor was dropped."""
+        response = yield from send(query)
+        if not (restart and query.get("after") and stale_cursor(response)):
+            return response, False
+        # Meta invalidates a cursor whose item was deleted: paging on from it cannot work,
+        # and keeping it would fail every later read the same way. The edge is read again
+        # from the top; the caller leaves out what it read before the cursor.
+        logger.warning(
+            "%s: Meta refused the saved paging cursor of %s as invalid (its item was "
+            "deleted or removed); reading the edge again from its first page",
+            self.name,
+            path,
+        )
+        del query["after"]
+        return (yield from send(query)), True
 
     # -- metrics -----------------------------------------------------------------------------
 

@@ -66,8 +66,10 @@ from brandkit.platforms._graph import (
     InboxCursor,
     MetricCount,
     RawAnswer,
+    before_floor,
     comment_rules,
     describe_failure,
+    edge_floor,
     graph_error,
     new_messages,
     parse_time,
@@ -736,8 +738,11 @@ class FacebookAdapter(GraphAdapter):
     def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
         """Go on reading the posts of a round (``state.resume``) from Meta's ``after``
         cursors, older comments down to the mark, at most `inbox_pages` pages and
-        ``limit`` messages."""
+        ``limit`` messages. A cursor Meta invalidated (its comment deleted) reads the post
+        from its first page again, the comments down to the post's floor left out (read
+        before: `InboxCursor.floors`)."""
         todo = list(state.resume)
+        floors: dict[str, InboxCursor | None] = dict(state.floors)
         found: list[Message] = []
         requests = 0
         while todo and len(found) < limit and requests < self.inbox_pages:
@@ -755,6 +760,11 @@ class FacebookAdapter(GraphAdapter):
             params = self._comment_params()
             if after:  # "": the post's first page, which the read that began the round left
                 params["after"] = after
+            floor = floors.get(post_id)
+
+            def restart(c: _Comment, floor: InboxCursor | None = floor) -> bool:
+                return before_floor(floor, c.created_time, c.id)
+
             pages, more, made = yield from self.read_edge_pages(
                 f"/{post_id}/comments",
                 params,
@@ -764,14 +774,18 @@ class FacebookAdapter(GraphAdapter):
                 stop=lambda c: not state.is_new(c.created_time, c.id),
                 budget=limit - len(found),
                 gone_ends=True,
+                restart=restart,
             )
             requests += made
+            messages = [
+                self._message(c, post_id) for page, _ in pages for c in page if not self._ours(c)
+            ]
             if more is not None:
                 todo.insert(0, (post_id, more))
-            found.extend(
-                self._message(c, post_id) for page, _ in pages for c in page if not self._ours(c)
-            )
-        return resumed_messages(found, state, todo)
+                places = ((m.created_at, m.id) for m in messages)
+                floors[post_id] = edge_floor(floor, places)
+            found.extend(messages)
+        return resumed_messages(found, state, todo, floors)
 
     def _comment_params(self) -> dict[str, Any]:
         """The query of ``GET /{post-id}/comments`` for the inbox (every level, newest

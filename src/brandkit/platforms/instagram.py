@@ -79,7 +79,9 @@ from brandkit.platforms._graph import (
     InsightsAnswer,
     QuotaAnswer,
     RawAnswer,
+    before_floor,
     comment_rules,
+    edge_floor,
     graph_error,
     new_messages,
     parse_time,
@@ -626,7 +628,12 @@ class InstagramAdapter(ContainerAdapter):
         return urlsplit(self.account.base_url).hostname != "graph.instagram.com"
 
     def _tagged(
-        self, state: InboxCursor, after: str, pages: int, budget: int | None = None
+        self,
+        state: InboxCursor,
+        after: str,
+        pages: int,
+        budget: int | None = None,
+        floor: InboxCursor | None = None,
     ) -> Flow[tuple[list[tuple[tuple[Message, ...], str | None]], str | None, int]]:
         """The media others tagged the account in (``GET /{ig-user-id}/tags``), as
         messages of kind ``"mention"``, page by page from ``after`` (``""``: the first
@@ -635,15 +642,27 @@ class InstagramAdapter(ContainerAdapter):
         lists the newest media first, so the rest were read before), after the first
         page when ``state`` has no mark, at the edge's end, at ``pages`` pages, or once
         ``budget`` messages were read; ``more`` is the cursor to go on from when it
-        stopped at those two bounds with more to read."""
+        stopped at those two bounds with more to read. An ``after`` Meta invalidated (its
+        media deleted or untagged) reads the edge from its first page again, the media
+        down to ``floor`` (`InboxCursor.floors`) left out: they were read before."""
         params: dict[str, Any] = {"fields": TAGGED_FIELDS, "limit": self.tags_page}
         if after:
             params["after"] = after
         read: list[tuple[tuple[Message, ...], str | None]] = []
         count = 0
+        again = False
         while True:
-            page = yield from self.get(f"/{self.user_id}/tags", params, _TagsPage)
-            messages = tuple(self._mention(m) for m in page.data)
+            if not read and after:
+                page, again = yield from self.get_from_cursor(
+                    f"/{self.user_id}/tags", params, _TagsPage
+                )
+            else:
+                page = yield from self.get(f"/{self.user_id}/tags", params, _TagsPage)
+            messages = tuple(
+                self._mention(m)
+                for m in page.data
+                if not (again and before_floor(floor, m.timestamp, m.id))
+            )
             count += len(messages)
             reached = state.at is None or any(
                 not state.is_new(m.timestamp, m.id) for m in page.data
@@ -681,8 +700,11 @@ class InstagramAdapter(ContainerAdapter):
         """Go on reading the edges of a round (``state.resume``: a media's comments, or
         ``{media}/{comment}``, a comment's replies) from Meta's ``after`` cursors, until
         about ``limit`` messages (the comments read stop there, their replies come with
-        them) or `inbox_pages` requests in all, the replies' included."""
+        them) or `inbox_pages` requests in all, the replies' included. A cursor Meta
+        invalidated (its item deleted) reads that edge from its first page again, what
+        lies up to the edge's floor left out (read before: `InboxCursor.floors`)."""
         todo = list(state.resume)
+        floors: dict[str, InboxCursor | None] = dict(state.floors)
         found: list[Message] = []
         requests = 0
         while todo and len(found) < limit and requests < self.inbox_pages:
@@ -690,30 +712,42 @@ class InstagramAdapter(ContainerAdapter):
             if edge == _TAGS:
                 # Down to the round's starting mark, from Meta's cursor (or from the first
                 # page: "" in cursors of reads that read the edge's first page alone).
+                floor = floors.get(_TAGS)
                 pages, rest, spent = yield from self._tagged(
                     state,
                     after,
                     self.inbox_pages - requests,
                     budget=max(1, limit - len(found)),
+                    floor=floor,
                 )
-                found.extend(m for page, _ in pages for m in page)
+                tagged = [m for page, _ in pages for m in page]
+                found.extend(tagged)
                 requests += spent
                 if rest is not None:
                     todo.insert(0, (_TAGS, rest))
+                    floors[_TAGS] = edge_floor(floor, ((m.created_at, m.id) for m in tagged))
                 continue
             media_id, _, comment_id = edge.partition("/")
             more: list[tuple[str, str]] = []
             left = self.inbox_pages - requests
             if comment_id:
                 requests += yield from self._inbox_replies(
-                    media_id, comment_id, None, after, found, more, pages=left
+                    media_id, comment_id, None, after, found, more, pages=left, floors=floors
                 )
             else:
                 requests += yield from self._inbox_comments(
-                    media_id, None, after, state, found, more, pages=left, budget=limit
+                    media_id,
+                    None,
+                    after,
+                    state,
+                    found,
+                    more,
+                    pages=left,
+                    budget=limit,
+                    floors=floors,
                 )
             todo[:0] = more
-        return resumed_messages(found, state, todo)
+        return resumed_messages(found, state, todo, floors)
 
     def _inbox_comments(
         self,
@@ -727,6 +761,7 @@ class InstagramAdapter(ContainerAdapter):
         pages: int | None = None,
         budget: int | None = None,
         reads: list[EdgeRead] | None = None,
+        floors: dict[str, InboxCursor | None] | None = None,
     ) -> Flow[int]:
         """Read a media's comments (from ``first``, or from ``after``) and their replies
         into ``found``, at most `inbox_pages` pages of each and ``pages`` requests in all
@@ -734,7 +769,10 @@ class InstagramAdapter(ContainerAdapter):
         ``found`` reaches ``budget``; an edge left with more to read goes to ``resume``
         (the comments only while the oldest read is still new: older ones were read
         before). With ``reads``, each edge read also goes there page by page (for
-        `new_messages`). Returns the requests made."""
+        `new_messages`). With ``floors`` (a round's, `InboxCursor.floors`), an ``after``
+        Meta invalidated reads the comments from the first page again, those up to the
+        media's floor left out with their replies (read before), and the floors of the
+        edges left to ``resume`` are kept there. Returns the requests made."""
         n = self.comments_page
         params: dict[str, Any] = {
             "fields": f"{COMMENT_FIELDS},replies.limit({n}){{{COMMENT_FIELDS}}}",
@@ -742,6 +780,15 @@ class InstagramAdapter(ContainerAdapter):
         }
         if after:  # "": the edge's first page
             params["after"] = after
+        floor = floors.get(media_id) if floors is not None else None
+        skipped: list[str] = []
+
+        def restart(c: _Comment) -> bool:
+            if before_floor(floor, c.timestamp, c.id):
+                skipped.append(c.id)
+                return True
+            return False
+
         read, more, requests = yield from self.read_edge_pages(
             f"/{media_id}/comments",
             params,
@@ -750,14 +797,19 @@ class InstagramAdapter(ContainerAdapter):
             max_pages=self._pages_of(first, pages),
             budget=None if budget is None else max(1, budget - len(found)),
             gone_ends=first is None,
+            restart=restart if floors is not None else None,
         )
         comments = [c for page, _ in read for c in page]
         oldest = min(comments, key=lambda c: (c.timestamp, c.id), default=None)
         all_new = oldest is None or state.is_new(oldest.timestamp, oldest.id)
-        if oldest is None or not all_new:
+        # A read again from the first page that met only comments read before goes on.
+        if (oldest is None and not skipped) or not all_new:
             more = None
         if more is not None:
             resume.append((media_id, more))
+            if floors is not None:
+                places = ((c.timestamp, c.id) for c in comments if not self._ours(c))
+                floors[media_id] = edge_floor(floor, places)
         index = len(reads) if reads is not None else 0
         if reads is not None:
             reads.append(
@@ -788,6 +840,7 @@ class InstagramAdapter(ContainerAdapter):
                         pages=left,
                         reads=reads,
                         within=(index, number),
+                        floors=floors,
                     )
         return requests
 
@@ -803,15 +856,21 @@ class InstagramAdapter(ContainerAdapter):
         pages: int | None = None,
         reads: list[EdgeRead] | None = None,
         within: tuple[int, int] | None = None,
+        floors: dict[str, InboxCursor | None] | None = None,
     ) -> Flow[int]:
         """Read a comment's replies (from ``first``, or from ``after``) into ``found``, at
         most `inbox_pages` pages and ``pages`` requests (``None``: no bound but that); with
         more to read, ``{media}/{comment}`` goes to ``resume``. With ``reads``, the edge
         read also goes there page by page, ``within`` the comments page holding its
-        first page. Returns the requests made."""
+        first page. With ``floors`` (a round's, `InboxCursor.floors`), an ``after`` Meta
+        invalidated reads the replies from the first page again, those up to the edge's
+        floor left out (read before; replies are listed oldest first), and the edge's
+        floor is kept there when it goes to ``resume``. Returns the requests made."""
         params: dict[str, Any] = {"fields": COMMENT_FIELDS, "limit": self.comments_page}
         if after:  # "": the edge's first page
             params["after"] = after
+        edge = f"{media_id}/{comment_id}"
+        floor = floors.get(edge) if floors is not None else None
         read, more, requests = yield from self.read_edge_pages(
             f"/{comment_id}/replies",
             params,
@@ -819,17 +878,27 @@ class InstagramAdapter(ContainerAdapter):
             first,
             max_pages=self._pages_of(first, pages),
             gone_ends=first is None,
+            restart=lambda r: before_floor(floor, r.timestamp, r.id, newest_first=False),
         )
-        edge = f"{media_id}/{comment_id}"
-        if more is not None:
-            resume.append((edge, more))
         mine = [
             (tuple(self._message(r, media_id, comment_id) for r in p if not self._ours(r)), a)
             for p, a in read
         ]
+        if more is not None:
+            resume.append((edge, more))
+            if floors is not None:
+                places = ((m.created_at, m.id) for p, _ in mine for m in p)
+                floors[edge] = edge_floor(floor, places, newest_first=False)
         if reads is not None:
             reads.append(
-                EdgeRead(edge=edge, pages=tuple(mine), after=more, start=after or "", within=within)
+                EdgeRead(
+                    edge=edge,
+                    pages=tuple(mine),
+                    after=more,
+                    start=after or "",
+                    within=within,
+                    newest_first=False,
+                )
             )
         found.extend(m for p, _ in mine for m in p)
         return requests

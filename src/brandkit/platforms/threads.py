@@ -140,13 +140,16 @@ class _Mark(pydantic.BaseModel):
 
 
 class _Todo(pydantic.BaseModel):
-    """A feed still to read in this round, and where its read stopped (``after``)."""
+    """A feed still to read in this round, where its read stopped (``after``), and the
+    oldest item read before it (``floor``: Meta invalidates a cursor whose item is deleted,
+    and the feed read again from its first page leaves out what lies up to it)."""
 
     model_config = pydantic.ConfigDict(extra="forbid", strict=True)
 
     feed: str
     after: str | None = None
     top: _Mark | None = None
+    floor: _Mark | None = None
 
 
 class _InboxCursor(pydantic.BaseModel):
@@ -199,6 +202,7 @@ class _SearchState(pydantic.BaseModel):
     mark: _Mark | None = None
     after: Annotated[str, pydantic.StringConstraints(max_length=2000)] | None = None
     top: _Mark | None = None
+    floor: _Mark | None = None
 
 
 class _SearchCursor(pydantic.BaseModel):
@@ -543,7 +547,9 @@ class ThreadsAdapter(ContainerAdapter):
     ) -> Flow[bool]:
         """Read one feed from where ``todo`` stopped; ``True`` when it is read to the mark
         (the mark then moves to the newest item seen), ``False`` when ``limit`` or the page
-        bound stopped it (``todo`` keeps where)."""
+        bound stopped it (``todo`` keeps where). A cursor Meta invalidated (its item
+        deleted) reads the feed from its first page again, the items up to ``todo.floor``
+        left out: they were read before."""
         mark = state.marks.get(todo.feed)
         conversation = todo.feed != _MENTIONS
         params: dict[str, Any] = {"fields": _ITEM_FIELDS, "limit": self.inbox_page}
@@ -558,21 +564,29 @@ class ThreadsAdapter(ContainerAdapter):
         if todo.top is None and mark is not None:
             # Items seen at the mark's second stay seen when newer ones share that second.
             todo.top = mark.model_copy(deep=True)
+        again = False
         while True:
             if len(found) >= limit or pages[0] >= self.inbox_max_pages:
                 return False
             query = dict(params)
             if todo.after:
                 query["after"] = todo.after
-            page = yield from self.get(path, query, EdgePage[_Item])
+                page, restarted = yield from self.get_from_cursor(path, query, EdgePage[_Item])
+                again = again or restarted
+                pages[0] += restarted
+            else:
+                page = yield from self.get(path, query, EdgePage[_Item])
             pages[0] += 1
             older = False
             for item in page.data:
                 when = int(item.timestamp.timestamp())
+                if again and _read_before(todo.floor, when, item.id):
+                    continue
                 if mark is not None and (when < mark.t or (when == mark.t and item.id in mark.ids)):
                     older = older or when < mark.t
                     continue
                 todo.top = _raise_mark(todo.top, when, item.id)
+                todo.floor = _lower_mark(todo.floor, when, item.id)
                 if item.is_reply_owned_by_me:
                     continue
                 if conversation:
@@ -717,21 +731,32 @@ class ThreadsAdapter(ContainerAdapter):
         if progress.top is None and mark is not None:
             progress.top = mark.model_copy(deep=True)
         read = 0
+        again = False
         while True:
             page_params = dict(params)
             if progress.after:
                 page_params["after"] = progress.after
-            page = yield from self.get("/keyword_search", page_params, _FoundPage)
+                # Meta invalidates a cursor whose post is deleted: the search reads from
+                # its first page again, leaving out what it read before (down to floor).
+                page, restarted = yield from self.get_from_cursor(
+                    "/keyword_search", page_params, _FoundPage
+                )
+                again = again or restarted
+            else:
+                page = yield from self.get("/keyword_search", page_params, _FoundPage)
             older = False
             for item in page.data:
                 when = item.timestamp
                 second = int(when.timestamp())
+                if again and _read_before(progress.floor, second, item.id):
+                    continue
                 if mark is not None and (
                     second < mark.t or (second == mark.t and item.id in mark.ids)
                 ):
                     older = older or second < mark.t
                     continue
                 progress.top = _raise_mark(progress.top, second, item.id)
+                progress.floor = _lower_mark(progress.floor, second, item.id)
                 text = item.searchable()
                 if any(_claims(e, text) for e in earlier):
                     continue  # an earlier query of this search finds it (once)
@@ -743,6 +768,7 @@ class ThreadsAdapter(ContainerAdapter):
                 progress.mark = progress.top
                 progress.top = None
                 progress.after = None
+                progress.floor = None
                 return read, False
             progress.after = after
             if read >= budget:
@@ -912,6 +938,23 @@ def _claims(ask: KeywordQuery, text: str) -> bool:
     if ask.mode == "TAG":
         return shows_hashtag(text, ask.q)
     return says(text, ask.q)
+
+
+def _lower_mark(floor: _Mark | None, when: int, item_id: str) -> _Mark:
+    """``floor`` moved down to an item read at ``when`` (a feed read newest first)."""
+    if floor is None or when < floor.t:
+        return _Mark(t=when, ids=[item_id])
+    if when == floor.t and item_id not in floor.ids:
+        floor.ids.append(item_id)
+    return floor
+
+
+def _read_before(floor: _Mark | None, when: int, item_id: str) -> bool:
+    """Whether an item at ``when`` lies up to ``floor`` in a feed read newest first: read
+    before its cursor."""
+    if floor is None:
+        return False
+    return when > floor.t or (when == floor.t and item_id in floor.ids)
 
 
 def _raise_mark(top: _Mark | None, when: int, item_id: str) -> _Mark:

@@ -1,0 +1,78 @@
+"""A Facebook inbox read stopped at its page bound keeps Meta's ``after`` cursor; the Page
+deletes the comment that cursor names before the next read (a spam comment, say). Meta
+invalidates such a cursor (400 code 100, as the emulator answers): the next read reads the
+post again from its first page, and every comment comes once; before, that read and every
+later one failed on the same cursor."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+
+import pytest
+
+from brandkit import Client, Post
+from brandkit.errors import Rejected
+from brandkit.testing.facebook import FacebookEmulator
+from tests.facebook.conftest import FAST
+from tests.inbox_reads import follow
+
+pytestmark = pytest.mark.usefixtures("emulator_clock")
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_round_goes_on_when_its_cursors_comment_is_deleted(
+    emu: FacebookEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Giveaway!"), account)
+        cursor = client.inbox(account).cursor
+        written = []
+        for i in range(23):
+            emu.clock.advance(1)
+            written.append(f"new {i}")
+            emu.audience(f"fan{i % 3}").comment(d.ids[0], written[-1])
+        first = client.inbox(account, since=cursor)
+        assert first.more
+        (after,) = [a for _, a in json.loads(first.cursor or "")["resume"]]
+        assert after
+        # The cursor names the last comment of the last page given: the oldest given.
+        oldest = min(first.messages, key=lambda m: (m.created_at, m.id))
+        client.delete_comment(oldest, account)
+        with caplog.at_level(logging.WARNING, logger="brandkit.platforms._graph"):
+            reads, last = follow(client, account, first.cursor)
+        assert any("paging cursor" in r.getMessage() for r in caplog.records)
+        got = Counter([m.text for m in first.messages] + [t for r in reads for t in r])
+        assert got == Counter(written)
+        # The inbox goes on: the next comment comes, once.
+        emu.clock.advance(1)
+        emu.audience("fan9").comment(d.ids[0], "later")
+        reads, _ = follow(client, account, last)
+        assert [t for r in reads for t in r] == ["later"]
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_first_page_refused_too_is_raised_once(emu: FacebookEmulator) -> None:
+    """The read from the first page is tried once: when Meta refuses it too, the read
+    raises (no loop), and the cursor, kept, works once Meta answers again."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Giveaway!"), account)
+        cursor = client.inbox(account).cursor
+        for i in range(23):
+            emu.clock.advance(1)
+            emu.audience(f"fan{i % 3}").comment(d.ids[0], f"new {i}")
+        first = client.inbox(account, since=cursor)
+        assert first.more
+        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+        emu.fault(method="GET", path=r".*/comments", status=400, body={"error": invalid}, times=3)
+        before = emu.count("GET", r".*/comments")
+        with pytest.raises(Rejected, match="Invalid cursor"):
+            client.inbox(account, since=first.cursor)
+        assert emu.count("GET", r".*/comments") - before == 2  # the cursor, the first page
+        emu.clear_faults()
+        reads, _ = follow(client, account, first.cursor)
+        got = Counter([m.text for m in first.messages] + [t for r in reads for t in r])
+        assert got == Counter(f"new {i}" for i in range(23))

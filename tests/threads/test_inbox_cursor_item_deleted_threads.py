@@ -1,0 +1,63 @@
+"""A Threads inbox read stopped at ``limit`` keeps Meta's ``after`` cursor of the
+conversation; the account deletes its own reply that the cursor names before the next
+read. Meta invalidates such a cursor (400 code 100, as the emulator answers): the next read
+reads the conversation again from its first page, and every fan's reply comes once;
+before, that read and every later one failed on the same cursor."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+
+import httpx
+import pytest
+
+from brandkit import Client, Post
+from brandkit.platforms.threads import ThreadsAdapter
+from brandkit.testing.threads import ThreadsEmulator
+from tests.inbox_reads import follow
+
+
+def test_a_read_goes_on_when_its_cursors_reply_is_deleted(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(ThreadsAdapter, "inbox_page", 2)
+    emu = ThreadsEmulator()
+    with emu.serve():
+        account = emu.account()
+        user = str(account.settings["user_id"])
+        headers = {"authorization": f"Bearer {account.secret('token')}"}
+        with Client() as client, httpx.Client(base_url=emu.base_url, headers=headers) as http:
+            (d,) = client.publish(Post(text="What next?"), account)
+            post = d.parts[0].id
+            cursor = client.inbox(account).cursor
+            mine, fans = [], []
+            for i in range(5):
+                emu.clock.advance(2)
+                made = http.post(
+                    f"/v1.0/{user}/threads",
+                    data={"media_type": "TEXT", "text": f"mine {i}", "reply_to_id": post},
+                ).json()["id"]
+                done = http.post(f"/v1.0/{user}/threads_publish", data={"creation_id": made})
+                mine.append(done.json()["id"])
+                emu.clock.advance(2)
+                emu.add_reply(post, author=f"fan{i}", text=f"fan {i}")
+                fans.append(f"fan {i}")
+            first = client.inbox(account, since=cursor, limit=2)
+            assert first.more
+            (todo,) = json.loads(first.cursor or "")["todo"][:1]
+            assert todo["feed"] == post and todo["after"]
+            # Newest first, two a page: the read stopped after [fan 4, mine 4], [fan 3,
+            # mine 3], its cursor naming "mine 3"; the account deletes its replies.
+            for reply in mine:
+                assert http.delete(f"/v1.0/{reply}").status_code == 200
+            with caplog.at_level(logging.WARNING, logger="brandkit.platforms._graph"):
+                reads, last = follow(client, account, first.cursor)
+            assert any("paging cursor" in r.getMessage() for r in caplog.records)
+            got = Counter([m.text for m in first.messages] + [t for r in reads for t in r])
+            assert got == Counter(fans)
+            emu.clock.advance(2)
+            emu.add_reply(post, author="fan9", text="later")
+            reads, _ = follow(client, account, last)
+            assert [t for r in reads for t in r] == ["later"]

@@ -13,9 +13,10 @@ from collections import Counter
 import pytest
 
 from brandkit import Client
+from brandkit.platforms.instagram import InstagramAdapter
 from brandkit.testing.instagram import InstagramEmulator
 from tests.facebook.conftest import FAST
-from tests.inbox_reads import follow
+from tests.inbox_reads import follow, read_on
 from tests.instagram.conftest import post
 
 pytestmark = pytest.mark.usefixtures("emulator_clock")
@@ -53,3 +54,34 @@ def test_a_round_goes_on_when_its_cursors_reply_is_deleted(
         emu.clock.advance(120)
         reads, _ = follow(client, account, last)
         assert [t for r in reads for t in r] == ["later"]
+
+
+def test_tagged_media_go_on_when_meta_invalidates_the_cursor(
+    emu: InstagramEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of 5 tags, at most 2 a read: the read stops with ``more`` and Meta's cursor of
+    ``/tags``, which Meta then refuses as invalid (as it does once its media is deleted):
+    the next read reads the tags from the first page again, and every tag comes once."""
+    monkeypatch.setattr(InstagramAdapter, "tags_page", 5)
+    monkeypatch.setattr(InstagramAdapter, "inbox_pages", 2)
+    account = emu.account(username="brand")
+    with Client(retry=FAST) as client:
+        emu.audience("ada").mention("hello @brand")
+        cursor = client.inbox(account).cursor
+        burst = []
+        for i in range(17):
+            emu.clock.advance(1)
+            burst.append(emu.audience(f"fan{i}").mention(f"tag {i} @brand"))
+        emu.clock.advance(120)
+        first = client.inbox(account, since=cursor)
+        assert first.more
+        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body={"error": invalid})
+        pages = read_on(client, account, first.cursor)
+        assert refusal.times == 0
+        given = Counter(m.id for p in [first, *pages] for m in p.messages)
+        assert given == Counter(burst)
+        later = emu.audience("cy").mention("me too @brand")
+        emu.clock.advance(120)
+        after = read_on(client, account, pages[-1].cursor)
+        assert [m.id for p in after for m in p.messages] == [later]

@@ -13,7 +13,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from brandkit import Client, Post
+from brandkit import Client, Post, Query
 from brandkit.platforms.threads import ThreadsAdapter
 from brandkit.testing.threads import ThreadsEmulator
 from tests.inbox_reads import follow
@@ -61,3 +61,37 @@ def test_a_read_goes_on_when_its_cursors_reply_is_deleted(
             emu.add_reply(post, author="fan9", text="later")
             reads, _ = follow(client, account, last)
             assert [t for r in reads for t in r] == ["later"]
+
+
+def test_a_search_goes_on_when_meta_invalidates_its_cursor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A search stopped at ``limit`` keeps Meta's cursor of ``/keyword_search``, which Meta
+    then refuses as invalid (as it does once the post it names is deleted): the next search
+    reads from the first page again, and every post comes once."""
+    monkeypatch.setattr(ThreadsAdapter, "search_page", 2)
+    emu = ThreadsEmulator()
+    with emu.serve():
+        account = emu.account()
+        written = []
+        for i in range(7):
+            emu.clock.advance(1)
+            written.append(emu.audience(f"fan{i}").post(f"brandkit {i}"))
+        query = Query(any=["brandkit"])
+        with Client() as client:
+            first = client.search(account, query, limit=2)
+            assert first.more
+            invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+            refusal = emu.fault(
+                method="GET", path=r".*/keyword_search", status=400, body={"error": invalid}
+            )
+            pages = [first]
+            while pages[-1].more:
+                pages.append(client.search(account, query, since=pages[-1].cursor, limit=2))
+                assert len(pages) < 20
+            assert refusal.times == 0
+            assert Counter(m.id for p in pages for m in p.messages) == Counter(written)
+            emu.clock.advance(1)
+            later = emu.audience("cy").post("brandkit later")
+            again = client.search(account, query, since=pages[-1].cursor)
+            assert [m.id for m in again.messages] == [later]

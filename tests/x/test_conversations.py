@@ -4,7 +4,7 @@ Client reading, answering and moderating over a real socket."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -159,6 +159,43 @@ def test_mentions_follow_what_changed_between_reads(emu: XEmulator, brand: Accou
     emu.post(other).display_text = "@brand named after all"  # type: ignore[union-attr]
     assert dropped not in listed()
     assert listed() == [later, other, first]
+
+
+def test_mentions_between_ids_times_and_tokens(emu: XEmulator, brand: Account) -> None:
+    """until_id and since_id bound the window (neither is in it), start_time and end_time
+    too; a next_token pages below the page it came with, its previous_token back above."""
+    path = f"/2/users/{brand.settings['user_id']}/mentions"
+    ids = []
+    for i in range(12):
+        ids.append(emu.audience(f"fan{i}").mention(f"m{i}"))
+        emu.clock.advance(60)
+    newest_first = ids[::-1]
+
+    def read(**params: Any) -> dict[str, Any]:
+        body: dict[str, Any] = get(emu, brand, path, **params).json()
+        return body
+
+    def listed(body: dict[str, Any]) -> list[str]:
+        return [p["id"] for p in body.get("data", [])]
+
+    between = read(since_id=ids[2], until_id=ids[9], max_results=5)
+    assert listed(between) == newest_first[3:8]
+    older = read(since_id=ids[2], until_id=ids[9], pagination_token=between["meta"]["next_token"])
+    assert listed(older) == newest_first[8:9]
+    assert "next_token" not in older["meta"]
+    back = read(
+        since_id=ids[2],
+        until_id=ids[9],
+        pagination_token=older["meta"]["previous_token"],
+        max_results=5,
+    )
+    assert listed(back) == newest_first[3:8]
+    made = emu.post(ids[5]).created_at  # type: ignore[union-attr]
+    start = datetime.fromtimestamp(made - 1, UTC).isoformat().replace("+00:00", "Z")
+    end = datetime.fromtimestamp(made + 150, UTC).isoformat().replace("+00:00", "Z")
+    assert listed(read(start_time=start, end_time=end, until_id=ids[7])) == [ids[6], ids[5]]
+    assert listed(read(since_id=ids[11])) == []
+    assert listed(read(until_id=ids[0])) == []
 
 
 # -- GET /2/tweets/search/recent --------------------------------------------------------------

@@ -59,6 +59,7 @@ polls' results, OAuth 1.0a nonce and timestamp freshness.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -66,6 +67,7 @@ import hmac
 import html
 import itertools
 import json
+import operator
 import re
 import secrets
 import string
@@ -396,6 +398,10 @@ def _kind(media_type: str, category: str) -> str:
     if media_type.startswith("video/"):
         return "video"
     return "image"
+
+
+_NEGATED_ID = operator.itemgetter(0)
+"""The key of a ``(-int(post.id), post)`` pair: such pairs sort newest first."""
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -807,10 +813,11 @@ class XEmulator(Emulator):
         self.users: dict[str, XUser] = {}
         self.media: dict[str, XMedia] = {}
         self._posts: dict[str, XPost] = {}
-        # The posts whose text names each lowercase @handle, in the order they were made,
-        # and how many of ``_posts`` (in order) it holds, at which count of text changes
-        # (see `_mentioning`): a mentions read looks at its user's posts, not every post.
-        self._mention_index: dict[str, list[XPost]] = {}
+        # The posts whose text names each lowercase @handle (with their ids negated), in
+        # the order they were made, and how many of ``_posts`` (in order) it holds, at which
+        # count of text changes (see `_mentioning`): a mentions read looks at its user's
+        # posts, not every post.
+        self._mention_index: dict[str, list[tuple[int, XPost]]] = {}
         self._mention_indexed = (0, XPost.text_changes)
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
@@ -2298,9 +2305,9 @@ class XEmulator(Emulator):
             for m in _MENTION.finditer(text)
         ]
 
-    def _mentioning(self, user: XUser) -> list[XPost]:
-        """The posts whose text names ``user`` (deleted and superseded ones too), in the
-        order they were made.
+    def _mentioning(self, user: XUser) -> list[tuple[int, XPost]]:
+        """The posts whose text names ``user`` (deleted and superseded ones too), each
+        after its id negated, in the order they were made.
 
         Posts are only ever added to ``_posts``, and a text is set when its post is made
         (an edit is a new post), so the index takes in the posts made since the last read;
@@ -2311,7 +2318,7 @@ class XEmulator(Emulator):
         index = self._mention_index
         for post in itertools.islice(self._posts.values(), count, None):
             for name in {m.group(1).lower() for m in _MENTION.finditer(post.display_text)}:
-                index.setdefault(name, []).append(post)
+                index.setdefault(name, []).append((-int(post.id), post))
         self._mention_indexed = (len(self._posts), XPost.text_changes)
         return index.get(user.username.lower(), [])
 
@@ -2408,16 +2415,22 @@ class XEmulator(Emulator):
         return out
 
     def _conversation_json(
-        self, posts: Sequence[XPost], parsed: Mapping[str, Any], *, previous: bool
+        self,
+        posts: Sequence[XPost],
+        parsed: Mapping[str, Any],
+        *,
+        previous: bool,
+        negated: Sequence[int] | None = None,
     ) -> dict[str, Any]:
         """The page of ``posts`` (newest first, the read's whole window) its token names, as
         X sends it: ``data``, ``includes`` for the expansions asked for, and ``meta``
         (``result_count``, ``newest_id``, ``oldest_id``, ``next_token`` while older posts
-        are left, ``previous_token`` when ``previous`` and the read came with a token)."""
+        are left, ``previous_token`` when ``previous`` and the read came with a token).
+        ``negated``: the posts' ids negated, when the caller has them (see `_token_page`)."""
         now = self.clock.time()
         fields = parsed["tweet.fields"]
         expansions = parsed["expansions"]
-        page, meta = _token_page(posts, parsed, previous=previous)
+        page, meta = _token_page(posts, parsed, previous=previous, negated=negated)
         body: dict[str, Any] = {}
         if page:
             body["data"] = [self._post_json(p, fields, now, expansions) for p in page]
@@ -2523,13 +2536,28 @@ class XEmulator(Emulator):
         user = self.users.get(user_id)
         if user is None:
             return self._user_not_found(user_id, caller)
-        mentioning = sorted(
-            (p for p in self._mentioning(user) if not p.deleted and not p.superseded),
-            key=lambda p: int(p.id),
-            reverse=True,
+        # Newest first (by negated id): since_id and until_id are found by bisection, and
+        # so are the pagination token's bounds (`_token_page`), not by reading every post.
+        ranked = sorted(
+            (
+                item
+                for item in self._mentioning(user)
+                if not item[1].deleted and not item[1].superseded
+            ),
+            key=_NEGATED_ID,
         )[:MENTIONS_REACH]
-        posts = [p for p in mentioning if self._in_window(p, parsed)]
-        return self.json(self._conversation_json(posts, parsed, previous=True), 200, caller.headers)
+        low, high = 0, len(ranked)
+        if parsed["until_id"] is not None:
+            low = bisect.bisect_right(ranked, -parsed["until_id"], key=_NEGATED_ID)
+        if parsed["since_id"] is not None:
+            high = max(low, bisect.bisect_left(ranked, -parsed["since_id"], key=_NEGATED_ID))
+        window = ranked[low:high]
+        if "start_time" in parsed or "end_time" in parsed:
+            window = [item for item in window if self._in_window(item[1], parsed)]
+        body = self._conversation_json(
+            [p for _, p in window], parsed, previous=True, negated=[k for k, _ in window]
+        )
+        return self.json(body, 200, caller.headers)
 
     def _query(self, query: str) -> Callable[[XPost], bool] | str:
         """A predicate for the recent-search ``query``, or X's message for a query it
@@ -3493,7 +3521,11 @@ def _read_token(token: str, previous: bool) -> tuple[int | None, int | None] | N
 
 
 def _token_page(
-    posts: Sequence[XPost], parsed: Mapping[str, Any], *, previous: bool
+    posts: Sequence[XPost],
+    parsed: Mapping[str, Any],
+    *,
+    previous: bool,
+    negated: Sequence[int] | None = None,
 ) -> tuple[list[XPost], dict[str, Any]]:
     """The page of ``posts`` (newest first, the read's whole window) that the read's token
     names, and its ``meta``. A next_token's page is the ``limit`` posts just older than
@@ -3501,14 +3533,25 @@ def _token_page(
     first). A page has ``next_token`` while older posts are left, and ``previous_token``
     (where the endpoint's meta has one) when it was read with a token, since a page read
     without one has no page before it (docs.x.com x-api/fundamentals/pagination:
-    previous_token "use to go back a page", sent back as pagination_token)."""
+    previous_token "use to go back a page", sent back as pagination_token).
+
+    ``negated``: each post's id negated (ascending, as ``posts`` are newest first), for the
+    token's bounds to be found by bisection instead of reading every post's id."""
     limit = parsed["limit"]
     before, after = parsed["before"], parsed["after"]
     if after is not None:
-        newer = [p for p in posts if int(p.id) > after]
+        if negated is None:
+            newer = [p for p in posts if int(p.id) > after]
+        else:
+            newer = list(posts[: bisect.bisect_left(negated, -after)])
         page = newer[-limit:] if limit > 0 else []
+    elif before is None:
+        page = list(posts[:limit])
+    elif negated is None:
+        page = [p for p in posts if int(p.id) < before][:limit]
     else:
-        page = [p for p in posts if before is None or int(p.id) < before][:limit]
+        start = bisect.bisect_right(negated, -before)
+        page = list(posts[start : start + limit])
     meta: dict[str, Any] = {"result_count": len(page)}
     if page:
         meta["newest_id"] = page[0].id

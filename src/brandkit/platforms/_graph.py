@@ -1203,10 +1203,22 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: the answer is not ``model``'s shape.
         """
-        response = yield from self.send(
-            lambda: self.request("GET", path, params=params), idempotent=True
-        )
+        response = yield from self._reader(path)(params)
         return self.parse(response, model)
+
+    def _reader(self, path: str) -> Callable[[Mapping[str, Any] | None], Flow[httpx.Response]]:
+        """A ``GET`` of ``path`` with a query, sent as every read is: through `send`, which
+        Facebook's fetches the Page token in first (an account given only a user token)
+        and again when Meta refuses it (code 190)."""
+
+        def read(query: Mapping[str, Any] | None) -> Flow[httpx.Response]:
+            return (
+                yield from self.send(
+                    lambda: self.request("GET", path, params=query), idempotent=True
+                )
+            )
+
+        return read
 
     def pages(
         self, path: str, params: Mapping[str, Any], item: type[T], *, limit: int | None = None
@@ -1306,8 +1318,7 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: the answer is not ``model``'s shape.
         """
-        request = self.request("GET", path, params=params)
-        response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
+        response = yield from self._reader(path)(params)
         date = _date_of(response)
         # The inbox moves its mark up to this clock (less CLOCK_SLACK), past whatever it
         # did not read: a front end or proxy whose clock runs ahead would skip comments
@@ -1417,11 +1428,7 @@ class GraphAdapter(Adapter):
     def _edge_page(
         self, path: str, query: dict[str, Any], item: type[T], gone_ends: bool, restart: bool
     ) -> Flow[tuple[_Page[T] | None, bool]]:
-        def send(query: Mapping[str, Any]) -> Flow[httpx.Response]:
-            request = self.request("GET", path, params=query)
-            return (yield Send(request, idempotent=True, bucket=self.bucket_of(request)))
-
-        response, again = yield from self._from_cursor(path, query, restart, send)
+        response, again = yield from self._from_cursor(path, query, restart, self._reader(path))
         if gone_ends and gone(response):
             return None, again
         return self.parse(response, _Page[item]), again  # type: ignore[valid-type]
@@ -1440,15 +1447,8 @@ class GraphAdapter(Adapter):
             MalformedResponse: the answer is not ``model``'s shape.
         """
 
-        def send(query: Mapping[str, Any]) -> Flow[httpx.Response]:
-            return (
-                yield from self.send(
-                    lambda: self.request("GET", path, params=query), idempotent=True
-                )
-            )
-
         query = dict(params)
-        response, again = yield from self._from_cursor(path, query, True, send)
+        response, again = yield from self._from_cursor(path, query, True, self._reader(path))
         return self.parse(response, model), again
 
     def _from_cursor(

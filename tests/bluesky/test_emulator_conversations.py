@@ -210,6 +210,28 @@ def test_a_threadgate_hides_replies_from_notifications_and_flags_them_in_threads
     assert emu.threadgate("3kaaaaaaaaa22") == {**gate, "hiddenReplies": []}
 
 
+def test_one_page_hides_by_each_threads_own_gate(emu: BlueskyEmulator, pds: Pds) -> None:
+    """In one page, a gate's hiddenReplies take out only its own thread's replies: the
+    same troll's replies under an ungated post are listed, with the same author view in
+    each notification."""
+    first = our_post(pds)
+    our_post(pds, "another", rkey="3kbbbbbbbbb22")
+    rude = [emu.audience("troll").reply("3kaaaaaaaaa22", f"rude {i}") for i in range(2)]
+    kind = emu.audience("fan").reply("3kaaaaaaaaa22", "kind")
+    there = [emu.audience("troll").reply("3kbbbbbbbbb22", f"there {i}") for i in range(2)]
+    gate = {
+        "$type": GATE,
+        "post": first["uri"],
+        "createdAt": "2026-12-01T10:00:00.000Z",
+        "hiddenReplies": rude,
+    }
+    assert put_gate(pds, gate, swapRecord=None).status_code == 200
+    listed = notes(pds).json()["notifications"]
+    assert [n["uri"] for n in listed] == [there[1], there[0], kind]
+    assert listed[0]["author"] == listed[1]["author"] != listed[2]["author"]
+    assert listed[0]["author"]["handle"] == "troll.test"
+
+
 def test_notifications_are_rate_limited_like_every_read() -> None:
     """With rate limits on, listNotifications spends the per-IP budget and says so."""
     emu = BlueskyEmulator(rate_limits=BlueskyLimits(api=((3, 300.0),)))

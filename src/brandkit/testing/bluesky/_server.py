@@ -2025,6 +2025,19 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         reasons = params.get("reasons")
         limit = int(params.get("limit", 50))
         listed = self._notifications(viewer.did)
+        # Nothing changes while a read is answered: each thread's hidden replies and each
+        # author's view are made once per read, not once per notification.
+        hidden_in: dict[str, set[str]] = {}
+        own = f"at://{viewer.did}/"
+
+        def hidden(rec: StoredRecord) -> bool:
+            """`_hidden_by_root_author` of ``rec`` for the viewer."""
+            root = _root_uri(rec)
+            if not (root and root.startswith(own)):
+                return False
+            if root not in hidden_in:
+                hidden_in[root] = self._hidden_replies(rec)
+            return rec.uri in hidden_in[root]
 
         def fetch(before: int | None, size: int) -> tuple[list[_Note], list[_Note], int | None]:
             """One fetch: the notifications of the reasons asked, those the rules keep, and
@@ -2033,11 +2046,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             read = listed[start : start + size]
             more = read[-1][0] if len(listed) > start + size and read else None
             asked = [n for n in read if reasons is None or n[1] in reasons]
-            kept = [
-                n
-                for n in asked
-                if not (n[1] == "reply" and self._hidden_by_root_author(n[3], viewer.did))
-            ]
+            kept = [n for n in asked if not (n[1] == "reply" and hidden(n[3]))]
             return asked, kept, more
 
         asked, page, after = fetch(before, limit)
@@ -2059,12 +2068,15 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             if after == previous:
                 after = None
         notifications = []
+        authors: dict[str, dict[str, Any]] = {}
         for i, (sort_ms, reason, subject, rec) in enumerate(page):
-            author = self.users[rec.did]
+            if rec.did not in authors:
+                author = self.users[rec.did]
+                authors[rec.did] = {**self._author(author), "indexedAt": _iso(author.created_at)}
             view: dict[str, Any] = {
                 "uri": rec.uri,
                 "cid": rec.cid,
-                "author": {**self._author(author), "indexedAt": _iso(author.created_at)},
+                "author": authors[rec.did],
                 "reason": reason,
             }
             if subject is not None:

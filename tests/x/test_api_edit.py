@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from brandkit import Account
+from brandkit.testing.conformance import tiny_png
 from brandkit.testing.x import EDIT_WINDOW, XEmulator
 from tests.x.conftest import check_response, get, operation_schema
 
@@ -106,3 +107,77 @@ def test_what_x_would_not_let_be_edited_is_refused(emu: XEmulator, brand: Accoun
     emu.clock.advance(EDIT_WINDOW.total_seconds() + 1)
     assert "edit window" in refusal(edit(emu, brand, late, "Later on"))
     assert len(emu.posts) == before + 5 + 1
+
+
+def upload_image(emu: XEmulator, account: Account) -> str:
+    """A PNG uploaded in X's three steps; its media id (images need no processing)."""
+    headers = {"authorization": f"Bearer {account.secret('user_token')}"}
+    data = tiny_png()
+    init = httpx.post(
+        emu.base_url + "/2/media/upload/initialize",
+        json={"media_type": "image/png", "total_bytes": len(data), "media_category": "tweet_image"},
+        headers=headers,
+    )
+    media_id = str(init.json()["data"]["id"])
+    append = httpx.post(
+        f"{emu.base_url}/2/media/upload/{media_id}/append",
+        data={"segment_index": "0"},
+        files={"media": ("blob", data, "application/octet-stream")},
+        headers=headers,
+    )
+    assert append.status_code == 200, append.text
+    finalize = httpx.post(f"{emu.base_url}/2/media/upload/{media_id}/finalize", headers=headers)
+    assert finalize.status_code == 200, finalize.text
+    return media_id
+
+
+def invalid(r: httpx.Response) -> list[str]:
+    """The messages of X's 400 invalid-request problem."""
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["type"] == "https://api.twitter.com/2/problems/invalid-request"
+    assert body["title"] == "Invalid Request"
+    return [str(e["message"]) for e in body["errors"]]
+
+
+def test_an_edit_brings_no_media_to_a_quote_and_no_poll(emu: XEmulator, brand: Account) -> None:
+    """``media``, ``poll`` and ``quote_tweet_id`` are mutually exclusive (X's OpenAPI), an
+    edit keeps the post's quote, and a post with a poll cannot be edited (docs.x.com
+    fundamentals/edit-posts): media on an edit of a quote, or a poll on any edit, is X's 400
+    and makes nothing; the same edits without them are made."""
+    quoted = create(emu, brand, {"text": "The original"}).json()["data"]["id"]
+    quote = create(emu, brand, {"text": "Look at this", "quote_tweet_id": quoted})
+    quote_id = quote.json()["data"]["id"]
+    plain = create(emu, brand, {"text": "Plain"}).json()["data"]["id"]
+    image = upload_image(emu, brand)
+    emu.clock.advance(60)
+    before = len(emu.posts)
+    with_media = create(
+        emu,
+        brand,
+        {
+            "text": "Look at this!",
+            "media": {"media_ids": [image]},
+            "edit_options": {"previous_post_id": quote_id},
+        },
+    )
+    assert invalid(with_media) == ["$: media and quote_tweet_id are mutually exclusive"]
+    poll = {"options": ["yes", "no"], "duration_minutes": 60}
+    with_poll = create(
+        emu, brand, {"text": "Vote", "poll": poll, "edit_options": {"previous_post_id": plain}}
+    )
+    assert invalid(with_poll) == ["$.poll: an edit keeps the post's poll (none)"]
+    assert len(emu.posts) == before
+    edited = edit(emu, brand, quote_id, "Look at this!")
+    assert edited.status_code == 201, edited.text
+    assert emu.post(edited.json()["data"]["id"]).quote_tweet_id == quoted  # type: ignore[union-attr]
+    pictured = create(
+        emu,
+        brand,
+        {
+            "text": "Plain!",
+            "media": {"media_ids": [image]},
+            "edit_options": {"previous_post_id": plain},
+        },
+    )
+    assert pictured.status_code == 201, pictured.text

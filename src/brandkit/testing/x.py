@@ -1938,7 +1938,10 @@ class XEmulator(Emulator):
 
         X documents no error for an edit it refuses: these are 403 problems (``about:blank``,
         "Forbidden") as X answers a create it forbids (a reply to a deleted post, a
-        duplicate), a reply or quote other than the post's a 400 invalid request."""
+        duplicate), a reply or quote other than the post's a 400 invalid request, and so is
+        a poll (a post with a poll cannot be edited, docs.x.com fundamentals/edit-posts)
+        and media on a post that quotes (the edit keeps the quote, which ``media`` is
+        mutually exclusive with, as in a create)."""
         previous = body["edit_options"]["previous_post_id"]
         post = self._posts.get(previous)
         if post is None or post.deleted:
@@ -1964,11 +1967,16 @@ class XEmulator(Emulator):
             for name, given, kept in (
                 ("reply", reply.get("in_reply_to_tweet_id"), post.in_reply_to),
                 ("quote_tweet_id", body.get("quote_tweet_id"), post.quote_tweet_id),
+                ("poll", body.get("poll"), None),
             )
             if given is not None and given != kept
         ]
         if moved:
             return self.invalid(moved, caller.headers)
+        if "media" in body and post.quote_tweet_id is not None:
+            return self.invalid(
+                ["$: media and quote_tweet_id are mutually exclusive"], caller.headers
+            )
         if text and self._is_duplicate(caller.user.id, text, now, besides=post.history):
             return self._problem_json(
                 {

@@ -172,6 +172,27 @@ def test_a_page_between_bounds_holds_only_browserable_notifications(
     assert notifications(api, max_id=mentions[1], min_id=mentions[5]).json() == []
 
 
+def test_a_notification_names_who_acted_and_the_statuss_author(
+    emu: MastodonEmulator, api: Api
+) -> None:
+    """A mention's account is its status's author (the status's copy with the status's
+    own origin); a favourite's account is who favourited, its status's account the
+    brand."""
+    post = brand_post(api)
+    emu.audience("fan1").reply(post, "hi")
+    liker = emu.account(username="liker")
+    Api(emu, liker.secret("token")).http.post(f"/api/v1/statuses/{post}/favourite")
+    favourite, mention = notifications(api).json()
+    assert (favourite["type"], mention["type"]) == ("favourite", "mention")
+    assert favourite["account"]["acct"] == "liker"
+    assert favourite["status"]["account"]["acct"] == "brand"
+    assert mention["account"]["acct"] == "fan1"
+    author = mention["status"]["account"]
+    assert (author["id"], author["acct"]) == (mention["account"]["id"], "fan1")
+    origin = mention["status"]["url"].split("/@", 1)[0]
+    assert author["avatar"] == f"{origin}/avatars/original/missing.png"
+
+
 @pytest.mark.parametrize(
     ("version", "limit", "count"),
     [

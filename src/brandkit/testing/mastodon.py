@@ -2117,8 +2117,14 @@ class MastodonEmulator(Emulator):
             data["text"] = st.text
         return data
 
-    def _status_text(self, st: _Status, viewer: _User) -> str:
-        """``json.dumps(self._status_json(st, viewer=viewer))``, from the status's template."""
+    def _status_text(
+        self, st: _Status, viewer: _User, made: tuple[str, str, str] | None = None
+    ) -> str:
+        """``json.dumps(self._status_json(st, viewer=viewer))``, from the status's template.
+
+        ``made``: an account's text the caller made already, with its user id and origin
+        (a mention's notification names its author twice: as the notification's account
+        and the status's)."""
         user = self._users[st.user_id]
         origin = st.origin
         values = {field: _number(value) for field, value in self._counts(st).items()}
@@ -2129,7 +2135,10 @@ class MastodonEmulator(Emulator):
         values["bookmarked"] = "true" if (viewer.id, st.id) in self._bookmark_ids else "false"
         muted = self._muting(viewer.id, st)
         values["muted"] = "true" if muted else "false"
-        values["account"] = self._account_text(user, origin)
+        if made is not None and made[:2] == (user.id, origin):
+            values["account"] = made[2]
+        else:
+            values["account"] = self._account_text(user, origin)
         values["media_attachments"] = (
             json.dumps([self._media_json(self._media[i]) for i in st.media_ids])
             if st.media_ids
@@ -3519,10 +3528,11 @@ class MastodonEmulator(Emulator):
 
     def _notification_text(self, n: _Notification, origin: str) -> str:
         """``json.dumps(self._notification_json(n, origin))``, from templates."""
-        values = {"account": self._account_text(self._users[n.from_id], origin)}
+        account = self._account_text(self._users[n.from_id], origin)
+        values = {"account": account}
         if n.status_id is not None:
             values["status"] = self._status_text(
-                self._statuses[n.status_id], self._users[n.account_id]
+                self._statuses[n.status_id], self._users[n.account_id], (n.from_id, origin, account)
             )
         return self._notification_template(n).render(values)
 

@@ -157,6 +157,35 @@ def test_an_edit_through_tweepys_request_is_a_new_version(
     assert "newer version" in caught.value.api_messages[0]
 
 
+def test_a_post_with_a_poll_is_not_editable(served: tuple[XEmulator, str], brand: Brand) -> None:
+    """A post with a poll cannot be edited (docs.x.com fundamentals/edit-posts): tweepy reads
+    ``is_edit_eligible`` false and no edits left, and an edit of it is tweepy.Forbidden and
+    makes nothing; a post without one, made alike, is editable."""
+    emu, _ = served
+    poll = brand.client.create_tweet(
+        text="Which colour?", poll_options=["red", "blue"], poll_duration_minutes=60
+    ).data["id"]
+    plain = brand.client.create_tweet(text="No poll here").data["id"]
+    emu.clock.advance(60)
+    controls = {
+        t.id: t.edit_controls
+        for t in brand.client.get_tweets(
+            [poll, plain], tweet_fields=["edit_controls"], user_auth=True
+        ).data
+    }
+    assert controls[int(poll)]["is_edit_eligible"] is False
+    assert controls[int(poll)]["edits_remaining"] == 0
+    assert controls[int(plain)]["is_edit_eligible"] is True
+    assert controls[int(plain)]["edits_remaining"] == 5
+    body = {"text": "Which colour? Pick one", "edit_options": {"previous_post_id": poll}}
+    with pytest.raises(tweepy.Forbidden) as caught:
+        brand.client.request("POST", "/2/tweets", json=body, user_auth=True)
+    assert "poll" in caught.value.api_messages[0]
+    assert emu.post_texts() == ["Which colour?", "No poll here"]
+    with pytest.raises(ValueError, match="poll"):
+        emu.edit(poll, "Which colour? Pick one")
+
+
 def test_bad_credentials_raise_unauthorized(served: tuple[XEmulator, str], brand: Brand) -> None:
     """A wrong token secret: tweepy.Unauthorized on v2 and on the v1.1 upload (code 32)."""
     _, url = served

@@ -472,6 +472,8 @@ class XPost:
         lang: the post's language, when its author gave one.
         edits: the ids of its edit chain, oldest (the original) first, shared by every
             version (`XEmulator.edit`); ``None`` while it was never edited.
+        poll: the ``poll`` it was made with (``options``, ``duration_minutes``), if any:
+            such a post cannot be edited.
     """
 
     id: str
@@ -490,6 +492,7 @@ class XPost:
     hidden: bool = False
     lang: str | None = None
     edits: list[str] | None = None
+    poll: dict[str, Any] | None = None
 
     text_changes: ClassVar[int] = 0
     """How many times a post's ``display_text`` was set after it was made (by any
@@ -1749,6 +1752,7 @@ class XEmulator(Emulator):
         reply_settings: str | None = None,
         lang: str | None = None,
         handles: str = "",
+        poll: dict[str, Any] | None = None,
     ) -> XPost:
         post_id = self._new_id(created_at)
         display, urls = self._shorten(post_id, user, text, media_keys)
@@ -1772,6 +1776,7 @@ class XEmulator(Emulator):
             reply_settings=reply_settings,
             urls=urls,
             lang=lang,
+            poll=poll,
         )
         self._posts[post_id] = post
         return post
@@ -1917,6 +1922,7 @@ class XEmulator(Emulator):
             quote=quote,
             reply_settings=body.get("reply_settings"),
             handles=handles,
+            poll=body.get("poll"),
         )
         data = {
             "data": {"id": post.id, "text": post.display_text, "edit_history_tweet_ids": [post.id]}
@@ -2139,7 +2145,7 @@ class XEmulator(Emulator):
         history = post.history
         original = self._posts.get(history[0], post)
         parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
-        eligible = parent is None or parent.author_id == post.author_id
+        eligible = post.poll is None and (parent is None or parent.author_id == post.author_id)
         until = original.created_at + EDIT_WINDOW.total_seconds()
         left = EDIT_LIMIT - (len(history) - 1) if eligible and now < until else 0
         return {
@@ -2902,8 +2908,9 @@ class XEmulator(Emulator):
         Raises:
             KeyError: no such post, or it was deleted.
             ValueError: X would not let it be edited: an older version (edit the newest),
-                a reply to someone else's post (only self-threads are editable), over
-                `EDIT_WINDOW` after the original or edited `EDIT_LIMIT` times already.
+                a reply to someone else's post (only self-threads are editable), a post
+                with a poll, over `EDIT_WINDOW` after the original or edited `EDIT_LIMIT`
+                times already.
         """
         with self.lock:
             post = self._posts.get(str(post_id))
@@ -2928,6 +2935,8 @@ class XEmulator(Emulator):
         parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
         if parent is not None and parent.author_id != post.author_id:
             return f"post {post.id} replies to someone else: X cannot edit it"
+        if post.poll is not None:
+            return f"post {post.id} has a poll: X cannot edit it"
         original = self._posts.get(chain[0], post)
         if now - original.created_at > EDIT_WINDOW.total_seconds():
             return f"post {post.id} is past X's {EDIT_WINDOW} edit window"

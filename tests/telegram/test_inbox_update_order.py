@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from brandkit import Account, Client, Inbox
+from brandkit import Account, Client, Inbox, Post
 from brandkit._flow import run_flow
 from brandkit.platforms.telegram import TelegramAdapter
 from brandkit.testing.telegram import TelegramEmulator
@@ -22,6 +22,24 @@ from tests.telegram.conftest import FAST, RAW, Canned, ok
 def mentions(emu: TelegramEmulator, n: int) -> list[str]:
     """``n`` private messages to the bot from different people, oldest first (their ids)."""
     return [emu.audience(f"f{i}").mention(f"hi {i}") for i in range(n)]
+
+
+def list_updates_backwards(emu: TelegramEmulator) -> None:
+    """From now on each getUpdates answer brandkit gets lists its updates newest first, as
+    a proxy that garbles the order would; what Telegram does with the request (the offset
+    it confirms) is unchanged."""
+    handle = emu.handle
+
+    def backwards(request: httpx.Request) -> httpx.Response:
+        response = handle(request)
+        if not request.url.path.endswith("/getUpdates") or request.headers.get(RAW):
+            return response
+        body = response.json()
+        assert body["ok"] is True
+        body["result"].reverse()
+        return httpx.Response(response.status_code, json=body, request=request)
+
+    emu.handle = backwards  # type: ignore[method-assign]
 
 
 def waiting_ids(emu: TelegramEmulator, account: Account) -> list[int]:
@@ -133,3 +151,33 @@ def test_a_page_held_by_an_id_far_ahead_still_gives_its_messages(
         stored = sorted(m.id for m in inbox.messages(account=account.key))
     assert stored == sorted([*said, later])
     assert any("cannot confirm" in r.getMessage() for r in caplog.records)
+
+
+def test_updates_listed_newest_first_are_read_in_id_order(
+    emu: TelegramEmulator, tmp_path: Path
+) -> None:
+    """A page listed newest first (over 127.0.0.1, the answer reordered on its way): the
+    edit of a private message came before its first text, which then replaced it, and a
+    comment on a comment came before the automatic forward and the comment that say which
+    post its thread is under, so it was left out and its update confirmed (lost). Read in
+    update_id order, the store holds the edited text and all three comments."""
+    account = emu.account()
+    with Inbox(tmp_path / "inbox.db") as inbox, Client(retry=FAST) as client:
+        assert inbox.sync(client, [account]).errors == {}  # the bot now takes edits
+        said = emu.audience("ann").mention("hello")
+        emu.edit(said, "hello, is the shop open today?")
+        (d,) = client.publish(Post(text="Big news"), account)
+        top = emu.audience("fan").comment(d.ids[0], "wow")
+        nested = emu.audience("pal").comment(top, "indeed")
+        list_updates_backwards(emu)
+        assert inbox.sync(client, [account]).errors == {}
+        # The next sync confirms the page (its offset goes out) and finds nothing after it.
+        again = inbox.sync(client, [account])
+        assert again.errors == {} and (again.added, again.updated) == (0, 0)
+        stored = {m.id: m for m in inbox.messages(account=account.key)}
+    assert stored[said].text == "hello, is the shop open today?"
+    assert stored[said].edited_at is not None
+    assert sorted(stored) == sorted([said, top, nested])
+    assert (stored[nested].our_post, stored[nested].in_reply_to) == (d.ids[0], top)
+    (bot,) = emu.bots.values()
+    assert emu.pending_updates(bot) == 0

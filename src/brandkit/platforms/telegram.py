@@ -585,13 +585,17 @@ class TelegramAdapter(Adapter):
     def _read_updates(
         self, updates: Sequence[tuple[_Update, dict[str, Any]]], threads: dict[str, str]
     ) -> list[Message]:
-        """The messages of ``updates`` for the brand, in order, each as its last edit among
-        them shows it (with ``edited_at``). An edit of a message that is not among them (one
-        an earlier read gave) comes again as it is now, where the edit is: the inbox store
-        replaces the text it holds with it."""
+        """The messages of ``updates`` for the brand, in ``update_id`` order, each as its
+        last edit among them shows it (with ``edited_at``). An edit of a message that is not
+        among them (one an earlier read gave) comes again as it is now, where the edit is:
+        the inbox store replaces the text it holds with it."""
         messages: list[Message] = []
         where: dict[str, int] = {}
-        for update, raw in updates:
+        # Telegram's order is the ids' ("restore the correct update sequence, should they
+        # get out of order"), not the listing's: listed out of order, an edit would be
+        # replaced by its first text, and a comment on a comment listed before what names
+        # its thread's post would be left out, and then confirmed. The sort is stable.
+        for update, raw in sorted(updates, key=lambda u: u[0].update_id):
             if update.message is not None:
                 found = self._read_message(update.message, raw, threads)
             elif update.edited_message is not None:

@@ -318,6 +318,44 @@ def _first_fraction(value: Any, path: tuple[str | int, ...]) -> tuple[float, Any
     return None
 
 
+# The keys under which a getPostThread answer nests its thread nodes: 1000 levels of replies
+# (or of parents) nest 2000 JSON levels, deeper than json.dumps goes (RecursionError).
+_THREAD_NESTING = frozenset({"thread", "replies", "parent"})
+_TEXT, _WHOLE, _WALK = 0, 1, 2
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _thread_json(body: Mapping[str, Any]) -> str:
+    """A getPostThread answer as `BlueskyEmulator.json` writes it, the same text, however
+    deep its thread: the nodes under ``thread``, ``replies`` and ``parent`` are written with
+    a stack, the rest of each (its post view, the threadgate) by json.dumps."""
+    out: list[str] = []
+    todo: list[tuple[int, Any]] = [(_WALK, body)]
+    while todo:
+        kind, value = todo.pop()
+        if kind == _TEXT:
+            out.append(value)
+        elif kind == _WHOLE or not isinstance(value, dict | list):
+            out.append(_compact(value))
+        elif isinstance(value, dict):
+            todo.append((_TEXT, "}"))
+            for i, (key, item) in reversed(list(enumerate(value.items()))):
+                todo.append((_WALK if key in _THREAD_NESTING else _WHOLE, item))
+                todo.append((_TEXT, ("," if i else "") + _compact(str(key)) + ":"))
+            todo.append((_TEXT, "{"))
+        else:
+            todo.append((_TEXT, "]"))
+            for i, item in reversed(list(enumerate(value))):
+                todo.append((_WALK, item))
+                if i:
+                    todo.append((_TEXT, ","))
+            todo.append((_TEXT, "["))
+    return "".join(out)
+
+
 # app.bsky.feed.getPostThread's parameters, as its lexicon defines them (the AppView read is
 # answered by the emulator itself, like getPosts).
 _THREAD = "app.bsky.feed.getPostThread"
@@ -1778,7 +1816,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             # As the AppView (v1): hidden replies stay in the thread; the root's threadgate
             # comes beside it, and clients fold away what its hiddenReplies name.
             body["threadgate"] = self._threadgate_view(gate)
-        return self._stamp(self.json(body), status)
+        return self._stamp(self.json_text(_thread_json(body)), status)
 
     @route("GET", r"/xrpc/app\.bsky\.feed\.getAuthorFeed")
     def _get_author_feed(self, request: httpx.Request) -> httpx.Response:
@@ -1853,26 +1891,33 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         return rec if rec is not None and rec.collection == POST else None
 
     def _thread_view(self, rec: StoredRecord, *, depth: int, viewer: str | None) -> dict[str, Any]:
-        view: dict[str, Any] = {
-            "$type": "app.bsky.feed.defs#threadViewPost",
-            "post": self._post_view(rec, viewer),
-        }
-        if depth > 0:
-            # Oldest first; the AppView's ranking of replies is not emulated.
-            children = sorted(
-                (
-                    r
-                    for r in self.records.values()
-                    if r.collection == POST
-                    and ((r.value.get("reply") or {}).get("parent") or {}).get("uri") == rec.uri
-                    # views.threadReplies leaves out replies against the threadgate.
-                    and r.uri not in self._gate_violations
-                ),
-                key=lambda r: (r.created_at, r.rkey),
-            )
-            view["replies"] = [
-                self._thread_view(r, depth=depth - 1, viewer=viewer) for r in children
+        """The ``threadViewPost`` of ``rec`` with its replies ``depth`` levels deep. Built with
+        a stack, not recursion: the lexicon lets a thread be 1000 levels deep. The views are
+        made in the order a depth-first walk meets them."""
+        view: dict[str, Any] = {"$type": "app.bsky.feed.defs#threadViewPost"}
+        if depth <= 0:
+            view["post"] = self._post_view(rec, viewer)
+            return view
+        # Each post's replies, oldest first (the AppView's ranking of replies is not
+        # emulated); views.threadReplies leaves out replies against the threadgate.
+        children: dict[str, list[StoredRecord]] = {}
+        for r in self.records.values():
+            if r.collection != POST or r.uri in self._gate_violations:
+                continue
+            parent = ((r.value.get("reply") or {}).get("parent") or {}).get("uri")
+            if isinstance(parent, str):
+                children.setdefault(parent, []).append(r)
+        todo: list[tuple[StoredRecord, dict[str, Any], int]] = [(rec, view, depth)]
+        while todo:
+            node_rec, node, left = todo.pop()
+            node["post"] = self._post_view(node_rec, viewer)
+            if left <= 0:
+                continue
+            below = sorted(children.get(node_rec.uri, ()), key=lambda r: (r.created_at, r.rkey))
+            replies = node["replies"] = [
+                {"$type": "app.bsky.feed.defs#threadViewPost"} for _ in below
             ]
+            todo.extend(zip(reversed(below), reversed(replies), itertools.repeat(left - 1)))
         return view
 
     # -- routes: search (app.bsky.feed.searchPosts) --------------------------------------------

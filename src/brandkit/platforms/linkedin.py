@@ -139,6 +139,8 @@ _MAX_UPLOADS_KEPT = 64
 _Int = Annotated[int, pydantic.Strict()]
 _Urn = Annotated[str, pydantic.StringConstraints(pattern=r"^urn:li:[A-Za-z]+:\S+$")]
 _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\S+")
+# Any post URN the posts request gave, as inbox cursors saved before kept (`_old_post`).
+_OLD_POST_URN = re.compile(r"urn:li:[A-Za-z]+:\S+")
 _UploadUrl = Annotated[str, pydantic.StringConstraints(pattern=r"^https?://[\x21-\x7e]+$")]
 """An upload URL brandkit PUTs to: http(s), printable ASCII (else no request can be made)."""
 
@@ -1759,9 +1761,22 @@ def _comment_parts(urn: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def _old_post(urn: object) -> bool:
+    """``urn`` is a URN other than a share or ugcPost one, which cursors saved before the
+    inbox kept those alone may hold (the posts request gave them any post URN it listed, an
+    ``urn:li:activity:`` one too). Anything else that is no post URN is no URN of a cursor
+    brandkit made."""
+    return (
+        isinstance(urn, str)
+        and _POST_URN.fullmatch(urn) is None
+        and _OLD_POST_URN.fullmatch(urn) is not None
+    )
+
+
 def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], list[str] | None]:
     """The inbox cursor of ``author``'s posts: what was seen per post, and the posts still
-    to read (``None``: start with the posts request).
+    to read (``None``: start with the posts request). A post whose URN is no share or
+    ugcPost one, which an earlier brandkit wrote (`_old_post`), is left out with a warning.
 
     Raises:
         ConfigurationError: not a cursor of this adapter, or another author's.
@@ -1779,7 +1794,13 @@ def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], lis
                 f"{author}: pass since=None, or the cursor saved for this account"
             )
         seen: dict[str, _Seen] = {}
+        # Refused, such a cursor failed every sync of the account until it was dropped by
+        # hand; the inbox no longer reads such a post (`_InboxPost`), so what was seen of it
+        # is moot, and left out it is written no more.
+        old = {u for u in [*data["posts"], *(data.get("todo") or ())] if _old_post(u)}
         for urn, item in data["posts"].items():
+            if urn in old:
+                continue
             if not (isinstance(urn, str) and _POST_URN.fullmatch(urn)):
                 raise ValueError(f"bad post {urn!r}")
             t, ids = item["t"], item["ids"]
@@ -1820,11 +1841,22 @@ def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], lis
         todo = data.get("todo")
         if todo is not None and not all(isinstance(u, str) for u in todo):
             raise ValueError("bad todo")
+        if todo is not None:
+            todo = [u for u in todo if u not in old]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigurationError(
             f"this is not a LinkedIn inbox cursor brandkit made ({exc}): pass since=None to "
             "read from the start"
         ) from None
+    if old:
+        logger.warning(
+            "the LinkedIn inbox cursor of %s holds %d post(s) whose URN is no share or ugcPost "
+            "one (saved by an earlier brandkit; %s): they are left out, and the cursor saved "
+            "after this read no longer holds them",
+            author,
+            len(old),
+            ", ".join(sorted(u[:200] for u in old)[:5]),
+        )
     return seen, None if todo is None else list(todo)
 
 

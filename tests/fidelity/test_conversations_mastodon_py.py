@@ -357,3 +357,39 @@ def test_grouped_notifications_fold_favourites_and_page(
     api.dismiss_grouped_notification(favs.group_key)
     left = [g.group_key for g in api.grouped_notifications().notification_groups]
     assert favs.group_key not in left and len(left) == 2
+
+
+URL_FIELDS = ("url", "uri", "avatar", "avatar_static", "header", "header_static")
+
+
+def test_one_instance_answers_under_one_domain_whatever_made_its_statuses() -> None:
+    """One instance, one domain: Mastodon builds every URL of its answers from its own
+    domain. Reached by another name of the same socket (``localhost``), with a mention made
+    before the emulator was served and a reply made while served, every notification shows
+    its account as ``GET /api/v1/accounts/:id`` does (the same avatar and URL as the account
+    of its status), and every status address is under the name the client uses."""
+    emu = MastodonEmulator(engagement_rate=0)
+    token = emu.account(username="brand").secret("token")
+    early = emu.audience("fan").mention("hello before you were up")
+    with emu.serve() as url:
+        other = url.replace("127.0.0.1", "localhost")
+        assert other != url
+        api = connect(other, token)
+        post = api.status_post("Launch day")
+        reply = emu.audience("fan").reply(post.id, "congrats")
+        emu.audience("fan2").favourite(post.id)
+        notes = api.notifications()
+        assert sorted((n.type, n.status.id) for n in notes) == sorted(
+            [("mention", early), ("mention", reply), ("favourite", post.id)]
+        )
+        for n in notes:
+            shown = api.account(n.account.id)
+            assert {f: n.account[f] for f in URL_FIELDS} == {f: shown[f] for f in URL_FIELDS}
+            author = api.account(n.status.account.id)
+            assert {f: n.status.account[f] for f in URL_FIELDS} == {
+                f: author[f] for f in URL_FIELDS
+            }
+            assert all(shown[f].startswith(other + "/") for f in URL_FIELDS)
+            assert n.status.url.startswith(other + "/") and n.status.uri.startswith(other + "/")
+        fan = next(n for n in notes if n.status.id == reply)
+        assert fan.account == fan.status.account

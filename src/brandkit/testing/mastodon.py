@@ -78,6 +78,9 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
 Any other path answers 404 ``{"error": "Record not found"}``, as Mastodon's catch-all route
 does; a trailing slash is ignored, as Rails' router ignores it.
 
+The instance's domain is the address a client reaches it by: every URL of an answer (accounts,
+statuses, media, tags, ``Link`` headers) is under it, whenever and by whom a status was made.
+
 Mastodon tokens do not expire; `MastodonEmulator.revoke_tokens` makes every token
 answer 401 as a revoked one does, and ``token_ttl`` emulates a server that expires them.
 
@@ -279,7 +282,6 @@ class _Attachment:
     size: int
     description: str | None
     ready_at: float
-    origin: str
     width: int | None = None
     height: int | None = None
     status_id: str | None = None
@@ -299,7 +301,6 @@ class _Scheduled:
     scheduled_at: float | None
     params: dict[str, Any]
     media_ids: list[str]
-    origin: str
 
 
 @attrs.define
@@ -315,7 +316,6 @@ class _Status:
     in_reply_to_account_id: str | None
     media_ids: list[str]
     created_at: float
-    origin: str
     deleted_at: float | None = None
     extra: dict[str, int] = attrs.field(factory=dict)
     quote_of: str | None = None
@@ -712,6 +712,8 @@ class MastodonEmulator(Emulator):
         self._account_texts: dict[tuple[str, str], tuple[Any, JsonTemplate, str]] = {}
         self._mention_texts: dict[str, tuple[Any, str]] = {}
         self._host_memo: tuple[str, str] | None = None
+        # The origin of the request being answered (None between requests): see _domain.
+        self._answering: str | None = None
         self._media: dict[str, _Attachment] = {}
         self._keys: dict[tuple[str, str], tuple[str, float]] = {}
         self._hits: dict[tuple[str, str, int], int] = {}
@@ -1074,7 +1076,6 @@ class MastodonEmulator(Emulator):
                 in_reply_to_account_id=parent.user_id if parent else None,
                 media_ids=[],
                 created_at=now,
-                origin=self._base_url,
                 quote_of=quoted.id if quoted else None,
                 # A local member writes on the web; another server's status has no app here.
                 application="Web" if author.domain is None else None,
@@ -1263,10 +1264,20 @@ class MastodonEmulator(Emulator):
         self._audience_ids[name] = user.id
         return user
 
+    def _domain(self) -> str:
+        """The instance's own origin, which every URL of an answer is made of: the one the
+        request being answered reached it by, else `base_url`. Mastodon has one domain
+        (LOCAL_DOMAIN) and builds every address from it, whoever wrote the status and
+        whenever; the emulator has none configured, so the name a client uses is its domain
+        (the instance document says so too), and a status or account made while it was
+        not served, or reached by another name of its socket, shows the client's."""
+        return self._answering or self._base_url
+
     def _host(self) -> str:
+        domain = self._domain()
         memo = self._host_memo
-        if memo is None or memo[0] != self._base_url:
-            memo = (self._base_url, httpx.URL(self._base_url).netloc.decode("ascii"))
+        if memo is None or memo[0] != domain:
+            memo = (domain, httpx.URL(domain).netloc.decode("ascii"))
             self._host_memo = memo
         return memo[1]
 
@@ -1599,10 +1610,13 @@ class MastodonEmulator(Emulator):
             response = self.error(429, "Too many requests")
             response.headers.update(throttled)
             return self._finish(request, response, now)
+        self._answering = self._origin(request)
         try:
             response = fn(self, request, user=user, **kwargs)
         except Refusal as refusal:
             response = self.refused(refusal)
+        finally:
+            self._answering = None
         if most is not None:
             response.headers.update(most[1])
         if user is not None and request.method == "POST" and request.url.path == "/api/v1/statuses":
@@ -1917,7 +1931,7 @@ class MastodonEmulator(Emulator):
 
     def _media_json(self, m: _Attachment) -> dict[str, Any]:
         ready = not m.failed and self.clock.time() >= m.ready_at
-        base = f"{m.origin}/system/media_attachments"
+        base = f"{self._domain()}/system/media_attachments"
         # The extension comes from the stored type, as Mastodon's own file names do.
         ext = media_extension(mime_type=m.mime_type)
         meta: dict[str, Any] = {"focus": {"x": 0.0, "y": 0.0}}
@@ -1983,7 +1997,6 @@ class MastodonEmulator(Emulator):
             description=description or None,
             ready_at=now if wait else now + delay,
             created_at=now,
-            origin=self._origin(request),
             width=width,
             height=height,
         )
@@ -2094,7 +2107,7 @@ class MastodonEmulator(Emulator):
         nested: bool = False,
     ) -> dict[str, Any]:
         user = self._users[st.user_id]
-        origin = st.origin
+        origin = self._domain()
         data = self._status_fields(
             st,
             text_only=text_only,
@@ -2126,7 +2139,7 @@ class MastodonEmulator(Emulator):
         (a mention's notification names its author twice: as the notification's account
         and the status's)."""
         user = self._users[st.user_id]
-        origin = st.origin
+        origin = self._domain()
         values = {field: _number(value) for field, value in self._counts(st).items()}
         favourited = (viewer.id, st.id) in self._favourites
         values["favourited"] = "true" if favourited else "false"
@@ -2150,17 +2163,18 @@ class MastodonEmulator(Emulator):
         return self._status_template(st, self._pinnable(st, viewer)).render(values)
 
     def _mentions_text(self, st: _Status) -> str:
-        """``json.dumps(self._mentions_json(st.text, st.origin))``, made again only when
-        the text or whom its mentions name changed."""
+        """``json.dumps(self._mentions_json(st.text, self._domain()))``, made again only
+        when the text, the domain or whom its mentions name changed."""
+        origin = self._domain()
         named = []
-        for item in _mentions_of(st.text, st.origin):
+        for item in _mentions_of(st.text, origin):
             username, _, domain = item["acct"].partition("@")
             user = self._resolve(username, domain or None)
             named.append(None if user is None else (user.id, user.acct))
-        key = (st.text, st.origin, tuple(named))
+        key = (st.text, origin, tuple(named))
         known = self._mention_texts.get(st.id)
         if known is None or known[0] != key:
-            known = (key, json.dumps(self._mentions_json(st.text, st.origin)))
+            known = (key, json.dumps(self._mentions_json(st.text, origin)))
             self._mention_texts[st.id] = known
         return known[1]
 
@@ -2177,7 +2191,7 @@ class MastodonEmulator(Emulator):
             st.in_reply_to_id,
             st.in_reply_to_account_id,
             st.created_at,
-            st.origin,
+            self._domain(),
             user.username,
             user.domain,
             st.edited_at,
@@ -2216,8 +2230,8 @@ class MastodonEmulator(Emulator):
         ``quote_approval.current_user`` is ``denied``."""
         user = self._users[st.user_id]
         # A remote account's status lives at its own server's addresses.
-        home = f"https://{user.domain}" if user.domain else st.origin
-        origin = st.origin
+        origin = self._domain()
+        home = f"https://{user.domain}" if user.domain else origin
         data: dict[str, Any] = {
             "id": st.id,
             "created_at": utc_millis(st.created_at),
@@ -2433,7 +2447,7 @@ class MastodonEmulator(Emulator):
         return self.json(
             [
                 {
-                    "content": render_content(text, st.origin),
+                    "content": render_content(text, origin),
                     "spoiler_text": spoiler,
                     "sensitive": sensitive,
                     "created_at": utc_millis(at),
@@ -2528,7 +2542,6 @@ class MastodonEmulator(Emulator):
             in_reply_to_account_id=parent.user_id if parent else None,
             media_ids=[m.id for m in attachments],
             created_at=now,
-            origin=self._origin(request),
         )
         self._add_status(st)
         self._notify_about(st)
@@ -2625,7 +2638,6 @@ class MastodonEmulator(Emulator):
             # jsonb keeps an object's keys ordered by length, then bytes.
             params=dict(sorted(stored.items(), key=lambda kv: (len(kv[0]), kv[0]))),
             media_ids=[m.id for m in attachments],
-            origin=self._origin(request),
         )
         self._scheduled[sch.id] = sch
         for m in attachments:
@@ -2687,7 +2699,6 @@ class MastodonEmulator(Emulator):
                 in_reply_to_account_id=parent.user_id if parent else None,
                 media_ids=[m.id for m in media],
                 created_at=at,
-                origin=sch.origin,
             )
             self._add_status(st)
             self._notify_about(st)
@@ -2866,7 +2877,7 @@ class MastodonEmulator(Emulator):
         """A reblog as StatusSerializer shows it to its author (as recorded from a real
         server): empty content, the ``/activity`` uri and url, no application, the
         reblogged status in ``reblog``."""
-        origin = st.origin
+        origin = self._domain()
         home = f"{origin}/users/{user.username}/statuses/{reblog_id}/activity"
         data = self._status_fields(st, signed_in=True)
         data.pop("pinned", None)

@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from brandkit import Client, Post
 from brandkit.testing.bluesky import BlueskyEmulator
+from tests.bluesky._support import FAST
 
 THREAD = "/xrpc/app.bsky.feed.getPostThread"
 
@@ -87,3 +89,101 @@ def test_depth_stops_replies_where_the_appview_does(served: BlueskyEmulator, dep
         assert "replies" not in nodes[-1]
     else:
         assert nodes[-1]["replies"] == []
+
+
+def _thread_reads(emu: BlueskyEmulator) -> list[dict[str, str]]:
+    return [dict(r.url.params) for r in emu.requests if r.url.path.endswith("getPostThread")]
+
+
+def test_a_conversation_300_deep_is_read_whole(served: BlueskyEmulator) -> None:
+    """Two people answer each other 300 times under the brand's post: every reply comes,
+    each answering the one before, read 50 levels at a time (an answer stays within what
+    a JSON reader nests), each read going on from the deepest reply the one before held."""
+    emu = served
+    account = emu.account(name="brand")
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        top = f"at://{emu.user('brand.test').did}/app.bsky.feed.post/{d.ids[0]}"
+        uris = _chain(emu, top, 300)
+        thread = client.replies(d)
+    assert [m.id for m in thread] == uris
+    assert [m.in_reply_to for m in thread] == [d.ids[0], *uris[:-1]]
+    assert {m.our_post for m in thread} == {d.ids[0]}
+    reads = _thread_reads(emu)
+    assert [r["uri"] for r in reads] == [top, *(uris[i] for i in range(49, 299, 50))]
+    assert {(r["depth"], r["parentHeight"]) for r in reads} == {("50", "0")}
+
+
+def test_an_appview_that_caps_depth_loses_no_branch(served: BlueskyEmulator) -> None:
+    """An AppView that answers 2 levels whatever depth is asked (BSKY_MAX_THREAD_DEPTH):
+    the conversation is read on below each reply where an answer stopped and that has
+    replies, every branch at every depth, the brand's own answer among them left out; a
+    reply without replies is not read on from."""
+    emu = served
+    emu.max_thread_depth = 2
+    account = emu.account(name="brand")
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        top = f"at://{emu.user('brand.test').did}/app.bsky.feed.post/{d.ids[0]}"
+        long_branch = _chain(emu, top, 7)
+        side = emu.audience("cat").reply(long_branch[1], "a side remark")
+        side_below = _chain(emu, side, 3)
+        lone = emu.audience("dan").reply(top, "nothing under me")
+        (mid,) = (m for m in client.replies(d) if m.id == long_branch[2])
+        ours = client.reply(mid, Post(text="thanks, go on")).ids[0]
+        mine = f"at://{emu.user('brand.test').did}/app.bsky.feed.post/{ours}"
+        after_ours = emu.audience("eve").reply(mine, "you answered!")
+        before = len(_thread_reads(emu))
+        thread = client.replies(d)
+    assert sorted(m.id for m in thread) == sorted(
+        [*long_branch, side, *side_below, lone, after_ours]
+    )
+    by_id = {m.id: m for m in thread}
+    assert by_id[after_ours].in_reply_to == ours
+    assert by_id[side_below[-1]].in_reply_to == side_below[-2]
+    anchors = [r["uri"] for r in _thread_reads(emu)[before:]]
+    # Each answer stops 2 levels below where it was asked; `lone` and the deepest replies
+    # of each branch have none, so nothing is read on from them.
+    assert anchors[0] == top and len(anchors) == len(set(anchors))
+    assert lone not in anchors and long_branch[-1] not in anchors
+    assert side_below[-1] not in anchors and after_ours not in anchors
+
+
+def test_the_reads_of_one_conversation_are_bounded(
+    served: BlueskyEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An AppView that answers 1 level at a time and a chain 60 deep: 50 reads, the 50
+    replies they hold, and a WARNING naming the reply below which nothing was read."""
+    emu = served
+    emu.max_thread_depth = 1
+    account = emu.account(name="brand")
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        top = f"at://{emu.user('brand.test').did}/app.bsky.feed.post/{d.ids[0]}"
+        uris = _chain(emu, top, 60)
+        with caplog.at_level("WARNING", logger="brandkit.platforms.bluesky"):
+            thread = client.replies(d)
+    assert [m.id for m in thread] == uris[:50]
+    assert len(_thread_reads(emu)) == 50
+    (warning,) = [r.getMessage() for r in caplog.records if "deeper than" in r.getMessage()]
+    assert uris[49] in warning and "under 1 of its replies" in warning
+
+
+def test_a_reply_deleted_before_it_is_read_on_from_ends_its_branch(
+    served: BlueskyEmulator,
+) -> None:
+    """The AppView's NotFound for a reply the conversation is read on from (deleted since
+    the answer above it) ends that branch only: the replies read so far come."""
+    emu = served
+    account = emu.account(name="brand")
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        top = f"at://{emu.user('brand.test').did}/app.bsky.feed.post/{d.ids[0]}"
+        uris = _chain(emu, top, 60)
+        path = r"/xrpc/app\.bsky\.feed\.getPostThread"
+        emu.fault(path=path)  # the first read is answered as it is
+        gone = {"error": "NotFound", "message": f"Post not found: {uris[49]}"}
+        emu.fault(path=path, status=400, body=gone)
+        thread = client.replies(d)
+    assert [m.id for m in thread] == uris[:50]
+    assert [r["uri"] for r in _thread_reads(emu)] == [top, uris[49]]

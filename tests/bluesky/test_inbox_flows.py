@@ -316,7 +316,7 @@ def post_view(uri: str, author: str, text: str, parent: str | None) -> dict[str,
 
 
 def test_replies_walk_the_thread_flag_hidden_ones_and_skip_the_brands_own() -> None:
-    """One getPostThread (depth 1000, no parents); nested replies are read, the brand's own
+    """One getPostThread (depth 50, no parents); nested replies are read, the brand's own
     answers are not messages, a reply the threadgate hides is flagged; a not-found reply
     is skipped."""
     fan1 = f"at://{FAN}/{POST}/3kfan00000001"
@@ -331,7 +331,7 @@ def test_replies_walk_the_thread_flag_hidden_ones_and_skip_the_brands_own() -> N
                 "replies": [
                     {
                         "post": post_view(mine, DID, "our answer", fan1),
-                        "replies": [{"post": post_view(fan2, FAN, "second", mine)}],
+                        "replies": [{"post": post_view(fan2, FAN, "second", mine), "replies": []}],
                     }
                 ],
             },
@@ -348,8 +348,8 @@ def test_replies_walk_the_thread_flag_hidden_ones_and_skip_the_brands_own() -> N
     assert not got["first"].hidden and got["second"].hidden
     assert got["second"].in_reply_to == "3kmine0000000" and got["second"].our_post == OURS
     params = script.requests[0].url.params
-    assert params["uri"] == OUR_URI and params["depth"] == "1000"
-    assert params["parentHeight"] == "0"
+    assert params["uri"] == OUR_URI and params["depth"] == "50"
+    assert params["parentHeight"] == "0" and len(script.requests) == 1
 
 
 # -- answering ---------------------------------------------------------------------------------

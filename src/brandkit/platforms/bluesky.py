@@ -31,6 +31,7 @@ Ids: a part of the brand's own posts is known by its record key (`PartRef.id`, a
 from __future__ import annotations
 
 import base64
+import collections
 import functools
 import hashlib
 import json
@@ -49,6 +50,7 @@ import pydantic
 from brandkit._counts import MetricCount
 from brandkit._durations import stored_time
 from brandkit._flow import Flow, Send
+from brandkit._terminal import escaped
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -160,7 +162,13 @@ _LIST_NOTIFICATIONS = "app.bsky.notification.listNotifications"
 _MAX_HIDDEN = 300
 # Read-modify-write of a threadgate: how often a concurrent change is tolerated.
 _GATE_ATTEMPTS = 3
-_THREAD_DEPTH = 1000
+# getPostThread: how many levels of replies one read asks for. An answer nests two JSON
+# levels per reply and pydantic's reader stops past 201, so a depth of 50 leaves the deepest
+# post view about 100 levels of its own. Below a reply where an answer stops (one without
+# `replies`: at this depth, or at the AppView's own cap, BSKY_MAX_THREAD_DEPTH), the
+# conversation is read on from that reply, in at most _THREAD_READS reads in all.
+_THREAD_DEPTH = 50
+_THREAD_READS = 50
 # Mentioned handles' DIDs: how long one is trusted, and how many are kept.
 _DID_TTL = 600.0
 _MAX_DIDS = 1024
@@ -401,6 +409,32 @@ class _Thread(Answer):
 
     thread: _ThreadNode
     threadgate: _GateView | None = None
+
+
+class _Branch(Answer):
+    """A reply whose own view was read before, in the answer read on from it: its replies."""
+
+    replies: tuple[Any, ...] = ()
+
+
+class _ThreadBelow(Answer):
+    """``getPostThread`` read on from a reply (see `BlueskyAdapter.replies`)."""
+
+    thread: _Branch
+    threadgate: _GateView | None = None
+
+
+def _stopped_at(node: Any) -> str | None:
+    """The AT URI of a thread node's post when the answer stopped at it (no ``replies``:
+    the depth asked, or the AppView's own cap) and it may have replies (its ``replyCount``
+    is not 0); else ``None``."""
+    if not isinstance(node, dict) or "replies" in node:
+        return None
+    post = node.get("post")
+    if not isinstance(post, dict) or post.get("replyCount") == 0:
+        return None
+    uri = post.get("uri")
+    return uri if isinstance(uri, str) and _AT_URI.fullmatch(uri) else None
 
 
 _Model = TypeVar("_Model", bound=pydantic.BaseModel)
@@ -1451,10 +1485,14 @@ class BlueskyAdapter(Adapter):
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """Everyone else's replies under the post (its first part and everything below it,
-        the account's own later parts and answers included as parents), in one
-        ``app.bsky.feed.getPostThread``; a reply the thread's threadgate hides comes back
-        with ``hidden`` set. A reply that cannot be read (its record is any app's) is
-        skipped with a WARNING naming its URI; the replies under it are still read.
+        the account's own later parts and answers included as parents), read with
+        ``app.bsky.feed.getPostThread`` 50 levels at a time: below a reply where an answer
+        stops (at that depth, or at a shallower one the AppView caps threads to), the
+        conversation is read on from that reply, in at most 50 reads in all (what lies
+        deeper still is left out with a WARNING naming the replies it was not read under).
+        A reply the thread's threadgate hides comes back with ``hidden`` set. A reply that
+        cannot be read (its record is any app's) is skipped with a WARNING naming its URI;
+        the replies under it are still read.
 
         Raises:
             PlatformError: the read was refused (``NotFound``: the post is gone).
@@ -1464,48 +1502,86 @@ class BlueskyAdapter(Adapter):
             return []
         yield from self._ensure_session()
         uri = refs[0].uri or f"at://{self.did}/{POST}/{refs[0].id}"
-        params = [("uri", uri), ("depth", str(_THREAD_DEPTH)), ("parentHeight", "0")]
-        response = yield from self._authed(
-            lambda token: self._get("app.bsky.feed.getPostThread", token, params),
-            idempotent=True,
-            bucket="api",
-        )
-        # The thread's own post (the account's) is read whole, as the answer itself is:
-        # one that cannot be read is a MalformedResponse. Below it, each reply is read on
-        # its own, as any app writes the records, and one that cannot be read is skipped
-        # with a warning (the replies under it are still read).
-        answer, body = self._parse_with_body(response, _Thread)
-        gate = answer.threadgate.record if answer.threadgate else None
-        hidden = set(gate.hiddenReplies if gate else ())
-        root = body.get("thread")
+        # Breadth first: the replies nearest the post are read before deeper branches.
+        todo = collections.deque([uri])
+        asked = {uri}
+        made: set[str] = set()
+        hidden: set[str] = set()
         out: list[Message] = []
-        # Depth-first over an answer the lexicon bounds (depth <= 1000), with an explicit
-        # stack: no recursion limit to hit.
-        stack: list[tuple[_ThreadNode, Any]] = [(answer.thread, root)]
-        while stack:
-            node, raw = stack.pop()
-            for child in node.replies:
-                read = self.read_items([child], _ThreadNode, "reply", _post_uri_of, logger)
-                stack.extend(read)
-                children = child.get("replies") if isinstance(child, dict) else None
-                if not read and isinstance(children, list):
-                    # Its post cannot be read (it was warned of); the replies under it can.
-                    stack.append((_ThreadNode(replies=tuple(children)), {}))
-            post = node.post
-            if post is None or post.author.did == self.did or post.record.reply is None:
-                continue
-            out.append(
-                self._message(
-                    kind="reply",
-                    uri=post.uri,
-                    cid=post.cid,
-                    author=post.author,
-                    record=post.record,
-                    indexed_at=post.indexedAt,
-                    our_post=refs[0].id,
-                    hidden=post.uri in hidden,
-                    raw=raw.get("post", {}) if isinstance(raw, dict) else {},
+        reads = 0
+        while todo and reads < _THREAD_READS:
+            anchor = todo.popleft()
+            reads += 1
+            params = [("uri", anchor), ("depth", str(_THREAD_DEPTH)), ("parentHeight", "0")]
+            response = yield from self._authed(
+                functools.partial(self._get, "app.bsky.feed.getPostThread", params=params),
+                idempotent=True,
+                bucket="api",
+            )
+            if anchor == uri:
+                # The thread's own post (the account's) is read whole, as the answer itself
+                # is: one that cannot be read is a MalformedResponse.
+                whole, body = self._parse_with_body(response, _Thread)
+                top, gate_view = whole.thread, whole.threadgate
+            elif response.status_code == 400 and _xrpc_error(response)[0] == "NotFound":
+                continue  # the reply read on from was deleted since: nothing is below it
+            else:
+                # Read on from a reply whose view the answer above it held (or warned of).
+                rest, body = self._parse_with_body(response, _ThreadBelow)
+                top, gate_view = _ThreadNode(replies=rest.thread.replies), rest.threadgate
+            gate = gate_view.record if gate_view else None
+            hidden.update(gate.hiddenReplies if gate else ())
+            root = body.get("thread")
+            # Depth-first over the answer with an explicit stack: no recursion limit to hit.
+            # Below the top, each reply is read on its own, as any app writes the records,
+            # and one that cannot be read is skipped with a warning (the replies under it
+            # are still read).
+            stack: list[tuple[_ThreadNode, Any]] = [(top, root)]
+            while stack:
+                node, raw = stack.pop()
+                for child in node.replies:
+                    read = self.read_items([child], _ThreadNode, "reply", _post_uri_of, logger)
+                    stack.extend(read)
+                    children = child.get("replies") if isinstance(child, dict) else None
+                    if not read and isinstance(children, list):
+                        # Its post cannot be read (it was warned of); the replies under it
+                        # can.
+                        stack.append((_ThreadNode(replies=tuple(children)), {}))
+                    below = _stopped_at(child)
+                    if below is not None and below not in asked:
+                        asked.add(below)
+                        todo.append(below)
+                post = node.post
+                if (
+                    post is None
+                    or post.uri in made
+                    or post.author.did == self.did
+                    or post.record.reply is None
+                ):
+                    continue
+                made.add(post.uri)
+                out.append(
+                    self._message(
+                        kind="reply",
+                        uri=post.uri,
+                        cid=post.cid,
+                        author=post.author,
+                        record=post.record,
+                        indexed_at=post.indexedAt,
+                        our_post=refs[0].id,
+                        hidden=post.uri in hidden,
+                        raw=raw.get("post", {}) if isinstance(raw, dict) else {},
+                    )
                 )
+        if todo:
+            logger.warning(
+                "%s",
+                self.account.redact(
+                    f"{self.account.key}: bluesky conversation under {escaped(uri)} goes "
+                    f"deeper than the {_THREAD_READS} getPostThread reads brandkit makes of "
+                    f"one post; what lies under {len(todo)} of its replies is not read (the "
+                    f"first: {escaped(todo[0])})"
+                ),
             )
         return out
 

@@ -616,6 +616,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self.audience_clock_lag = 0.0
         """Seconds the audience's clocks run behind: the ``createdAt`` of what they write
         (a phone set by hand), which the AppView lists it by when that is earlier."""
+        self.max_thread_depth: int | None = None
+        """The most levels of replies getPostThread answers, whatever ``depth`` asks, as an
+        AppView run with ``BSKY_MAX_THREAD_DEPTH`` (``None``: the depth asked)."""
         # The DIDs of the audience's accounts (not the brand's).
         self._audience_dids: set[str] = set()
         # The accounts made with account(), in order (the ones the audience mentions).
@@ -1790,6 +1793,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         # views.thread: a post against its threadgate comes without parent or replies.
         against_gate = rec.uri in self._gate_violations
         depth = 0 if against_gate else int(params.get("depth", 6))
+        if self.max_thread_depth is not None:
+            depth = min(depth, self.max_thread_depth)
         thread = self._thread_view(rec, depth=depth, viewer=viewer)
         height = 0 if against_gate else int(params.get("parentHeight", 80))
         node = thread

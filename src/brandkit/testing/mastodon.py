@@ -723,6 +723,8 @@ class MastodonEmulator(Emulator):
         self._notifications_of: dict[str, list[tuple[int, _Notification]]] = {}
         self._last_notification = 34_975_000
         self._favourites: set[tuple[str, str]] = set()
+        # How many favourites each status has, kept with _favourites (read on every render).
+        self._favourite_counts: Counter[str] = Counter()
         # Each favourite's id (a Favourite row's, which favourited_by pages by).
         self._favourite_ids: dict[tuple[str, str], int] = {}
         self._last_favourite = 0
@@ -1128,10 +1130,12 @@ class MastodonEmulator(Emulator):
         pair = (author.id, st.id)
         if kind == "favourite" and pair not in self._favourites:
             self._favourites.add(pair)
+            self._favourite_counts[st.id] += 1
             self._favourite_ids[pair] = self._next_favourite_id()
             self._notify("favourite", st.user_id, author.id, st.id)
         elif kind == "unfavourite" and pair in self._favourites:
             self._favourites.discard(pair)
+            self._favourite_counts[st.id] -= 1
             self._favourite_ids.pop(pair, None)
             self._drop_notification("favourite", st.user_id, author.id, st.id)
         elif kind == "reblog":
@@ -2086,9 +2090,8 @@ class MastodonEmulator(Emulator):
         index = self._indexed()
         replies = index.replies[st.id]
         quotes = index.quotes[st.id]
-        favourited = sum(1 for _, status_id in self._favourites if status_id == st.id)
         counts = {
-            "favourites_count": favourites + favourited,
+            "favourites_count": favourites + self._favourite_counts[st.id],
             "reblogs_count": favourites // 3 + self._reblog_counts[st.id],
             "replies_count": favourites // 6 + replies,
             "quotes_count": favourites // 10 + quotes,
@@ -2858,6 +2861,7 @@ class MastodonEmulator(Emulator):
         st = self._shown(status_id, user)
         if (user.id, st.id) not in self._favourites:
             self._favourites.add((user.id, st.id))
+            self._favourite_counts[st.id] += 1
             self._favourite_ids[(user.id, st.id)] = self._next_favourite_id()
             self._notify("favourite", st.user_id, user.id, st.id)
         return self.json(self._status_json(st, viewer=user))
@@ -2868,6 +2872,7 @@ class MastodonEmulator(Emulator):
         st = self._shown(status_id, user)
         if (user.id, st.id) in self._favourites:
             self._favourites.discard((user.id, st.id))
+            self._favourite_counts[st.id] -= 1
             self._favourite_ids.pop((user.id, st.id), None)
             # Favourite's has_one :notification, dependent: :destroy.
             self._drop_notification("favourite", st.user_id, user.id, st.id)

@@ -465,7 +465,7 @@ class _FoundPost(Answer):
     cid: _Text
     author: _Actor
     record: _FoundRecord
-    indexedAt: UtcTime
+    indexedAt: _IsoTime
 
 
 class _FoundMark(Answer):
@@ -474,7 +474,7 @@ class _FoundMark(Answer):
     own: see `read_items`)."""
 
     uri: _AtUri
-    indexedAt: UtcTime
+    indexedAt: _IsoTime
     record: Any = None
 
     @property
@@ -484,9 +484,9 @@ class _FoundMark(Answer):
 
 
 class _Found(Answer):
-    """``app.bsky.feed.searchPosts``."""
+    """``app.bsky.feed.searchPosts``: the page; each post is read on its own."""
 
-    posts: tuple[_FoundMark, ...]
+    posts: tuple[Any, ...]
     cursor: str | None = None
     hitsTotal: _Int | None = None
 
@@ -1471,13 +1471,15 @@ class BlueskyAdapter(Adapter):
             )
         return InboxPage(messages=messages, cursor=self._write_cursor(after), more=not finished)
 
-    def _unplaceable(self, response: httpx.Response) -> MalformedResponse:
-        """The error of a list with more than `_MAX_UNPLACED` notifications in a row whose
-        own ``indexedAt`` (or ``uri``) cannot be read."""
+    def _unplaceable(
+        self, response: httpx.Response, what: str = "notifications", read: str = "inbox"
+    ) -> MalformedResponse:
+        """The error of a list with more than `_MAX_UNPLACED` notifications (or found posts)
+        in a row whose own ``indexedAt`` (or ``uri``) cannot be read."""
         return MalformedResponse(
-            f"bluesky listed more than {_MAX_UNPLACED} notifications in a row whose own "
+            f"bluesky listed more than {_MAX_UNPLACED} {what} in a row whose own "
             "indexedAt or uri brandkit cannot read: the AppView's answers changed shape, so "
-            "brandkit stopped (the inbox cursor was not moved)",
+            f"brandkit stopped (the {read} cursor was not moved)",
             platform=self.name,
             status_code=response.status_code,
             body=self.account.redact(response.text[:2000]),
@@ -1838,7 +1840,9 @@ class BlueskyAdapter(Adapter):
         cursor, from the query's ``since`` (or the newest post a search read before) on.
         A search that stops at ``limit`` resumes next time below the oldest post it read
         (``until``), then moves its mark forward. Each post read is kept when
-        `Query.matches` it and no earlier search of the query lists it.
+        `Query.matches` it and no earlier search of the query lists it. A post that cannot
+        be read (its record is any app's), or placed in the order (its own ``indexedAt``
+        or ``uri`` cannot be read: a time is ISO text), is skipped with a WARNING.
 
         Raises:
             UnsupportedQuery: see `compile_query`.
@@ -1846,7 +1850,8 @@ class BlueskyAdapter(Adapter):
                 ``None``).
             PlatformError: the search was refused (an AppView may want a session: the
                 adapter's own is used).
-            MalformedResponse: an answer brandkit cannot read.
+            MalformedResponse: an answer brandkit cannot read as a page, or one listing
+                more than 100 posts in a row that cannot be placed.
         """
         requests = self.compile_query(query)
         tag = cursor_tag(self.account.key, canonical_query(query))
@@ -1900,6 +1905,7 @@ class BlueskyAdapter(Adapter):
         seen_uris, old_floor = set(span.uris), set(span.floor_uris)
         api_cursor: str | None = None
         read = new = 0
+        unplaced = 0  # posts in a row that could not be placed (see _MAX_UNPLACED)
         # Every page brings a new post or ends the read: at most budget + pages of posts the
         # last reads already had, bounded.
         size = max(1, min(self.search_page, _SEARCH_PAGE))
@@ -1918,10 +1924,21 @@ class BlueskyAdapter(Adapter):
                 # bucket of its own would let the governor spend it twice).
                 bucket="api",
             )
-            page, body = self._parse_with_body(response, _Found)
-            raw = body.get("posts")
+            page, _ = self._parse_with_body(response, _Found)
             read += len(page.posts)
-            for i, post_mark in enumerate(page.posts):
+            for item in page.posts:
+                try:
+                    post_mark = _FoundMark.model_validate(item)
+                except pydantic.ValidationError:
+                    # Not placeable (no readable indexedAt or uri: a number is no time, and
+                    # read as one it would end the read, or move the mark, far from where
+                    # the post lies): skipped with a WARNING, moving no mark.
+                    unplaced += 1
+                    if unplaced > _MAX_UNPLACED:
+                        raise self._unplaceable(response, "posts", "search") from None
+                    self.read_items([item], _FoundPost, "post", _uri_of, logger)
+                    continue
+                unplaced = 0
                 mark = self._sort_ms(post_mark)
                 uri = post_mark.uri
                 if since is not None and (mark < since or (mark == since and uri in seen_uris)):
@@ -1934,13 +1951,7 @@ class BlueskyAdapter(Adapter):
                     continue  # read before the stop this read resumes from
                 # A post of a shape brandkit cannot read (its record is any app's) is
                 # skipped, placed like the others: the next search does not read it again.
-                full = self.read_items(
-                    raw[i : i + 1] if isinstance(raw, list) else (),
-                    _FoundPost,
-                    "post",
-                    _uri_of,
-                    logger,
-                )
+                full = self.read_items([item], _FoundPost, "post", _uri_of, logger)
                 post = full[0][0] if full else None
                 if uri in found or (post is not None and any(r.finds(post) for r in earlier)):
                     continue  # an earlier search of this query lists it

@@ -478,7 +478,7 @@ class XPost:
 
     id: str
     author_id: str
-    text: str
+    text: str = attrs.field(on_setattr=_text_changed)
     display_text: str = attrs.field(on_setattr=_text_changed)
     created_at: float
     in_reply_to: str | None = None
@@ -495,8 +495,8 @@ class XPost:
     poll: dict[str, Any] | None = None
 
     text_changes: ClassVar[int] = 0
-    """How many times a post's ``display_text`` was set after it was made (by any
-    emulator): the mentions index reads every post again when it changes."""
+    """How many times a post's ``text`` or ``display_text`` was set after it was made (by
+    any emulator): the indexes of texts read every post again when it changes."""
 
     @property
     def history(self) -> list[str]:
@@ -822,6 +822,10 @@ class XEmulator(Emulator):
         # posts, not every post.
         self._mention_index: dict[str, list[tuple[int, XPost]]] = {}
         self._mention_indexed = (0, XPost.text_changes)
+        # Alike, each author's posts by their stripped text (the duplicate check, see
+        # `_same_text`).
+        self._text_index: dict[tuple[str, str], list[XPost]] = {}
+        self._text_indexed = (0, XPost.text_changes)
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._clients: dict[str, str | None] = {}
@@ -2017,13 +2021,22 @@ class XEmulator(Emulator):
         """``text`` repeats a post ``user_id`` made within the duplicate window (the
         versions ``besides``, an edit's own chain, aside)."""
         return any(
-            p.author_id == user_id
-            and not p.deleted
-            and p.id not in besides
-            and p.text.strip() == text.strip()
-            and now - p.created_at < self.duplicate_window
-            for p in self._posts.values()
+            not p.deleted and p.id not in besides and now - p.created_at < self.duplicate_window
+            for p in self._same_text(user_id, text.strip())
         )
+
+    def _same_text(self, user_id: str, stripped: str) -> list[XPost]:
+        """The posts of ``user_id`` whose text is ``stripped`` once stripped (deleted ones
+        too), in the order they were made: the index takes in the posts made since the
+        last read, as `_mentioning` does, and all again after a text was set."""
+        count, changes = self._text_indexed
+        if changes != XPost.text_changes or count > len(self._posts):
+            self._text_index, count = {}, 0
+        index = self._text_index
+        for post in itertools.islice(self._posts.values(), count, None):
+            index.setdefault((post.author_id, post.text.strip()), []).append(post)
+        self._text_indexed = (len(self._posts), XPost.text_changes)
+        return index.get((user_id, stripped), [])
 
     @route("DELETE", r"/2/tweets/(?P<post_id>[^/]+)")
     def _delete(self, request: httpx.Request, post_id: str) -> httpx.Response:

@@ -1,0 +1,68 @@
+"""What the X emulator does to make a post does not grow with the posts it holds: a user's
+test suite that keeps one emulator for many posts stays fast. Counted in lines of emulator
+code run to answer over the socket (`tests.fidelity._lines`), which a machine's load cannot
+move."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from brandkit.testing.x import XEmulator
+from tests.fidelity._lines import LineCounter
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[XEmulator, LineCounter, httpx.Client]]:
+    """The emulator on a socket whose serving threads' lines are counted, and an HTTP client
+    of its brand account."""
+    emu = XEmulator()
+    counter = LineCounter()
+    with counter.installed(), emu.serve() as url:
+        brand = emu.account(name="brand")
+        headers = {"authorization": f"Bearer {brand.secret('user_token')}"}
+        with httpx.Client(base_url=url, headers=headers) as http:
+            yield emu, counter, http
+
+
+def others_post(emu: XEmulator, n: int = 2000) -> None:
+    """``n`` public posts of 50 fans."""
+    for k in range(n):
+        emu.audience(f"fan{k % 50}").post(f"hello {k}")
+
+
+def create(http: httpx.Client, text: str) -> httpx.Response:
+    """``POST /2/tweets`` of ``text``."""
+    return http.post("/2/tweets", json={"text": text})
+
+
+def test_a_post_is_checked_for_a_duplicate_without_reading_every_post(
+    served: tuple[XEmulator, LineCounter, httpx.Client],
+) -> None:
+    """Making a post (its text checked against the author's recent ones) costs the same
+    with 2,000 posts of others as with none; a duplicate is still refused, and a deleted
+    post's text or one changed since may be posted again."""
+    emu, counter, http = served
+    made: list[str] = []
+
+    def post() -> None:
+        r = create(http, f"post {len(made)}")
+        assert r.status_code == 201, r.text
+        made.append(r.json()["data"]["id"])
+
+    post()
+    few = counter.during(post)
+    others_post(emu)
+    post()
+    many = counter.during(post)
+    assert many - few < 100, (few, many)
+    assert create(http, " post 3 ").status_code == 403
+    assert http.delete(f"/2/tweets/{made[3]}").json() == {"data": {"deleted": True}}
+    assert create(http, "post 3").status_code == 201
+    changed = emu.post(made[2])
+    assert changed is not None
+    changed.text = "post two"
+    assert create(http, "post 2").status_code == 201
+    assert create(http, "post two").status_code == 403

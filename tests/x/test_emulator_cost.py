@@ -1,7 +1,7 @@
-"""What the X emulator does to make a post does not grow with the posts it holds: a user's
-test suite that keeps one emulator for many posts stays fast. Counted in lines of emulator
-code run to answer over the socket (`tests.fidelity._lines`), which a machine's load cannot
-move."""
+"""What the X emulator does to make a post or show a user does not grow with the posts it
+holds: a user's test suite that keeps one emulator for many posts stays fast. Counted in
+lines of emulator code run to answer over the socket (`tests.fidelity._lines`), which a
+machine's load cannot move."""
 
 from __future__ import annotations
 
@@ -66,3 +66,32 @@ def test_a_post_is_checked_for_a_duplicate_without_reading_every_post(
     changed.text = "post two"
     assert create(http, "post 2").status_code == 201
     assert create(http, "post two").status_code == 403
+
+
+def test_tweet_count_is_read_without_reading_every_post(
+    served: tuple[XEmulator, LineCounter, httpx.Client],
+) -> None:
+    """``public_metrics`` of a user costs the same with 2,000 posts of others as with none;
+    its ``tweet_count`` still counts the user's posts, less deleted ones."""
+    emu, counter, http = served
+
+    def count() -> int:
+        me = http.get("/2/users/me", params={"user.fields": "public_metrics"}).json()
+        return int(me["data"]["public_metrics"]["tweet_count"])
+
+    made = [create(http, f"post {n}").json()["data"]["id"] for n in range(3)]
+    count()
+    few = counter.during(count)
+    others_post(emu)
+    count()
+    many = counter.during(count)
+    assert many - few < 100, (few, many)
+    assert count() == 3
+    assert http.delete(f"/2/tweets/{made[0]}").json() == {"data": {"deleted": True}}
+    assert count() == 2
+    gone = emu.post(made[1])
+    assert gone is not None
+    gone.deleted = True
+    assert count() == 1
+    create(http, "post 4")
+    assert count() == 2

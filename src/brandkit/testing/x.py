@@ -71,6 +71,7 @@ import operator
 import re
 import secrets
 import string
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -450,6 +451,11 @@ def _text_changed(post: XPost, attribute: attrs.Attribute[str], value: str) -> s
     return value
 
 
+def _deleted_changed(post: XPost, attribute: attrs.Attribute[bool], value: bool) -> bool:
+    XPost.deletions += 1
+    return value
+
+
 @attrs.define
 class XPost:
     """An emulated post.
@@ -487,7 +493,7 @@ class XPost:
     quote_tweet_id: str | None = None
     reply_settings: str | None = None
     urls: list[dict[str, Any]] = attrs.field(factory=list)
-    deleted: bool = False
+    deleted: bool = attrs.field(default=False, on_setattr=_deleted_changed)
     extra: dict[str, int] = attrs.field(factory=dict)
     hidden: bool = False
     lang: str | None = None
@@ -497,6 +503,10 @@ class XPost:
     text_changes: ClassVar[int] = 0
     """How many times a post's ``text`` or ``display_text`` was set after it was made (by
     any emulator): the indexes of texts read every post again when it changes."""
+
+    deletions: ClassVar[int] = 0
+    """How many times a post's ``deleted`` was set after it was made (by any emulator):
+    the count of each author's posts is made again when it changes."""
 
     @property
     def history(self) -> list[str]:
@@ -822,10 +832,13 @@ class XEmulator(Emulator):
         # posts, not every post.
         self._mention_index: dict[str, list[tuple[int, XPost]]] = {}
         self._mention_indexed = (0, XPost.text_changes)
-        # Alike, each author's posts by their stripped text (the duplicate check, see
-        # `_same_text`).
+        # Alike, each author's posts by their stripped text (the duplicate check), and how
+        # many posts not deleted each author has (``tweet_count``), at which count of
+        # deletions (see `_same_text` and `_tweet_count`).
         self._text_index: dict[tuple[str, str], list[XPost]] = {}
         self._text_indexed = (0, XPost.text_changes)
+        self._live_counts: Counter[str] = Counter()
+        self._live_counted = (0, XPost.deletions)
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._clients: dict[str, str | None] = {}
@@ -1681,11 +1694,10 @@ class XEmulator(Emulator):
         }
         out.update((k, v) for k, v in profile.items() if k in fields)
         if "public_metrics" in fields:
-            own = [p for p in self._posts.values() if p.author_id == user.id and not p.deleted]
             out["public_metrics"] = {
                 "followers_count": self.followers(user),
                 "following_count": 42,
-                "tweet_count": len(own),
+                "tweet_count": self._tweet_count(user.id),
                 "listed_count": 1,
                 "like_count": 0,
             }
@@ -2037,6 +2049,20 @@ class XEmulator(Emulator):
             index.setdefault((post.author_id, post.text.strip()), []).append(post)
         self._text_indexed = (len(self._posts), XPost.text_changes)
         return index.get((user_id, stripped), [])
+
+    def _tweet_count(self, user_id: str) -> int:
+        """How many posts of ``user_id`` are not deleted (every version of an edited one
+        counts): counted over the posts made since the last read, and over all again after
+        a post's ``deleted`` was set."""
+        count, deletions = self._live_counted
+        if deletions != XPost.deletions or count > len(self._posts):
+            self._live_counts, count = Counter(), 0
+        counts = self._live_counts
+        for post in itertools.islice(self._posts.values(), count, None):
+            if not post.deleted:
+                counts[post.author_id] += 1
+        self._live_counted = (len(self._posts), XPost.deletions)
+        return counts[user_id]
 
     @route("DELETE", r"/2/tweets/(?P<post_id>[^/]+)")
     def _delete(self, request: httpx.Request, post_id: str) -> httpx.Response:

@@ -241,6 +241,36 @@ def test_a_thread_node_that_is_no_object_costs_only_itself(
     assert sum(said[0] in t and "replies" in t for t in logged) == 1
 
 
+def test_a_reply_whose_indexed_at_is_a_number_is_skipped_not_dated_1970(
+    garbling: _Garbling, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reply whose ``indexedAt`` in the thread is a number (and whose record's
+    ``createdAt`` cannot be read, so that the AppView's time would date it): no 1970
+    message, but a WARNING naming it and the field; the reply under it and the others
+    come back."""
+    emu = garbling
+    account = emu.account(name="brand")
+    with caplog.at_level("WARNING", logger=LOGGER), Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        first = emu.audience("fan1").reply(d.ids[0], "first")
+        bad = emu.audience("fan2").reply(d.ids[0], "to be garbled")
+        under = emu.audience("fan3").reply(bad, "under the garbled one")
+        with emu.lock:
+            emu.records[bad].value["createdAt"] = "soon"
+
+        def rewrite(body: dict[str, Any]) -> None:
+            (odd,) = [r for r in body["thread"]["replies"] if r["post"]["uri"] == bad]
+            odd["post"]["indexedAt"] = 17
+
+        with emu.lock:
+            emu.rewrite[THREAD] = rewrite
+        got = {m.id: m for m in client.replies(d)}
+    assert set(got) == {first, under}
+    assert all(m.created_at.year > 2000 for m in got.values())
+    (text,) = warnings(caplog)
+    assert bad in text and "indexedAt" in text and "cannot be read" in text
+
+
 def test_an_unreadable_root_is_still_a_malformed_answer(served: BlueskyEmulator) -> None:
     """The thread's own post (the brand's) is what the read is of: unreadable, it is a
     MalformedResponse, not an empty conversation."""

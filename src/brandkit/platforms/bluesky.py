@@ -376,7 +376,8 @@ class _ThreadPost(Answer):
     cid: _Text
     author: _Actor
     record: _PostRecord
-    indexedAt: UtcTime | None = None
+    # ISO text: a number is no time (read as one it would date the reply 1970).
+    indexedAt: _IsoTime | None = None
 
 
 class _ThreadNode(Answer):
@@ -1493,8 +1494,8 @@ class BlueskyAdapter(Adapter):
         conversation is read on from that reply, in at most 50 reads in all (what lies
         deeper still is left out with a WARNING naming the replies it was not read under).
         A reply the thread's threadgate hides comes back with ``hidden`` set. A reply that
-        cannot be read (its record is any app's) is skipped with a WARNING naming its URI;
-        the replies under it are still read.
+        cannot be read (its record is any app's, or its ``indexedAt`` is no ISO text) is
+        skipped with a WARNING naming its URI; the replies under it are still read.
 
         Raises:
             PlatformError: the read was refused (``NotFound``: the post is gone).

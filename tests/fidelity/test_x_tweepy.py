@@ -186,6 +186,62 @@ def test_a_post_with_a_poll_is_not_editable(served: tuple[XEmulator, str], brand
         emu.edit(poll, "Which colour? Pick one")
 
 
+def test_a_poll_reads_back_as_xs_poll_object(served: tuple[XEmulator, str], brand: Brand) -> None:
+    """A post made with a poll reads back through tweepy with ``attachments.poll_ids`` and
+    X's Poll object in ``includes.polls`` (a snowflake id, the options by position with
+    their votes, the duration and end), open until its end by the emulator clock, then
+    closed; without ``poll.fields`` only X's defaults (id, options); the timeline alike."""
+    emu, _ = served
+    made = brand.client.create_tweet(
+        text="Which colour?", poll_options=["red", "blue", "green"], poll_duration_minutes=60
+    ).data["id"]
+    created = emu.post(made)
+    assert created is not None
+    fields = ["duration_minutes", "end_datetime", "id", "options", "voting_status"]
+
+    def read(**extra: Any) -> Any:
+        return brand.client.get_tweet(
+            made, expansions=["attachments.poll_ids"], user_auth=True, **extra
+        )
+
+    answer = read(poll_fields=fields)
+    (poll,) = answer.includes["polls"]
+    assert isinstance(poll, tweepy.Poll)
+    assert answer.data.attachments == {"poll_ids": [poll.id]}
+    assert poll.id.isdigit() and len(poll.id) >= 18 and poll.id != made
+    assert poll.options == [
+        {"position": 1, "label": "red", "votes": 0},
+        {"position": 2, "label": "blue", "votes": 0},
+        {"position": 3, "label": "green", "votes": 0},
+    ]
+    assert poll.duration_minutes == 60
+    assert poll.end_datetime.timestamp() == pytest.approx(created.created_at + 3600, abs=0.001)
+    assert poll.voting_status == "open"
+    assert list(poll.data) == ["id", "voting_status", "duration_minutes", "options", "end_datetime"]
+
+    (default,) = read().includes["polls"]
+    assert default.data == {"id": poll.id, "options": poll.options}
+
+    timeline = brand.client.get_users_tweets(
+        created.author_id,
+        expansions=["attachments.poll_ids"],
+        poll_fields=["voting_status"],
+        user_auth=True,
+    )
+    assert timeline.data[0].attachments == {"poll_ids": [poll.id]}
+    assert [p.data for p in timeline.includes["polls"]] == [
+        {"id": poll.id, "voting_status": "open", "options": poll.options}
+    ]
+
+    emu.clock.advance(3600)
+    assert read(poll_fields=fields).includes["polls"][0].voting_status == "closed"
+    plain = brand.client.create_tweet(text="No poll here").data["id"]
+    answer = brand.client.get_tweet(
+        plain, expansions=["attachments.poll_ids"], tweet_fields=["attachments"], user_auth=True
+    )
+    assert answer.data.attachments is None and "polls" not in answer.includes
+
+
 def test_bad_credentials_raise_unauthorized(served: tuple[XEmulator, str], brand: Brand) -> None:
     """A wrong token secret: tweepy.Unauthorized on v2 and on the v1.1 upload (code 32)."""
     _, url = served

@@ -52,8 +52,12 @@ Post length is X's weighted length (twitter-text v3): over 280 is refused with X
 "Your Tweet text is too long", unless the user has Premium (``premium=True`` on the emulator
 or on `XEmulator.account`), which allows 25,000.
 
+A post's poll reads back as X's Poll object (``expansions=attachments.poll_ids``,
+``poll.fields``): ``voting_status`` is ``open`` until its ``end_datetime`` by the emulator
+clock, then ``closed``.
+
 Not emulated: ``note_tweet`` for long posts (a long post reads back whole in ``text``),
-polls' results, OAuth 1.0a nonce and timestamp freshness.
+votes on polls (every option has 0), OAuth 1.0a nonce and timestamp freshness.
 """
 
 from __future__ import annotations
@@ -358,6 +362,7 @@ TWEET_EXPANSIONS = _words(
 _EXPANDED_FIELD = {
     "author_id": "author_id",
     "attachments.media_keys": "attachments",
+    "attachments.poll_ids": "attachments",
     "entities.mentions.username": "entities",
     "in_reply_to_user_id": "in_reply_to_user_id",
     "referenced_tweets.id": "referenced_tweets",
@@ -367,6 +372,7 @@ MEDIA_FIELDS = _words(
     "alt_text duration_ms height media_key non_public_metrics organic_metrics "
     "preview_image_url promoted_metrics public_metrics type url variants width"
 )
+POLL_FIELDS = _words("duration_minutes end_datetime id options voting_status")
 USER_FIELDS = _words(
     "affiliation confirmed_email connection_status created_at description entities id "
     "is_identity_verified location most_recent_tweet_id name parody pinned_tweet_id "
@@ -480,6 +486,7 @@ class XPost:
             version (`XEmulator.edit`); ``None`` while it was never edited.
         poll: the ``poll`` it was made with (``options``, ``duration_minutes``), if any:
             such a post cannot be edited.
+        poll_id: its poll's id (X's ``attachments.poll_ids``), when it has one.
     """
 
     id: str
@@ -499,6 +506,7 @@ class XPost:
     lang: str | None = None
     edits: list[str] | None = None
     poll: dict[str, Any] | None = None
+    poll_id: str | None = None
 
     text_changes: ClassVar[int] = 0
     """How many times a post's ``text`` or ``display_text`` was set after it was made (by
@@ -1793,6 +1801,8 @@ class XEmulator(Emulator):
             urls=urls,
             lang=lang,
             poll=poll,
+            # X's poll ids are snowflakes of their own, made with the post.
+            poll_id=self._new_id(created_at) if poll is not None else None,
         )
         self._posts[post_id] = post
         return post
@@ -2156,8 +2166,12 @@ class XEmulator(Emulator):
                     refs.append({"type": "quoted", "id": post.quote_tweet_id})
                 if refs:
                     out["referenced_tweets"] = refs
-            elif field == "attachments" and post.media_keys:
-                out["attachments"] = {"media_keys": list(post.media_keys)}
+            elif field == "attachments" and (post.media_keys or post.poll_id):
+                # media and poll are mutually exclusive: at most one of them.
+                if post.media_keys:
+                    out["attachments"] = {"media_keys": list(post.media_keys)}
+                else:
+                    out["attachments"] = {"poll_ids": [post.poll_id]}
             elif field == "entities" and (post.urls or _MENTION.search(post.display_text)):
                 entities: dict[str, Any] = {}
                 if post.urls:
@@ -2207,6 +2221,27 @@ class XEmulator(Emulator):
             out["public_metrics"] = {"view_count": self._engagement(post, now)["view_count"]}
         return out
 
+    def _poll_json(self, post: XPost, fields: Sequence[str], now: float) -> dict[str, Any] | None:
+        """The post's poll as X's Poll object: ``id`` and ``options`` always, the other
+        ``poll.fields`` when asked for, in the order of X's answers (docs.x.com
+        data-dictionary poll); ``None`` when it has none."""
+        if post.poll is None or post.poll_id is None:
+            return None
+        minutes = int(post.poll["duration_minutes"])
+        end = post.created_at + minutes * 60
+        out: dict[str, Any] = {"id": post.poll_id}
+        if "voting_status" in fields:
+            out["voting_status"] = "open" if now < end else "closed"
+        if "duration_minutes" in fields:
+            out["duration_minutes"] = minutes
+        out["options"] = [
+            {"position": n, "label": label, "votes": 0}
+            for n, label in enumerate(post.poll["options"], 1)
+        ]
+        if "end_datetime" in fields:
+            out["end_datetime"] = _iso(end)
+        return out
+
     def _lookup(
         self, caller: _Caller, request: httpx.Request, ids: Sequence[str]
     ) -> dict[str, Any]:
@@ -2220,6 +2255,7 @@ class XEmulator(Emulator):
             ("tweet.fields", TWEET_FIELDS),
             ("expansions", TWEET_EXPANSIONS),
             ("media.fields", MEDIA_FIELDS),
+            ("poll.fields", POLL_FIELDS),
             ("user.fields", USER_FIELDS),
         ):
             values = self._fields(request, name, allowed)
@@ -2280,6 +2316,7 @@ class XEmulator(Emulator):
         includes = self._includes(found, parsed["expansions"], fields, parsed["user.fields"], now)
         if media:
             includes["media"] = media
+        self._include_polls(includes, found, parsed, now)
         if includes:
             out["includes"] = includes
         if errors:
@@ -2421,6 +2458,7 @@ class XEmulator(Emulator):
             ("tweet.fields", TWEET_FIELDS),
             ("expansions", TWEET_EXPANSIONS),
             ("media.fields", MEDIA_FIELDS),
+            ("poll.fields", POLL_FIELDS),
             ("user.fields", USER_FIELDS),
         ):
             values = self._fields(request, name, allowed)
@@ -2498,10 +2536,30 @@ class XEmulator(Emulator):
                 ]
                 if media:
                     includes["media"] = media
+            self._include_polls(includes, page, parsed, now)
             if includes:
                 body["includes"] = includes
         body["meta"] = meta
         return body
+
+    def _include_polls(
+        self,
+        includes: dict[str, Any],
+        posts: Sequence[XPost],
+        parsed: Mapping[str, Any],
+        now: float,
+    ) -> None:
+        """Put the polls of ``posts`` in ``includes`` when ``attachments.poll_ids`` is
+        expanded, with the ``poll.fields`` asked for."""
+        if "attachments.poll_ids" not in parsed["expansions"]:
+            return
+        polls = [
+            poll
+            for post in posts
+            if (poll := self._poll_json(post, parsed["poll.fields"], now)) is not None
+        ]
+        if polls:
+            includes["polls"] = polls
 
     def _includes(
         self,

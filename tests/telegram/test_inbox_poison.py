@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from brandkit import Client, ConfigurationError, Inbox, Post
+from brandkit import Client, Inbox, Post
 from brandkit.testing.telegram import TelegramEmulator, parse_request
 from tests.telegram.conftest import FAST
 
@@ -188,17 +188,31 @@ def test_an_update_id_past_32_bits_is_skipped_never_an_offset(
     assert all(token.partition(":")[2] not in r.getMessage() for r in records)
 
 
-def test_a_cursor_offset_past_32_bits_is_refused_before_any_request(
-    emu: TelegramEmulator,
+def test_a_cursor_offset_past_32_bits_is_read_from_the_queue_start(
+    emu: TelegramEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A cursor saved with an offset past 32 bits (as brandkit made from such an id) is
-    not one Telegram can read: it is refused, saying to pass since=None, and nothing is
-    sent (Telegram would wrap it around, maybe to a negative offset that drops updates)."""
+    """A cursor saved with an offset past 32 bits (brandkit made such offsets from a
+    garbled update id before it skipped them) was refused at every sync after an upgrade,
+    the account's inbox stopped until the cursor was dropped by hand, and its comment
+    threads with it. Its offset is dropped with one warning (Telegram answers such an
+    offset from its queue's start anyway, as does 0), the threads and bot kept: the waiting update
+    is read, and the next cursor holds a 32-bit offset."""
     account = emu.account()
-    emu.audience("f").mention("hi")
+    said = emu.audience("f").mention("hi")
     (bot,) = emu.bots.values()
-    cursor = json.dumps({"offset": 2**40 + 1, "threads": {}, "bot": bot.id})
-    with Client(retry=FAST) as client, pytest.raises(ConfigurationError, match="since=None"):
-        client.inbox(account, since=cursor)
-    assert emu.requests == []
-    assert emu.pending_updates(bot) == 1
+    threads = {"-100123:7": "-100999:42"}
+    cursor = json.dumps({"offset": 2**40 + 1, "threads": threads, "bot": bot.id})
+    with caplog.at_level("WARNING", logger=LOGGER), Client(retry=FAST) as client:
+        page = client.inbox(account, since=cursor)
+        assert [m.id for m in page.messages] == [said]
+        assert page.cursor is not None
+        saved = json.loads(page.cursor)
+        assert 0 < saved["offset"] < 2**31 and saved["threads"] == threads
+        assert saved["bot"] == bot.id
+        client.inbox(account, since=page.cursor)
+    assert sent_offsets(emu) == [0, saved["offset"]]
+    assert emu.pending_updates(bot) == 0
+    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    assert "32 bits" in record.getMessage()
+    token = account.secret("bot_token") or ""
+    assert token.partition(":")[2] not in record.getMessage()

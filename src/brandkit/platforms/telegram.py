@@ -509,7 +509,7 @@ class TelegramAdapter(Adapter):
                 read goes on once a readable update follows them; with messages, they are
                 returned, the cursor kept, and a warning logged).
         """
-        offset, threads, bot = _read_cursor(cursor)
+        offset, threads, bot = _read_cursor(cursor, self.account.key)
         if bot is not None and bot != self._bot_id:
             raise ConfigurationError(
                 f"this Telegram inbox cursor belongs to another bot ({bot}) than the one of "
@@ -1043,9 +1043,11 @@ def _remember(threads: dict[str, str], key: str, post: str) -> None:
         threads.pop(next(iter(threads)))
 
 
-def _read_cursor(cursor: str | None) -> tuple[int | None, dict[str, str], int | None]:
-    """The inbox cursor: the next ``getUpdates`` offset, the comment threads known, and the
-    bot it was made for (``None`` in cursors saved before they named it).
+def _read_cursor(cursor: str | None, key: str) -> tuple[int | None, dict[str, str], int | None]:
+    """The inbox cursor of the account ``key``: the next ``getUpdates`` offset, the comment
+    threads known, and the bot it was made for (``None`` in cursors saved before they named
+    it). An offset past 32 bits, which an earlier brandkit made from a garbled update id,
+    is read as 0 (no offset: Telegram's queue from its start) with a warning.
 
     Raises:
         ConfigurationError: not a cursor of this adapter.
@@ -1058,8 +1060,17 @@ def _read_cursor(cursor: str | None) -> tuple[int | None, dict[str, str], int | 
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise ValueError("bad offset")
         if offset > _MAX_OFFSET:
-            # Made from an update id past 32 bits (brandkit took such ids before).
-            raise ValueError("its offset is past the 32 bits Telegram reads")
+            # Made from an update id past 32 bits (brandkit took such ids before). Refused,
+            # it failed every sync until dropped by hand, and its threads with it; Telegram
+            # answers an offset past its queue from the queue's start, which 0 asks too,
+            # and 0 keeps the threads in the next cursor even when nothing is waiting.
+            logger.warning(
+                "%s: the Telegram inbox cursor's offset is past the 32 bits Telegram reads "
+                "(saved by an earlier brandkit from a garbled update id); it is read from "
+                "the updates Telegram still holds, and the next cursor's offset is valid",
+                key,
+            )
+            offset = 0
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in threads.items()):
             raise ValueError("bad threads")
         if bot is not None and (not isinstance(bot, int) or isinstance(bot, bool) or bot < 0):

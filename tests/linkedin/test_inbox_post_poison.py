@@ -120,3 +120,52 @@ def test_a_post_field_the_inbox_does_not_use_costs_nothing(tmp_path: Path) -> No
             emu._posts[d.ids[0]].commentary = 982451653  # type: ignore[assignment]
         assert inbox.sync(client, [account]).errors == {}
         assert [m.id for m in inbox.messages()] == [said]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("lifecycle_state", 982451653), ("urn", 982451653)],
+    ids=["state", "urn"],
+)
+def test_a_post_that_stays_unreadable_is_logged_once_not_at_every_sync(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, field: str, value: object
+) -> None:
+    """A post of the posts request that stays unreadable (its state, or its URN, a
+    number) was logged at every sync for as long as it was among the recent posts: a
+    WARNING every few minutes for weeks. The cursor keeps it as met (its URN, else a
+    digest), so it is logged once; the other post's comments still come, and once it
+    reads, the comment made on it meanwhile comes."""
+    emu = LinkedInEmulator()
+    with (
+        caplog.at_level("WARNING", logger=LOGGER),
+        emu.serve(),
+        Client(retry=FAST) as client,
+        Inbox(tmp_path / "inbox.db") as inbox,
+    ):
+        account = emu.account()
+        (good,) = client.publish(Post(text="launch"), account)
+        emu.clock.advance(timedelta(seconds=1))
+        (odd,) = client.publish(Post(text="and again"), account)
+        bad = odd.ids[0]
+        first = emu.audience("fan").comment(bad, "hello")
+        assert inbox.sync(client, [account]).errors == {}
+
+        with emu.lock:
+            setattr(emu._posts[bad], field, value)
+        beside = []
+        for i in range(3):
+            emu.clock.advance(timedelta(seconds=1))
+            beside.append(emu.audience(f"other{i}").comment(good.ids[0], f"and here {i}?"))
+            assert inbox.sync(client, [account]).errors == {}
+        later = emu.audience("late").comment(bad, "still?")
+        meanwhile = {m.id for m in inbox.messages()}
+
+        with emu.lock:
+            setattr(emu._posts[bad], field, bad if field == "urn" else "PUBLISHED")
+        assert inbox.sync(client, [account]).errors == {}
+        after = {m.id for m in inbox.messages()}
+    assert meanwhile == {first, *beside}
+    assert after == {first, *beside, later}
+    records = [r for r in caplog.records if r.name == LOGGER]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert "cannot be read" in records[0].getMessage()

@@ -326,11 +326,11 @@ def _comment_urn(item: Mapping[str, Any]) -> object:
     return item.get("commentUrn") or item.get("id")
 
 
-def _skipped_key(item: Any) -> str:
-    """What the cursor knows a comment brandkit cannot read by: its URN where readable,
-    else a digest of its JSON (which changes, and has it logged once more, should LinkedIn
-    change any of it)."""
-    urn = _comment_urn(item) if isinstance(item, Mapping) else None
+def _skipped_key(item: Any, ident: Callable[[Mapping[str, Any]], object] = _comment_urn) -> str:
+    """What the cursor knows a comment (or with ``ident`` `_post_id`, a post) brandkit
+    cannot read by: its URN where readable, else a digest of its JSON (which changes, and
+    has it logged once more, should LinkedIn change any of it)."""
+    urn = ident(item) if isinstance(item, Mapping) else None
     if isinstance(urn, str) and len(urn) <= _MAX_KEY:
         return urn
     text = json.dumps(item, sort_keys=True, default=str, separators=(",", ":"))
@@ -363,10 +363,12 @@ def _post_id(item: Mapping[str, Any]) -> object:
 @attrs.frozen
 class _Listing:
     """The inbox's read of the author's recent posts: the published posts' URNs, newest
-    first, and for each post brandkit could not read its URN, or ``None``."""
+    first, for each post brandkit could not read its URN, or ``None``, and the
+    `_skipped_key` of each of those (already logged: the cursor keeps them)."""
 
     posts: list[str]
     unreadable: list[object]
+    skipped: tuple[str, ...] = ()
 
 
 def _kept(seen: Mapping[str, _Seen], listing: _Listing, bound: int) -> dict[str, _Seen]:
@@ -435,6 +437,9 @@ per post whose edit time it keeps (the newest edits), and unreadable comments pe
 keeps (the last met)."""
 _MAX_KEY = 300
 """Characters of a comment URN the cursor keeps as it is (a longer one, a digest)."""
+_MAX_POSTS = 100
+"""Posts the inbox's posts request lists at most (its ``count``), so unreadable posts the
+cursor keeps at most."""
 _PAGING_RESTARTS = 2
 """Times the comments under one post or comment are read again from their first page when
 their total fell while they were paged (a deletion moved the later ones back)."""
@@ -1124,8 +1129,9 @@ class LinkedInAdapter(RefreshingAdapter):
         A post deleted before its comments are read, or a comment before its answers are
         (LinkedIn's 404), is skipped: the read goes on and its cursor moves. A post of the
         posts request that brandkit cannot read (its URN, or its ``lifecycleState``) is
-        skipped with a warning at each read while it stays so, and the cursor keeps what it
-        saw of it (`_kept`): once it reads, the comments made meanwhile come. A comment its
+        skipped with a warning, once while it stays so (the cursor keeps it as met), and the
+        cursor keeps what it saw of it (`_kept`): once it reads, the comments made
+        meanwhile come. A comment its
         author edited since (``lastModified`` later than ``created``, and than the edit the
         cursor keeps for it) comes again as it is now, with ``edited_at``.
 
@@ -1135,16 +1141,19 @@ class LinkedInAdapter(RefreshingAdapter):
                 ``r_organization_social`` (members: the restricted ``r_member_social``).
             MalformedResponse: an answer brandkit cannot read.
         """
-        seen, todo = _read_cursor(cursor, self.author)
+        seen, todo, held = _read_cursor(cursor, self.author)
         if todo is None:
-            listing = yield from self._recent_posts()
+            listing = yield from self._recent_posts(held)
             todo = listing.posts
             seen = _kept(seen, listing, self.inbox_posts)
+            held = listing.skipped
         messages: list[Message] = []
         for i, urn in enumerate(todo):
             if len(messages) >= limit:
                 return InboxPage(
-                    messages=messages, cursor=_write_cursor(seen, todo[i:], self.author), more=True
+                    messages=messages,
+                    cursor=_write_cursor(seen, todo[i:], self.author, held),
+                    more=True,
                 )
             read = yield from self._post_comments(urn, seen.get(urn, _Seen()), gone_ok=True)
             if read is None:
@@ -1156,7 +1165,7 @@ class LinkedInAdapter(RefreshingAdapter):
             messages.extend(found)
             seen[urn] = after
         return InboxPage(
-            messages=messages, cursor=_write_cursor(seen, None, self.author), more=False
+            messages=messages, cursor=_write_cursor(seen, None, self.author, held), more=False
         )
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
@@ -1223,10 +1232,11 @@ class LinkedInAdapter(RefreshingAdapter):
         if response.status_code != 409:  # already liked: nothing more to do
             self.check(response)
 
-    def _recent_posts(self) -> Flow[_Listing]:
+    def _recent_posts(self, held: Sequence[str] = ()) -> Flow[_Listing]:
         """The author's `inbox_posts` most recent posts: the published ones' URNs, and the
         URNs (``None`` where not readable) of those brandkit cannot read, each logged
-        (`Adapter.read_items`).
+        (`Adapter.read_items`) unless ``held`` has its `_skipped_key` (an earlier read
+        logged it).
 
         Raises:
             PlatformError: LinkedIn refused (typed by `error_for`).
@@ -1242,17 +1252,24 @@ class LinkedInAdapter(RefreshingAdapter):
         )
         page = self.parse(response, _InboxPosts)
         unreadable: list[Any] = []
+        keys: dict[str, None] = {}
+        known = set(held)
 
-        def held(item: Any) -> bool:
+        def met(item: Any) -> bool:
+            # Its comments are not read while it stays unreadable; it is logged once, not at
+            # every sync for as long as it is among the recent posts.
             unreadable.append(item)
-            return False  # logged: its comments are not read while it stays unreadable
+            key = _skipped_key(item, _post_id)
+            keys[key] = None
+            return key in known
 
-        posts = self.read_items(page.elements, _InboxPost, "post", _post_id, logger, quiet=held)
+        posts = self.read_items(page.elements, _InboxPost, "post", _post_id, logger, quiet=met)
         return _Listing(
             posts=[p.id for p, _ in posts if p.lifecycleState == "PUBLISHED"],
             unreadable=[
                 _post_id(item) if isinstance(item, Mapping) else None for item in unreadable
             ],
+            skipped=tuple(keys),
         )
 
     def _comments_of(
@@ -1773,16 +1790,20 @@ def _old_post(urn: object) -> bool:
     )
 
 
-def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], list[str] | None]:
-    """The inbox cursor of ``author``'s posts: what was seen per post, and the posts still
-    to read (``None``: start with the posts request). A post whose URN is no share or
-    ugcPost one, which an earlier brandkit wrote (`_old_post`), is left out with a warning.
+def _read_cursor(
+    cursor: str | None, author: str
+) -> tuple[dict[str, _Seen], list[str] | None, tuple[str, ...]]:
+    """The inbox cursor of ``author``'s posts: what was seen per post, the posts still
+    to read (``None``: start with the posts request), and the posts the posts request
+    gave that brandkit could not read (`_skipped_key`, logged). A post whose URN is no
+    share or ugcPost one, which an earlier brandkit wrote (`_old_post`), is left out with
+    a warning.
 
     Raises:
         ConfigurationError: not a cursor of this adapter, or another author's.
     """
     if cursor is None:
-        return {}, None
+        return {}, None, ()
     try:
         data = json.loads(cursor)
         if not isinstance(data, dict) or data.get("v") != _CURSOR_VERSION:
@@ -1843,6 +1864,12 @@ def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], lis
             raise ValueError("bad todo")
         if todo is not None:
             todo = [u for u in todo if u not in old]
+        # Cursors from before keep none: such a post is logged once more.
+        held = data.get("sp", [])
+        if not isinstance(held, list) or not all(
+            isinstance(k, str) and len(k) <= _MAX_KEY for k in held
+        ):
+            raise ValueError("bad skipped posts")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigurationError(
             f"this is not a LinkedIn inbox cursor brandkit made ({exc}): pass since=None to "
@@ -1857,10 +1884,12 @@ def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], lis
             len(old),
             ", ".join(sorted(u[:200] for u in old)[:5]),
         )
-    return seen, None if todo is None else list(todo)
+    return seen, None if todo is None else list(todo), tuple(held[-_MAX_POSTS:])
 
 
-def _write_cursor(seen: Mapping[str, _Seen], todo: list[str] | None, author: str) -> str:
+def _write_cursor(
+    seen: Mapping[str, _Seen], todo: list[str] | None, author: str, held: Sequence[str] = ()
+) -> str:
     data: dict[str, Any] = {
         "v": _CURSOR_VERSION,
         "a": author,
@@ -1868,6 +1897,8 @@ def _write_cursor(seen: Mapping[str, _Seen], todo: list[str] | None, author: str
     }
     if todo is not None:
         data["todo"] = todo
+    if held:
+        data["sp"] = list(held)
     return json.dumps(data, separators=(",", ":"))
 
 

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, 
 import attrs
 import httpx
 import pydantic
+import pydantic_core
 
 from brandkit._counts import MetricCount
 from brandkit._durations import stored_time
@@ -423,6 +424,16 @@ class _ThreadBelow(Answer):
 
     thread: _Branch
     threadgate: _GateView | None = None
+
+
+def _nested_too_deep(content: bytes) -> bool:
+    """Whether ``content`` is JSON nested deeper than the reader goes (a record any app may
+    write nests as deep as it likes), rather than no JSON at all."""
+    try:
+        pydantic_core.from_json(content)
+    except ValueError as exc:
+        return "recursion limit" in str(exc)
+    return False
 
 
 def _stopped_at(node: Any) -> str | None:
@@ -1493,6 +1504,9 @@ class BlueskyAdapter(Adapter):
         stops (at that depth, or at a shallower one the AppView caps threads to), the
         conversation is read on from that reply, in at most 50 reads in all (what lies
         deeper still is left out with a WARNING naming the replies it was not read under).
+        An answer nested too deep for the JSON reader (a reply's record nests as deep as any
+        app likes) is asked again with half the levels, down to 1; replies too deep to read
+        even one level below the reply they answer are left out with a WARNING naming it.
         A reply the thread's threadgate hides comes back with ``hidden`` set. A reply that
         cannot be read (its record is any app's, or its ``indexedAt`` is no ISO text) is
         skipped with a WARNING naming its URI; the replies under it are still read.
@@ -1505,33 +1519,59 @@ class BlueskyAdapter(Adapter):
             return []
         yield from self._ensure_session()
         uri = refs[0].uri or f"at://{self.did}/{POST}/{refs[0].id}"
-        # Breadth first: the replies nearest the post are read before deeper branches.
-        todo = collections.deque([uri])
+        # Breadth first: the replies nearest the post are read before deeper branches. Each
+        # with the depth to ask for (fewer levels below a reply whose record nests deep).
+        todo = collections.deque([(uri, _THREAD_DEPTH)])
         asked = {uri}
         made: set[str] = set()
         hidden: set[str] = set()
         out: list[Message] = []
         reads = 0
         while todo and reads < _THREAD_READS:
-            anchor = todo.popleft()
+            anchor, depth = todo.popleft()
             reads += 1
-            params = [("uri", anchor), ("depth", str(_THREAD_DEPTH)), ("parentHeight", "0")]
+            params = [("uri", anchor), ("depth", str(depth)), ("parentHeight", "0")]
             response = yield from self._authed(
                 functools.partial(self._get, "app.bsky.feed.getPostThread", params=params),
                 idempotent=True,
                 bucket="api",
             )
-            if anchor == uri:
-                # The thread's own post (the account's) is read whole, as the answer itself
-                # is: one that cannot be read is a MalformedResponse.
-                whole, body = self._parse_with_body(response, _Thread)
-                top, gate_view = whole.thread, whole.threadgate
-            elif response.status_code == 400 and _xrpc_error(response)[0] == "NotFound":
+            if (
+                anchor != uri
+                and response.status_code == 400
+                and _xrpc_error(response)[0] == "NotFound"
+            ):
                 continue  # the reply read on from was deleted since: nothing is below it
-            else:
-                # Read on from a reply whose view the answer above it held (or warned of).
-                rest, body = self._parse_with_body(response, _ThreadBelow)
-                top, gate_view = _ThreadNode(replies=rest.thread.replies), rest.threadgate
+            try:
+                if anchor == uri:
+                    # The thread's own post (the account's) is read whole, as the answer
+                    # itself is: one that cannot be read is a MalformedResponse.
+                    whole, body = self._parse_with_body(response, _Thread)
+                    top, gate_view = whole.thread, whole.threadgate
+                else:
+                    # Read on from a reply whose view the answer above it held (or warned
+                    # of).
+                    rest, body = self._parse_with_body(response, _ThreadBelow)
+                    top, gate_view = _ThreadNode(replies=rest.thread.replies), rest.threadgate
+            except MalformedResponse:
+                if not _nested_too_deep(response.content):
+                    raise
+                # One reply's record nests too deep for the reader with the levels above it:
+                # asked again with fewer levels, that reply is read on its own (from the one
+                # above it) and costs no other; directly under the anchor, it cannot be.
+                if depth > 1:
+                    todo.appendleft((anchor, depth // 2))
+                    continue
+                logger.warning(
+                    "%s",
+                    self.account.redact(
+                        f"{self.account.key}: bluesky answered the replies directly under "
+                        f"{escaped(anchor)} nested deeper than brandkit's JSON reader goes (a "
+                        "reply's record any app wrote): they, and what lies under them, are "
+                        "not read"
+                    ),
+                )
+                continue
             gate = gate_view.record if gate_view else None
             hidden.update(gate.hiddenReplies if gate else ())
             root = body.get("thread")
@@ -1553,7 +1593,7 @@ class BlueskyAdapter(Adapter):
                     below = _stopped_at(child)
                     if below is not None and below not in asked:
                         asked.add(below)
-                        todo.append(below)
+                        todo.append((below, depth))
                 post = node.post
                 if (
                     post is None
@@ -1583,7 +1623,7 @@ class BlueskyAdapter(Adapter):
                     f"{self.account.key}: bluesky conversation under {escaped(uri)} goes "
                     f"deeper than the {_THREAD_READS} getPostThread reads brandkit makes of "
                     f"one post; what lies under {len(todo)} of its replies is not read (the "
-                    f"first: {escaped(todo[0])})"
+                    f"first: {escaped(todo[0][0])})"
                 ),
             )
         return out

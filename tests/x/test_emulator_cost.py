@@ -6,10 +6,12 @@ machine's load cannot move."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from brandkit.testing.conformance import tiny_png
 from brandkit.testing.x import XEmulator
 from tests.fidelity._lines import LineCounter
 
@@ -36,6 +38,13 @@ def others_post(emu: XEmulator, n: int = 2000) -> None:
 def create(http: httpx.Client, text: str) -> httpx.Response:
     """``POST /2/tweets`` of ``text``."""
     return http.post("/2/tweets", json={"text": text})
+
+
+def create_with(http: httpx.Client, body: dict[str, Any]) -> str:
+    """``POST /2/tweets`` of ``body``, which X takes: the post's id."""
+    r = http.post("/2/tweets", json=body)
+    assert r.status_code == 201, r.text
+    return str(r.json()["data"]["id"])
 
 
 def test_a_post_is_checked_for_a_duplicate_without_reading_every_post(
@@ -95,3 +104,47 @@ def test_tweet_count_is_read_without_reading_every_post(
     assert count() == 1
     create(http, "post 4")
     assert count() == 2
+
+
+def upload(http: httpx.Client, alt: str | None = None) -> str:
+    """A tiny PNG uploaded (v1.1 simple upload), with ``alt`` text if given: its media id."""
+    r = http.post("/1.1/media/upload.json", files={"media": ("a.png", tiny_png(), "image/png")})
+    assert r.status_code == 200, r.text
+    media_id = str(r.json()["media_id_string"])
+    if alt is not None:
+        meta = {"id": media_id, "metadata": {"alt_text": {"text": alt}}}
+        assert http.post("/2/media/metadata", json=meta).status_code == 200
+    return media_id
+
+
+def test_media_are_expanded_without_reading_every_upload(
+    served: tuple[XEmulator, LineCounter, httpx.Client],
+) -> None:
+    """A post's media in ``includes`` cost the same when 300 uploads came before them as
+    when none did; each is still the post's own (its alt text), and one whose
+    ``media_key`` a test set reads under its new key only."""
+    emu, counter, http = served
+    emu.set_rate_limit("POST /1.1/media/upload", 10_000, 900)
+
+    def pictures(tag: str) -> str:
+        media = [upload(http, alt=f"{tag} {n}") for n in range(2)]
+        return create_with(http, {"text": f"{tag} pictures", "media": {"media_ids": media}})
+
+    def read(post: str) -> dict[str, Any]:
+        params = {"expansions": "attachments.media_keys", "media.fields": "alt_text"}
+        body: dict[str, Any] = http.get(f"/2/tweets/{post}", params=params).json()
+        return body
+
+    first = pictures("first")
+    read(first)
+    few = counter.during(lambda: read(first))
+    for _ in range(300):
+        upload(http)
+    last = pictures("last")
+    read(last)
+    many = counter.during(lambda: read(last))
+    assert many - few < 100, (few, many)
+    assert [m["alt_text"] for m in read(last)["includes"]["media"]] == ["last 0", "last 1"]
+    keys = read(first)["data"]["attachments"]["media_keys"]
+    emu.media[keys[1].split("_")[1]].media_key = "3_1"
+    assert [m["media_key"] for m in read(first)["includes"]["media"]] == keys[:1]

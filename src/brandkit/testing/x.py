@@ -528,6 +528,11 @@ class XPost:
         return self.edits is not None and self.edits[-1] != self.id
 
 
+def _key_changed(media: XMedia, attribute: attrs.Attribute[str], value: str) -> str:
+    XMedia.key_changes += 1
+    return value
+
+
 @attrs.define
 class XMedia:
     """An emulated media upload.
@@ -552,7 +557,7 @@ class XMedia:
     """
 
     id: str
-    media_key: str
+    media_key: str = attrs.field(on_setattr=_key_changed)
     owner_id: str
     media_type: str
     category: str
@@ -566,6 +571,10 @@ class XMedia:
     alt_text: str | None = None
     width: int | None = None
     height: int | None = None
+
+    key_changes: ClassVar[int] = 0
+    """How many times an upload's ``media_key`` was set after it was made (by any
+    emulator): the index of uploads by media key is made again when it changes."""
 
     @property
     def data(self) -> bytes:
@@ -847,6 +856,10 @@ class XEmulator(Emulator):
         self._text_indexed = (0, XPost.text_changes)
         self._live_counts: Counter[str] = Counter()
         self._live_counted = (0, XPost.deletions)
+        # Uploads by media key (the first of ``media`` with each), how many of ``media`` (in
+        # order) it holds, at which count of keys set (see `_media_by_key`).
+        self._media_index: dict[str, XMedia] = {}
+        self._media_indexed = (0, XMedia.key_changes)
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._clients: dict[str, str | None] = {}
@@ -2210,7 +2223,7 @@ class XEmulator(Emulator):
     def _media_json(
         self, key: str, fields: Sequence[str], post: XPost, now: float
     ) -> dict[str, Any] | None:
-        media = next((m for m in self.media.values() if m.media_key == key), None)
+        media = self._media_by_key(key)
         if media is None:
             return None
         kind = {"image": "photo", "gif": "animated_gif", "video": "video"}[media.kind]
@@ -2241,6 +2254,26 @@ class XEmulator(Emulator):
         if "end_datetime" in fields:
             out["end_datetime"] = _iso(end)
         return out
+
+    def _media_by_key(self, key: str) -> XMedia | None:
+        """The first upload of `media` whose ``media_key`` is ``key``, as a scan of it finds
+        it. Uploads are only added to `media`, in order, so the index takes in those added
+        since the last read; a key set later, fewer uploads than it held, or a key it does
+        not hold or holds for an upload no longer there (a test's changes) make it again."""
+        for again in (False, True):
+            count, changes = self._media_indexed
+            if again or changes != XMedia.key_changes or count > len(self.media):
+                self._media_index, count = {}, 0
+            index = self._media_index
+            for media in itertools.islice(self.media.values(), count, None):
+                index.setdefault(media.media_key, media)
+            self._media_indexed = (len(self.media), XMedia.key_changes)
+            found = index.get(key)
+            if found is not None and self.media.get(found.id) is found:
+                return found
+            if count == 0:
+                break  # made from every upload now: the scan finds no other
+        return None
 
     def _lookup(
         self, caller: _Caller, request: httpx.Request, ids: Sequence[str]

@@ -164,6 +164,34 @@ class StoredRecord:
 
 
 @attrs.define
+class _Engagement:
+    """What post views count, kept as records are written rather than read from every
+    record for each view: each post's replies (those not against their threadgate), likes
+    and reposts, and each account's first like (repost) of a post, in the order of
+    `BlueskyEmulator.records`."""
+
+    replies: dict[str, int] = attrs.field(factory=dict)
+    # (collection, subject) -> how many likes (reposts) of the subject
+    links: dict[tuple[str, str], int] = attrs.field(factory=dict)
+    # (did, collection, subject) -> the AT URI of the account's first like (repost) of it
+    mine: dict[tuple[str, str, str], str] = attrs.field(factory=dict)
+
+    def add(self, rec: StoredRecord, against_gate: bool) -> None:
+        """Count ``rec``, the last of the records in order."""
+        if rec.collection == POST:
+            parent = ((rec.value.get("reply") or {}).get("parent") or {}).get("uri")
+            if isinstance(parent, str) and not against_gate:
+                self.replies[parent] = self.replies.get(parent, 0) + 1
+        elif rec.collection in (_LIKE, _REPOST):
+            subject = _backlink(rec.value)
+            if subject is not None:
+                self.links[(rec.collection, subject)] = (
+                    self.links.get((rec.collection, subject), 0) + 1
+                )
+                self.mine.setdefault((rec.did, rec.collection, subject), rec.uri)
+
+
+@attrs.define
 class StoredBlob:
     """An uploaded blob.
 
@@ -629,6 +657,10 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             tuple[tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]]
             | None
         ) = None
+        # What post views count (see `_engagement`), for a state of the records: kept as a
+        # record is created; made again after any other change (a delete, a put, a change
+        # made to `records` directly that alters their number).
+        self._engagement_cache: tuple[tuple[int, int], _Engagement] | None = None
         # Each account's listed notifications (less deleted subjects), for the same state of
         # the records: every page of a read pages the same list.
         self._shown_cache: tuple[
@@ -1263,23 +1295,41 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
         return 0.5 + 1.5 * (seed / 0xFFFFFFFF)
 
+    def _engagement(self) -> _Engagement:
+        """What post views count, for the records as they stand: the index kept as records
+        are created, or made again in one pass over them."""
+        key = (len(self.records), self._writes)
+        cached = self._engagement_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        index = _Engagement()
+        for rec in self.records.values():
+            index.add(rec, rec.uri in self._gate_violations)
+        self._engagement_cache = (key, index)
+        return index
+
+    def _engagement_created(self, rec: StoredRecord, before: tuple[int, int]) -> None:
+        """Count ``rec``, just created (the last record in order), when the index is of the
+        records as they stood before it (``before``: their number and writes); else it is
+        made again at its next read."""
+        cached = self._engagement_cache
+        if cached is None or cached[0] != before:
+            self._engagement_cache = None
+            return
+        cached[1].add(rec, rec.uri in self._gate_violations)
+        self._engagement_cache = ((len(self.records), self._writes), cached[1])
+
     def _counts(self, rec: StoredRecord) -> dict[str, int]:
         hours = max(0.0, self.clock.time() - rec.created_at) / 3600.0
         likes = math.floor(self.engagement_per_hour * hours * self._share(rec.uri))
-        actual = {POST: 0, _LIKE: 0, _REPOST: 0}
-        for r in self.records.values():
-            if r.collection == POST:
-                if (r.value.get("reply") or {}).get("parent", {}).get(
-                    "uri"
-                ) == rec.uri and r.uri not in self._gate_violations:
-                    actual[POST] += 1
-            elif r.collection in (_LIKE, _REPOST) and _backlink(r.value) == rec.uri:
-                actual[r.collection] += 1
+        index = self._engagement()
         extra = rec.extra
         return {
-            "replyCount": actual[POST] + likes // 6 + extra.get("replies", 0),
-            "repostCount": actual[_REPOST] + likes // 4 + extra.get("reposts", 0),
-            "likeCount": actual[_LIKE] + likes + extra.get("likes", 0),
+            "replyCount": index.replies.get(rec.uri, 0) + likes // 6 + extra.get("replies", 0),
+            "repostCount": (
+                index.links.get((_REPOST, rec.uri), 0) + likes // 4 + extra.get("reposts", 0)
+            ),
+            "likeCount": index.links.get((_LIKE, rec.uri), 0) + likes + extra.get("likes", 0),
             "quoteCount": likes // 10 + extra.get("quotes", 0),
             "bookmarkCount": likes // 5 + extra.get("bookmarks", 0),
         }
@@ -1376,15 +1426,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         """``app.bsky.feed.defs#viewerState``: the AT URIs of the viewer's own repost and
         like of the post, when there are (clients undo a like by deleting that record)."""
         state: dict[str, Any] = {}
+        index = self._engagement()
         for kind, key in ((_REPOST, "repost"), (_LIKE, "like")):
-            mine = next(
-                (
-                    r.uri
-                    for r in self.records.values()
-                    if r.did == viewer and r.collection == kind and _backlink(r.value) == rec.uri
-                ),
-                None,
-            )
+            mine = index.mine.get((viewer, kind, rec.uri))
             if mine is not None:
                 state[key] = mine
         state.update(bookmarked=False, threadMuted=False, embeddingDisabled=False)
@@ -1638,6 +1682,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             stored.permanent = True
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         cid = _cid(canonical.encode(), 0x71)
+        before = (len(self.records), self._writes)
         self.records[uri] = StoredRecord(
             uri=uri,
             cid=cid,
@@ -1650,6 +1695,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._sort_ms[uri] = self._sort_at(record)
         self._index_reply(self.records[uri])
         self._writes += 1
+        self._engagement_created(self.records[uri], before)
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "commit": self._commit()}
         if status is not None:
             answer["validationStatus"] = status
@@ -2365,6 +2411,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             if not ok:
                 was = current.cid if current is not None else "null"
                 raise self._invalid(f"Record was at {was}", "InvalidSwap")
+        before = (len(self.records), self._writes)
         self.records[uri] = StoredRecord(
             uri=uri,
             cid=cid,
@@ -2378,6 +2425,10 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             self._sort_ms[uri] = self._sort_at(record)
             self._index_reply(self.records[uri])
         self._writes += 1
+        if current is None:
+            self._engagement_created(self.records[uri], before)
+        # A record put over another: what that one counted is counted again at the next
+        # read (its number is unchanged, but not the writes).
         answer["commit"] = self._commit()
         if status is not None:
             answer["validationStatus"] = status

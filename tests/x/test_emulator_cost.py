@@ -148,3 +148,35 @@ def test_media_are_expanded_without_reading_every_upload(
     keys = read(first)["data"]["attachments"]["media_keys"]
     emu.media[keys[1].split("_")[1]].media_key = "3_1"
     assert [m["media_key"] for m in read(first)["includes"]["media"]] == keys[:1]
+
+
+def test_mentioned_users_are_expanded_without_reading_every_user(
+    served: tuple[XEmulator, LineCounter, httpx.Client],
+) -> None:
+    """The users a post names (``entities.mentions.username``) cost the same with 300 other
+    users as with none, found in any case; a user renamed or taken away by a test is found
+    under its new name only, or no more."""
+    emu, counter, http = served
+    emu.user("Alice")
+    post = create_with(http, {"text": "hello @alice @ALICE_2 @nobody"})
+
+    def named(post: str = post) -> list[str]:
+        params = {"expansions": "entities.mentions.username"}
+        body = http.get(f"/2/tweets/{post}", params=params).json()
+        return [u["username"] for u in body.get("includes", {}).get("users", [])]
+
+    named()
+    few = counter.during(named)
+    for n in range(300):
+        emu.user(f"other{n}")
+    emu.user("alice_2")
+    named()
+    many = counter.during(named)
+    assert many - few < 100, (few, many)
+    assert named() == ["Alice", "alice_2"]
+    emu.user("alice_2").username = "nobody"
+    assert named() == ["Alice", "nobody"]
+    del emu.users[emu.user("Alice").id]
+    assert named() == ["nobody"]
+    assert emu.user("alice").username == "alice"  # made again
+    assert named() == ["alice", "nobody"]

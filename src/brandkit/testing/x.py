@@ -428,6 +428,11 @@ def _iso(ts: float) -> str:
 # -- state -----------------------------------------------------------------------------------
 
 
+def _renamed(user: XUser, attribute: attrs.Attribute[str], value: str) -> str:
+    XUser.renames += 1
+    return value
+
+
 @attrs.define
 class XUser:
     """An emulated X user.
@@ -444,12 +449,58 @@ class XUser:
     """
 
     id: str
-    username: str
+    username: str = attrs.field(on_setattr=_renamed)
     name: str
     created_at: float
     followers: int = 100
     followers_per_hour: float = 3.0
     premium: bool | None = None
+
+    renames: ClassVar[int] = 0
+    """How many times a user's ``username`` was set after it was made (by any emulator):
+    the index of users by name is made again when it changes."""
+
+
+class _Users(dict[str, XUser]):
+    """`XEmulator.users`: a dict that counts its changes other than a user added under a
+    new id (one replaced or taken away), after which the index of users by name is made
+    again; added ones are taken in as they come, in order."""
+
+    changes = 0
+
+    def __setitem__(self, key: str, value: XUser) -> None:
+        if key in self:
+            self.changes += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.changes += 1
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:
+        self.changes += 1
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, XUser]:
+        self.changes += 1
+        return super().popitem()
+
+    def clear(self) -> None:
+        self.changes += 1
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.changes += 1
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: XUser) -> XUser:
+        self.changes += 1
+        return super().setdefault(key, default)
+
+    def __ior__(self, other: Any) -> _Users:  # type: ignore[override,misc]
+        self.changes += 1
+        super().__ior__(other)
+        return self
 
 
 def _text_changed(post: XPost, attribute: attrs.Attribute[str], value: str) -> str:
@@ -840,7 +891,7 @@ class XEmulator(Emulator):
         self.duplicate_window = duplicate_window
         self.premium = premium
         self.media_processing_error: str | None = None
-        self.users: dict[str, XUser] = {}
+        self.users: dict[str, XUser] = _Users()
         self.media: dict[str, XMedia] = {}
         self._posts: dict[str, XPost] = {}
         # The posts whose text names each lowercase @handle (with their ids negated), in
@@ -860,6 +911,10 @@ class XEmulator(Emulator):
         # order) it holds, at which count of keys set (see `_media_by_key`).
         self._media_index: dict[str, XMedia] = {}
         self._media_indexed = (0, XMedia.key_changes)
+        # Users by lowercase username (the first of ``users`` with each), how many of
+        # ``users`` (in order) it holds, at which counts of changes (see `_user_named`).
+        self._name_index: dict[str, XUser] = {}
+        self._names_indexed = (0, 0, 0, XUser.renames)
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._clients: dict[str, str | None] = {}
@@ -1048,15 +1103,36 @@ class XEmulator(Emulator):
     def user(self, username: str) -> XUser:
         """The user named ``username``, made on first use."""
         with self.lock:
-            for user in self.users.values():
-                if user.username.lower() == username.lower():
-                    return user
+            found = self._user_named(username)
+            if found is not None:
+                return found
             now = self.clock.time()
             user = XUser(
                 id=self._new_id(now), username=username, name=username.title(), created_at=now
             )
             self.users[user.id] = user
             return user
+
+    def _user_named(self, username: str) -> XUser | None:
+        """The first user of `users` whose username is ``username`` in any case, as a scan
+        of it finds it. Users added are taken in as they come (in order); a username set,
+        or a user replaced or taken away, makes the index again."""
+        users = self.users
+        changes = users.changes if isinstance(users, _Users) else -1
+        count, which, seen, renames = self._names_indexed
+        if (
+            changes < 0
+            or which != id(users)
+            or seen != changes
+            or renames != XUser.renames
+            or count > len(users)
+        ):
+            self._name_index, count = {}, 0
+        index = self._name_index
+        for user in itertools.islice(users.values(), count, None):
+            index.setdefault(user.username.lower(), user)
+        self._names_indexed = (len(users), id(users), changes, XUser.renames)
+        return index.get(username.lower())
 
     @property
     def posts(self) -> list[XPost]:
@@ -1759,9 +1835,7 @@ class XEmulator(Emulator):
         fields = self._fields(request, "user.fields", USER_FIELDS)
         if isinstance(fields, str):
             return self.invalid([fields], caller.headers)
-        user = next(
-            (u for u in self.users.values() if u.username.lower() == username.lower()), None
-        )
+        user = self._user_named(username)
         if user is None:
             error = {
                 "value": username,
@@ -2627,10 +2701,7 @@ class XEmulator(Emulator):
                     add_user(referenced.author_id)
             if "entities.mentions.username" in expansions:
                 for m in _MENTION.finditer(post.display_text):
-                    found = next(
-                        (u for u in self.users.values() if u.username.lower() == m[1].lower()),
-                        None,
-                    )
+                    found = self._user_named(m[1])
                     if found is not None:
                         add_user(found.id)
         includes: dict[str, Any] = {}

@@ -76,3 +76,32 @@ def test_a_first_page_refused_too_is_raised_once(emu: FacebookEmulator) -> None:
         reads, _ = follow(client, account, first.cursor)
         got = Counter([m.text for m in first.messages] + [t for r in reads for t in r])
         assert got == Counter(f"new {i}" for i in range(23))
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_read_again_from_the_first_page_stopped_short_gives_nothing_twice(
+    emu: FacebookEmulator,
+) -> None:
+    """Two reads of a round page down to a cursor Meta then refuses; the next read reads
+    the post again from its first page, at most two pages, and stops before it is back
+    where the round was. The read after it went on from there leaving nothing out, so the
+    comments the round's earlier reads gave came twice; they now come once."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Giveaway!"), account)
+        cursor = client.inbox(account).cursor
+        written = []
+        for i in range(43):
+            emu.clock.advance(1)
+            written.append(f"new {i}")
+            emu.audience(f"fan{i % 3}").comment(d.ids[0], written[-1])
+        first = client.inbox(account, since=cursor)
+        second = client.inbox(account, since=first.cursor)
+        assert first.more and second.more
+        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+        refusal = emu.fault(method="GET", path=r".*/comments", status=400, body={"error": invalid})
+        reads, _ = follow(client, account, second.cursor)
+        assert refusal.times == 0
+        got = Counter([m.text for p in (first, second) for m in p.messages])
+        got.update(t for r in reads for t in r)
+        assert got == Counter(written)

@@ -85,3 +85,32 @@ def test_tagged_media_go_on_when_meta_invalidates_the_cursor(
         emu.clock.advance(120)
         after = read_on(client, account, pages[-1].cursor)
         assert [m.id for p in after for m in p.messages] == [later]
+
+
+def test_tags_read_again_from_the_first_page_stopped_short_give_nothing_twice(
+    emu: InstagramEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two reads of a round page the tagged media down to a cursor Meta then refuses; the
+    next read reads them again from the first page, at most two pages, and stops before
+    it is back where the round was. The read after it went on from there leaving nothing
+    out, so the media the round's earlier reads gave came twice; they now come once."""
+    monkeypatch.setattr(InstagramAdapter, "tags_page", 5)
+    monkeypatch.setattr(InstagramAdapter, "inbox_pages", 2)
+    account = emu.account(username="brand")
+    with Client(retry=FAST) as client:
+        emu.audience("ada").mention("hello @brand")
+        cursor = client.inbox(account).cursor
+        burst = []
+        for i in range(40):
+            emu.clock.advance(1)
+            burst.append(emu.audience(f"fan{i}").mention(f"tag {i} @brand"))
+        emu.clock.advance(120)
+        first = client.inbox(account, since=cursor)
+        second = client.inbox(account, since=first.cursor)
+        assert first.more and second.more
+        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body={"error": invalid})
+        pages = read_on(client, account, second.cursor)
+        assert refusal.times == 0
+        given = Counter(m.id for p in [first, second, *pages] for m in p.messages)
+        assert given == Counter(burst)

@@ -95,3 +95,69 @@ def test_a_search_goes_on_when_meta_invalidates_its_cursor(
             later = emu.audience("cy").post("brandkit later")
             again = client.search(account, query, since=pages[-1].cursor)
             assert [m.id for m in again.messages] == [later]
+
+
+def test_a_read_again_from_the_first_page_stopped_short_gives_nothing_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages of two replies, at most two pages a read: two reads of a round page down to
+    a cursor Meta then refuses; the next read reads the conversation again from its first
+    page and stops at its page bound before it is back where the round was. The read
+    after it went on from there leaving nothing out, so the replies the earlier reads
+    gave came twice; they now come once."""
+    monkeypatch.setattr(ThreadsAdapter, "inbox_page", 2)
+    monkeypatch.setattr(ThreadsAdapter, "inbox_max_pages", 2)
+    emu = ThreadsEmulator()
+    with emu.serve():
+        account = emu.account()
+        with Client() as client:
+            (d,) = client.publish(Post(text="What next?"), account)
+            post = d.parts[0].id
+            cursor = client.inbox(account).cursor
+            fans = []
+            for i in range(13):
+                emu.clock.advance(2)
+                emu.add_reply(post, author=f"fan{i}", text=f"fan {i}")
+                fans.append(f"fan {i}")
+            first = client.inbox(account, since=cursor)
+            second = client.inbox(account, since=first.cursor)
+            assert first.more and second.more
+            invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+            refusal = emu.fault(
+                method="GET", path=r".*/conversation", status=400, body={"error": invalid}
+            )
+            reads, _ = follow(client, account, second.cursor)
+            assert refusal.times == 0
+            got = Counter(m.text for p in (first, second) for m in p.messages)
+            got.update(t for r in reads for t in r)
+            assert got == Counter(fans)
+
+
+def test_a_search_read_again_from_the_first_page_gives_nothing_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two searches of two posts page down to a cursor Meta then refuses; the next reads
+    the first page again (both posts given before) and stops at its limit; the one after
+    it went on leaving nothing out, so the posts of the second search came twice."""
+    monkeypatch.setattr(ThreadsAdapter, "search_page", 2)
+    emu = ThreadsEmulator()
+    with emu.serve():
+        account = emu.account()
+        written = []
+        for i in range(9):
+            emu.clock.advance(1)
+            written.append(emu.audience(f"fan{i}").post(f"brandkit {i}"))
+        query = Query(any=["brandkit"])
+        with Client() as client:
+            pages = [client.search(account, query, limit=2)]
+            pages.append(client.search(account, query, since=pages[-1].cursor, limit=2))
+            assert pages[-1].more
+            invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+            refusal = emu.fault(
+                method="GET", path=r".*/keyword_search", status=400, body={"error": invalid}
+            )
+            while pages[-1].more:
+                pages.append(client.search(account, query, since=pages[-1].cursor, limit=2))
+                assert len(pages) < 20
+            assert refusal.times == 0
+            assert Counter(m.id for p in pages for m in p.messages) == Counter(written)

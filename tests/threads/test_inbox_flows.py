@@ -214,6 +214,7 @@ def test_limit_stops_mid_feed_and_the_cursor_continues() -> None:
         "after": "c1",
         "top": {"t": T0 + 30, "ids": ["a3"]},
         "floor": {"t": T0 + 20, "ids": ["a2"]},  # the oldest read before "c1"
+        "again": False,  # not read again from the first page in this round
     }
     assert state["marks"] == {}
     canned = Canned(

@@ -411,6 +411,10 @@ class InboxCursor:
             is deleted; the edge is then read again from its first page, and the messages
             up to the floor (`before_floor`) were read already. An edge with no floor had
             no message read before its cursor.
+        again: the resumed edges read again from their first page in this round (their
+            cursor was invalidated): every later read of them leaves out what lies up to
+            their floor too, not only the one that went back to the first page, which may
+            stop (at its page bound) before it is back where the round was.
     """
 
     at: int | None = None
@@ -421,6 +425,7 @@ class InboxCursor:
     resume: tuple[tuple[str, str], ...] = ()
     cut: bool = False
     floors: tuple[tuple[str, InboxCursor], ...] = ()
+    again: frozenset[str] = frozenset()
 
     MAX_SEEN: ClassVar[int] = 10_000
     MAX_RESUME: ClassVar[int] = 10_000
@@ -477,6 +482,9 @@ class InboxCursor:
             }
             if floors:
                 data["floors"] = floors
+            again = sorted(edge for edge in self.again if edge in edges)
+            if again:
+                data["again"] = again
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -513,6 +521,9 @@ class InboxCursor:
             if not isinstance(cut, bool) or (cut and not pairs):
                 raise ValueError("cut is not a flag of a round")
             floors = cls._floors_of(data.get("floors", {}), {edge for edge, _ in pairs})
+            again = data.get("again", [])
+            if not isinstance(again, list) or not set(again) <= {edge for edge, _ in pairs}:
+                raise ValueError("again is not a list of the resumed edges")
             if top is not None:
                 if not isinstance(top, dict):
                     raise ValueError("top is not a mark")
@@ -529,6 +540,7 @@ class InboxCursor:
             resume=pairs,
             cut=cut,
             floors=floors,
+            again=frozenset(again),
         )
 
     @classmethod
@@ -760,7 +772,7 @@ def new_messages(
         return InboxPage(
             messages=taken,
             cursor=attrs.evolve(
-                cursor.advanced(taken), top=None, resume=(), cut=False, floors=()
+                cursor.advanced(taken), top=None, resume=(), cut=False, floors=(), again=frozenset()
             ).encode(),
             more=False,
         )
@@ -786,7 +798,12 @@ def new_messages(
     return InboxPage(
         messages=taken,
         cursor=attrs.evolve(
-            cursor, top=top, resume=tuple(resume), cut=False, floors=_known(floors)
+            cursor,
+            top=top,
+            resume=tuple(resume),
+            cut=False,
+            floors=_known(floors),
+            again=frozenset(),
         ).encode(),
         more=True,
     )
@@ -843,7 +860,9 @@ def _cut_messages(
     if not resume:
         return InboxPage(
             messages=taken,
-            cursor=attrs.evolve(cursor.advanced(taken), top=None, resume=(), floors=()).encode(),
+            cursor=attrs.evolve(
+                cursor.advanced(taken), top=None, resume=(), floors=(), again=frozenset()
+            ).encode(),
             more=len(ordered) > limit,
         )
     cut = len(ordered) > limit
@@ -856,7 +875,9 @@ def _cut_messages(
         top = InboxCursor(at=clock - slack)
     return InboxPage(
         messages=taken,
-        cursor=attrs.evolve(cursor, top=top, resume=resume, cut=cut, floors=floors).encode(),
+        cursor=attrs.evolve(
+            cursor, top=top, resume=resume, cut=cut, floors=floors, again=frozenset()
+        ).encode(),
         more=True,
     )
 
@@ -866,10 +887,13 @@ def resumed_messages(
     cursor: InboxCursor,
     resume: Sequence[tuple[str, str]],
     floors: Mapping[str, InboxCursor | None] | None = None,
+    again: Iterable[str] | None = None,
 ) -> InboxPage:
     """What a read of a round (``cursor.resume``) found that lies between the round's two
     marks, each once, oldest first; ``resume`` is what is still to read, ``floors`` the
-    floors of its edges (`InboxCursor.floors`; ``None``: those ``cursor`` had). The messages of
+    floors of its edges (`InboxCursor.floors`; ``None``: those ``cursor`` had), ``again``
+    those read again from their first page (`InboxCursor.again`; ``None``: those
+    ``cursor`` had). The messages of
     the top mark's own second count as under it, and join its ids. When nothing is left
     to read, the round is done: the cursor's mark moves to the round's
     `InboxCursor.top`, with ``more`` when the round's first read held messages back
@@ -889,10 +913,18 @@ def resumed_messages(
     top = top.advanced(ordered)
     if resume:
         known = _known((floors if floors is not None else dict(cursor.floors)).items())
-        after = attrs.evolve(cursor, top=top, resume=tuple(resume), floors=known)
+        went = cursor.again if again is None else frozenset(again)
+        after = attrs.evolve(cursor, top=top, resume=tuple(resume), floors=known, again=went)
     else:
         after = attrs.evolve(
-            cursor, at=top.at, seen=top.seen, top=None, resume=(), cut=False, floors=()
+            cursor,
+            at=top.at,
+            seen=top.seen,
+            top=None,
+            resume=(),
+            cut=False,
+            floors=(),
+            again=frozenset(),
         )
     return InboxPage(messages=ordered, cursor=after.encode(), more=bool(resume) or cursor.cut)
 
@@ -1367,6 +1399,7 @@ class GraphAdapter(Adapter):
         budget: int | None = None,
         gone_ends: bool = False,
         restart: Callable[[T], bool] | None = None,
+        again: list[bool] | None = None,
     ) -> Flow[tuple[list[tuple[list[T], str | None]], str | None, int]]:
         """`rest_of_edge` page by page, saying where it stopped: ``(pages, after,
         requests)``, each page as its items and Meta's ``after`` cursor of it (``None``
@@ -1383,6 +1416,9 @@ class GraphAdapter(Adapter):
         invalid (`stale_cursor`: Meta invalidates a cursor whose item was deleted) is
         dropped, with a warning, and the edge read from its first page instead, once; the
         items ``restart`` says were read before that cursor are left out of ``pages``.
+        ``again`` (one flag) says the edge was read again from its first page before
+        (`InboxCursor.again`: ``restart`` leaves out from the first page read), and is
+        set when this read does so.
 
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
@@ -1401,16 +1437,19 @@ class GraphAdapter(Adapter):
             if budget is not None and isinstance(size, int):
                 query["limit"] = max(1, min(size, budget - len(items)))
 
-        again = False
+        went = again is not None and again[0]
         if page is None:
             shrink()
-            page, again = yield from self._edge_page(
+            page, restarted = yield from self._edge_page(
                 path, query, item, gone_ends, restart is not None
             )
-            requests += 1 + again
+            requests += 1 + restarted
+            went = went or restarted
+        if again is not None:
+            again[0] = went
         read = 1
         while page is not None:
-            data = [i for i in page.data if not (again and restart is not None and restart(i))]
+            data = [i for i in page.data if not (went and restart is not None and restart(i))]
             items.extend(data)
             after = page.after()
             pages.append((data, after))

@@ -740,9 +740,11 @@ class FacebookAdapter(GraphAdapter):
         cursors, older comments down to the mark, at most `inbox_pages` pages and
         ``limit`` messages. A cursor Meta invalidated (its comment deleted) reads the post
         from its first page again, the comments down to the post's floor left out (read
-        before: `InboxCursor.floors`)."""
+        before: `InboxCursor.floors`), at this read and the round's later ones
+        (`InboxCursor.again`)."""
         todo = list(state.resume)
         floors: dict[str, InboxCursor | None] = dict(state.floors)
+        went = set(state.again)
         found: list[Message] = []
         requests = 0
         while todo and len(found) < limit and requests < self.inbox_pages:
@@ -765,6 +767,8 @@ class FacebookAdapter(GraphAdapter):
             def restart(c: _Comment, floor: InboxCursor | None = floor) -> bool:
                 return before_floor(floor, c.created_time, c.id)
 
+            again = [post_id in went]
+
             pages, more, made = yield from self.read_edge_pages(
                 f"/{post_id}/comments",
                 params,
@@ -775,7 +779,10 @@ class FacebookAdapter(GraphAdapter):
                 budget=limit - len(found),
                 gone_ends=True,
                 restart=restart,
+                again=again,
             )
+            if again[0]:
+                went.add(post_id)
             requests += made
             messages = [
                 self._message(c, post_id) for page, _ in pages for c in page if not self._ours(c)
@@ -785,7 +792,7 @@ class FacebookAdapter(GraphAdapter):
                 places = ((m.created_at, m.id) for m in messages)
                 floors[post_id] = edge_floor(floor, places)
             found.extend(messages)
-        return resumed_messages(found, state, todo, floors)
+        return resumed_messages(found, state, todo, floors, went)
 
     def _comment_params(self) -> dict[str, Any]:
         """The query of ``GET /{post-id}/comments`` for the inbox (every level, newest

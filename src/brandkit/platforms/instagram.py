@@ -634,6 +634,7 @@ class InstagramAdapter(ContainerAdapter):
         pages: int,
         budget: int | None = None,
         floor: InboxCursor | None = None,
+        again: list[bool] | None = None,
     ) -> Flow[tuple[list[tuple[tuple[Message, ...], str | None]], str | None, int]]:
         """The media others tagged the account in (``GET /{ig-user-id}/tags``), as
         messages of kind ``"mention"``, page by page from ``after`` (``""``: the first
@@ -644,24 +645,30 @@ class InstagramAdapter(ContainerAdapter):
         ``budget`` messages were read; ``more`` is the cursor to go on from when it
         stopped at those two bounds with more to read. An ``after`` Meta invalidated (its
         media deleted or untagged) reads the edge from its first page again, the media
-        down to ``floor`` (`InboxCursor.floors`) left out: they were read before."""
+        down to ``floor`` (`InboxCursor.floors`) left out: they were read before. ``again``
+        (one flag, `InboxCursor.again`) says the edge was read again so before, and the
+        media down to ``floor`` are left out from the first page read; it is set when this
+        read does so."""
         params: dict[str, Any] = {"fields": TAGGED_FIELDS, "limit": self.tags_page}
         if after:
             params["after"] = after
         read: list[tuple[tuple[Message, ...], str | None]] = []
         count = 0
-        again = False
+        went = again is not None and again[0]
         while True:
             if not read and after:
-                page, again = yield from self.get_from_cursor(
+                page, restarted = yield from self.get_from_cursor(
                     f"/{self.user_id}/tags", params, _TagsPage
                 )
+                went = went or restarted
+                if again is not None:
+                    again[0] = went
             else:
                 page = yield from self.get(f"/{self.user_id}/tags", params, _TagsPage)
             messages = tuple(
                 self._mention(m)
                 for m in page.data
-                if not (again and before_floor(floor, m.timestamp, m.id))
+                if not (went and before_floor(floor, m.timestamp, m.id))
             )
             count += len(messages)
             reached = state.at is None or any(
@@ -702,9 +709,11 @@ class InstagramAdapter(ContainerAdapter):
         about ``limit`` messages (the comments read stop there, their replies come with
         them) or `inbox_pages` requests in all, the replies' included. A cursor Meta
         invalidated (its item deleted) reads that edge from its first page again, what
-        lies up to the edge's floor left out (read before: `InboxCursor.floors`)."""
+        lies up to the edge's floor left out (read before: `InboxCursor.floors`), at this
+        read and the round's later ones (`InboxCursor.again`)."""
         todo = list(state.resume)
         floors: dict[str, InboxCursor | None] = dict(state.floors)
+        went = set(state.again)
         found: list[Message] = []
         requests = 0
         while todo and len(found) < limit and requests < self.inbox_pages:
@@ -713,13 +722,17 @@ class InstagramAdapter(ContainerAdapter):
                 # Down to the round's starting mark, from Meta's cursor (or from the first
                 # page: "" in cursors of reads that read the edge's first page alone).
                 floor = floors.get(_TAGS)
+                again = [_TAGS in went]
                 pages, rest, spent = yield from self._tagged(
                     state,
                     after,
                     self.inbox_pages - requests,
                     budget=max(1, limit - len(found)),
                     floor=floor,
+                    again=again,
                 )
+                if again[0]:
+                    went.add(_TAGS)
                 tagged = [m for page, _ in pages for m in page]
                 found.extend(tagged)
                 requests += spent
@@ -732,7 +745,15 @@ class InstagramAdapter(ContainerAdapter):
             left = self.inbox_pages - requests
             if comment_id:
                 requests += yield from self._inbox_replies(
-                    media_id, comment_id, None, after, found, more, pages=left, floors=floors
+                    media_id,
+                    comment_id,
+                    None,
+                    after,
+                    found,
+                    more,
+                    pages=left,
+                    floors=floors,
+                    went=went,
                 )
             else:
                 requests += yield from self._inbox_comments(
@@ -745,9 +766,10 @@ class InstagramAdapter(ContainerAdapter):
                     pages=left,
                     budget=limit,
                     floors=floors,
+                    went=went,
                 )
             todo[:0] = more
-        return resumed_messages(found, state, todo, floors)
+        return resumed_messages(found, state, todo, floors, went)
 
     def _inbox_comments(
         self,
@@ -762,6 +784,7 @@ class InstagramAdapter(ContainerAdapter):
         budget: int | None = None,
         reads: list[EdgeRead] | None = None,
         floors: dict[str, InboxCursor | None] | None = None,
+        went: set[str] | None = None,
     ) -> Flow[int]:
         """Read a media's comments (from ``first``, or from ``after``) and their replies
         into ``found``, at most `inbox_pages` pages of each and ``pages`` requests in all
@@ -772,7 +795,9 @@ class InstagramAdapter(ContainerAdapter):
         `new_messages`). With ``floors`` (a round's, `InboxCursor.floors`), an ``after``
         Meta invalidated reads the comments from the first page again, those up to the
         media's floor left out with their replies (read before), and the floors of the
-        edges left to ``resume`` are kept there. Returns the requests made."""
+        edges left to ``resume`` are kept there; ``went`` holds the edges read again so in
+        the round (`InboxCursor.again`), whose later reads leave that out too. Returns the
+        requests made."""
         n = self.comments_page
         params: dict[str, Any] = {
             "fields": f"{COMMENT_FIELDS},replies.limit({n}){{{COMMENT_FIELDS}}}",
@@ -781,6 +806,7 @@ class InstagramAdapter(ContainerAdapter):
         if after:  # "": the edge's first page
             params["after"] = after
         floor = floors.get(media_id) if floors is not None else None
+        again = [went is not None and media_id in went]
         skipped: list[str] = []
 
         def restart(c: _Comment) -> bool:
@@ -798,7 +824,10 @@ class InstagramAdapter(ContainerAdapter):
             budget=None if budget is None else max(1, budget - len(found)),
             gone_ends=first is None,
             restart=restart if floors is not None else None,
+            again=again,
         )
+        if went is not None and again[0]:
+            went.add(media_id)
         comments = [c for page, _ in read for c in page]
         oldest = min(comments, key=lambda c: (c.timestamp, c.id), default=None)
         all_new = oldest is None or state.is_new(oldest.timestamp, oldest.id)
@@ -841,6 +870,7 @@ class InstagramAdapter(ContainerAdapter):
                         reads=reads,
                         within=(index, number),
                         floors=floors,
+                        went=went,
                     )
         return requests
 
@@ -857,6 +887,7 @@ class InstagramAdapter(ContainerAdapter):
         reads: list[EdgeRead] | None = None,
         within: tuple[int, int] | None = None,
         floors: dict[str, InboxCursor | None] | None = None,
+        went: set[str] | None = None,
     ) -> Flow[int]:
         """Read a comment's replies (from ``first``, or from ``after``) into ``found``, at
         most `inbox_pages` pages and ``pages`` requests (``None``: no bound but that); with
@@ -865,12 +896,15 @@ class InstagramAdapter(ContainerAdapter):
         first page. With ``floors`` (a round's, `InboxCursor.floors`), an ``after`` Meta
         invalidated reads the replies from the first page again, those up to the edge's
         floor left out (read before; replies are listed oldest first), and the edge's
-        floor is kept there when it goes to ``resume``. Returns the requests made."""
+        floor is kept there when it goes to ``resume``; ``went`` holds the edges read again
+        so in the round (`InboxCursor.again`), whose later reads leave that out too.
+        Returns the requests made."""
         params: dict[str, Any] = {"fields": COMMENT_FIELDS, "limit": self.comments_page}
         if after:  # "": the edge's first page
             params["after"] = after
         edge = f"{media_id}/{comment_id}"
         floor = floors.get(edge) if floors is not None else None
+        again = [went is not None and edge in went]
         read, more, requests = yield from self.read_edge_pages(
             f"/{comment_id}/replies",
             params,
@@ -879,7 +913,10 @@ class InstagramAdapter(ContainerAdapter):
             max_pages=self._pages_of(first, pages),
             gone_ends=first is None,
             restart=lambda r: before_floor(floor, r.timestamp, r.id, newest_first=False),
+            again=again,
         )
+        if went is not None and again[0]:
+            went.add(edge)
         mine = [
             (tuple(self._message(r, media_id, comment_id) for r in p if not self._ours(r)), a)
             for p, a in read

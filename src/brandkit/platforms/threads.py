@@ -142,7 +142,8 @@ class _Mark(pydantic.BaseModel):
 class _Todo(pydantic.BaseModel):
     """A feed still to read in this round, where its read stopped (``after``), and the
     oldest item read before it (``floor``: Meta invalidates a cursor whose item is deleted,
-    and the feed read again from its first page leaves out what lies up to it)."""
+    and the feed read again from its first page leaves out what lies up to it, at that
+    read and, with ``again``, at the round's later reads of it)."""
 
     model_config = pydantic.ConfigDict(extra="forbid", strict=True)
 
@@ -150,6 +151,7 @@ class _Todo(pydantic.BaseModel):
     after: str | None = None
     top: _Mark | None = None
     floor: _Mark | None = None
+    again: bool = False
 
 
 class _InboxCursor(pydantic.BaseModel):
@@ -203,6 +205,8 @@ class _SearchState(pydantic.BaseModel):
     after: Annotated[str, pydantic.StringConstraints(max_length=2000)] | None = None
     top: _Mark | None = None
     floor: _Mark | None = None
+    # Read again from the first page in this round: what lies up to floor is left out.
+    again: bool = False
 
 
 class _SearchCursor(pydantic.BaseModel):
@@ -549,7 +553,8 @@ class ThreadsAdapter(ContainerAdapter):
         (the mark then moves to the newest item seen), ``False`` when ``limit`` or the page
         bound stopped it (``todo`` keeps where). A cursor Meta invalidated (its item
         deleted) reads the feed from its first page again, the items up to ``todo.floor``
-        left out: they were read before."""
+        left out: they were read before (at the round's later reads of the feed too,
+        ``todo.again``: this one may stop at its page bound before it is back there)."""
         mark = state.marks.get(todo.feed)
         conversation = todo.feed != _MENTIONS
         params: dict[str, Any] = {"fields": _ITEM_FIELDS, "limit": self.inbox_page}
@@ -564,7 +569,6 @@ class ThreadsAdapter(ContainerAdapter):
         if todo.top is None and mark is not None:
             # Items seen at the mark's second stay seen when newer ones share that second.
             todo.top = mark.model_copy(deep=True)
-        again = False
         while True:
             if len(found) >= limit or pages[0] >= self.inbox_max_pages:
                 return False
@@ -572,7 +576,7 @@ class ThreadsAdapter(ContainerAdapter):
             if todo.after:
                 query["after"] = todo.after
                 page, restarted = yield from self.get_from_cursor(path, query, EdgePage[_Item])
-                again = again or restarted
+                todo.again = todo.again or restarted
                 pages[0] += restarted
             else:
                 page = yield from self.get(path, query, EdgePage[_Item])
@@ -580,7 +584,7 @@ class ThreadsAdapter(ContainerAdapter):
             older = False
             for item in page.data:
                 when = int(item.timestamp.timestamp())
-                if again and _read_before(todo.floor, when, item.id):
+                if todo.again and _read_before(todo.floor, when, item.id):
                     continue
                 if mark is not None and (when < mark.t or (when == mark.t and item.id in mark.ids)):
                     older = older or when < mark.t
@@ -731,7 +735,6 @@ class ThreadsAdapter(ContainerAdapter):
         if progress.top is None and mark is not None:
             progress.top = mark.model_copy(deep=True)
         read = 0
-        again = False
         while True:
             page_params = dict(params)
             if progress.after:
@@ -741,14 +744,14 @@ class ThreadsAdapter(ContainerAdapter):
                 page, restarted = yield from self.get_from_cursor(
                     "/keyword_search", page_params, _FoundPage
                 )
-                again = again or restarted
+                progress.again = progress.again or restarted
             else:
                 page = yield from self.get("/keyword_search", page_params, _FoundPage)
             older = False
             for item in page.data:
                 when = item.timestamp
                 second = int(when.timestamp())
-                if again and _read_before(progress.floor, second, item.id):
+                if progress.again and _read_before(progress.floor, second, item.id):
                     continue
                 if mark is not None and (
                     second < mark.t or (second == mark.t and item.id in mark.ids)
@@ -769,6 +772,7 @@ class ThreadsAdapter(ContainerAdapter):
                 progress.top = None
                 progress.after = None
                 progress.floor = None
+                progress.again = False
                 return read, False
             progress.after = after
             if read >= budget:

@@ -114,3 +114,30 @@ def test_tags_read_again_from_the_first_page_stopped_short_give_nothing_twice(
         assert refusal.times == 0
         given = Counter(m.id for p in [first, second, *pages] for m in p.messages)
         assert given == Counter(burst)
+
+
+def test_reading_tags_again_from_an_invalid_cursor_keeps_the_page_bound(
+    emu: InstagramEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of a round sends at most ``inbox_pages`` requests. Going on with the tagged
+    media from a cursor Meta refuses costs the refused request too: it was not counted,
+    so such a read sent one request past the bound (three with a bound of two)."""
+    monkeypatch.setattr(InstagramAdapter, "tags_page", 5)
+    monkeypatch.setattr(InstagramAdapter, "inbox_pages", 2)
+    account = emu.account(username="brand")
+    with Client(retry=FAST) as client:
+        emu.audience("ada").mention("hello @brand")
+        cursor = client.inbox(account).cursor
+        for i in range(30):
+            emu.clock.advance(1)
+            emu.audience(f"fan{i}").mention(f"tag {i} @brand")
+        emu.clock.advance(120)
+        first = client.inbox(account, since=cursor)
+        assert first.more
+        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body={"error": invalid})
+        before = emu.count("GET", r".*/tags")
+        second = client.inbox(account, since=first.cursor)
+        assert refusal.times == 0
+        assert second.more
+        assert emu.count("GET", r".*/tags") - before <= InstagramAdapter.inbox_pages

@@ -641,30 +641,33 @@ class InstagramAdapter(ContainerAdapter):
         page): ``(pages, more, requests)``, each page with Meta's ``after`` cursor of it.
         Reading stops at the first page holding a media ``state`` has seen (the edge
         lists the newest media first, so the rest were read before), after the first
-        page when ``state`` has no mark, at the edge's end, at ``pages`` pages, or once
+        page when ``state`` has no mark, at the edge's end, at ``pages`` requests, or once
         ``budget`` messages were read; ``more`` is the cursor to go on from when it
         stopped at those two bounds with more to read. An ``after`` Meta invalidated (its
         media deleted or untagged) reads the edge from its first page again, the media
         down to ``floor`` (`InboxCursor.floors`) left out: they were read before. ``again``
         (one flag, `InboxCursor.again`) says the edge was read again so before, and the
         media down to ``floor`` are left out from the first page read; it is set when this
-        read does so."""
+        read does so (the request Meta refused counts among the ``pages``)."""
         params: dict[str, Any] = {"fields": TAGGED_FIELDS, "limit": self.tags_page}
         if after:
             params["after"] = after
         read: list[tuple[tuple[Message, ...], str | None]] = []
         count = 0
         went = again is not None and again[0]
+        sent = 0
         while True:
             if not read and after:
                 page, restarted = yield from self.get_from_cursor(
                     f"/{self.user_id}/tags", params, _TagsPage
                 )
+                sent += restarted  # the request Meta refused
                 went = went or restarted
                 if again is not None:
                     again[0] = went
             else:
                 page = yield from self.get(f"/{self.user_id}/tags", params, _TagsPage)
+            sent += 1
             messages = tuple(
                 self._mention(m)
                 for m in page.data
@@ -677,9 +680,9 @@ class InstagramAdapter(ContainerAdapter):
             following = None if reached else page.after()
             read.append((messages, following))
             if following is None:
-                return read, None, len(read)
-            if len(read) >= pages or (budget is not None and count >= budget):
-                return read, following, len(read)
+                return read, None, sent
+            if sent >= pages or (budget is not None and count >= budget):
+                return read, following, sent
             params["after"] = following
 
     def _mention(self, m: _Tagged) -> Message:

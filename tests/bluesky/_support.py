@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from brandkit import Account, RetryPolicy
+from brandkit.testing.bluesky import BlueskyEmulator
 
 # Third-party data (MIT, see tests/data/README.md), copied into the repository.
 SHARED = Path(__file__).resolve().parents[1] / "data" / "bluesky"
@@ -108,3 +109,41 @@ class Script:
 def body_of(request: httpx.Request) -> Any:
     """The JSON body of a request."""
     return json.loads(request.read())
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """An object ``levels`` deep: ``{"x": {"x": ... {}}}``."""
+    deep: dict[str, Any] = {}
+    for _ in range(levels):
+        deep = {"x": deep}
+    return deep
+
+
+def write_deep_reply(emu: BlueskyEmulator, parent: str, levels: int) -> str:
+    """A reply by another app, over HTTP: its record has a field of its own nested
+    ``levels`` deep (records may have fields no lexicon names)."""
+    troll = emu.user(emu.audience("troll").like(parent).split("/")[2])
+    target = emu.record(parent)
+    root = target.value.get("reply", {}).get("root") or {"uri": target.uri, "cid": target.cid}
+    with httpx.Client(base_url=emu.base_url, timeout=60) as http:
+        login = {"identifier": troll.handle, "password": troll.app_password}
+        session = http.post("/xrpc/com.atproto.server.createSession", json=login).json()
+        record = {
+            "$type": "app.bsky.feed.post",
+            "text": "deep",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "reply": {"root": root, "parent": {"uri": target.uri, "cid": target.cid}},
+            "other": nested(levels),
+        }
+        made = http.post(
+            "/xrpc/com.atproto.repo.createRecord",
+            content=json.dumps(
+                {"repo": troll.did, "collection": "app.bsky.feed.post", "record": record}
+            ),
+            headers={
+                "authorization": f"Bearer {session['accessJwt']}",
+                "content-type": "application/json",
+            },
+        )
+    assert made.status_code == 200, made.text[:300]
+    return str(made.json()["uri"])

@@ -13,7 +13,7 @@ import pytest
 from brandkit import Client, Inbox, Post
 from brandkit.listening import Query
 from brandkit.testing.bluesky import BlueskyEmulator
-from tests.bluesky._support import FAST
+from tests.bluesky._support import FAST, write_deep_reply
 
 LOGGER = "brandkit.platforms.bluesky"
 
@@ -79,3 +79,27 @@ def test_a_found_post_whose_record_cannot_be_read_is_skipped_and_listening_goes_
     (record,) = [r for r in caplog.records if r.name == LOGGER]
     text = record.getMessage()
     assert bad in text and "record.facets" in text and "982451653" not in text
+
+
+def test_a_reply_whose_record_nests_past_any_reader_does_not_stop_the_inbox(
+    served: BlueskyEmulator, tmp_path: Path
+) -> None:
+    """A reply whose record has a field nested 900 levels (no JSON reader goes that deep;
+    the PDS stores it): its page is read, with what lies too deep as null, and it is
+    stored with the good replies around it, sync after sync."""
+    emu = served
+    account = emu.account(name="brand")
+    with (
+        Inbox(tmp_path / "inbox.db") as inbox,
+        Client(retry=FAST, accounts=[account]) as client,
+    ):
+        (d,) = client.publish(Post(text="Tell us"), account)
+        top = f"at://{emu.user('brand.test').did}/app.bsky.feed.post/{d.ids[0]}"
+        first = emu.audience("fan1").reply(d.ids[0], "before")
+        deep = write_deep_reply(emu, top, 900)
+        last = emu.audience("fan2").reply(d.ids[0], "after")
+        assert inbox.sync(client, [account]).errors == {}
+        later = emu.audience("fan3").reply(d.ids[0], "later")
+        assert inbox.sync(client, [account]).errors == {}
+        stored = {m.id: m.text for m in inbox.messages(account=account.key)}
+    assert stored == {first: "before", deep: "deep", last: "after", later: "later"}

@@ -170,6 +170,11 @@ _GATE_ATTEMPTS = 3
 # conversation is read on from that reply, in at most _THREAD_READS reads in all.
 _THREAD_DEPTH = 50
 _THREAD_READS = 50
+# An answer nested deeper than the JSON reader goes (a record any app wrote may nest as deep
+# as it likes) is read with what lies deeper than this written as null: the deepest post
+# view of a getPostThread read lies about 106 levels deep, and the reader stops past 200.
+_MAX_NESTING = 150
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 # Mentioned handles' DIDs: how long one is trusted, and how many are kept.
 _DID_TTL = 600.0
 _MAX_DIDS = 1024
@@ -434,6 +439,29 @@ def _nested_too_deep(content: bytes) -> bool:
     except ValueError as exc:
         return "recursion limit" in str(exc)
     return False
+
+
+def _flattened(content: bytes, limit: int = _MAX_NESTING) -> bytes:
+    """``content`` with each array or object that opens more than ``limit`` levels deep
+    written as ``null``. A walk over its strings and brackets, not a parse: no recursion,
+    and text that is no JSON stays no JSON."""
+    out: list[bytes] = []
+    depth, cut, last = 0, -1, 0
+    for token in _JSON_TOKEN.finditer(content):
+        first = token.group()[:1]
+        if first == b'"':
+            continue
+        if first in (b"[", b"{"):
+            depth += 1
+            if depth > limit and cut < 0:
+                cut = token.start()
+            continue
+        if depth == limit + 1 and cut >= 0:
+            out += (content[last:cut], b"null")
+            last, cut = token.end(), -1
+        depth -= 1
+    out.append(content[last:])
+    return b"".join(out)
 
 
 def _stopped_at(node: Any) -> str | None:
@@ -1504,9 +1532,8 @@ class BlueskyAdapter(Adapter):
         stops (at that depth, or at a shallower one the AppView caps threads to), the
         conversation is read on from that reply, in at most 50 reads in all (what lies
         deeper still is left out with a WARNING naming the replies it was not read under).
-        An answer nested too deep for the JSON reader (a reply's record nests as deep as any
-        app likes) is asked again with half the levels, down to 1; replies too deep to read
-        even one level below the reply they answer are left out with a WARNING naming it.
+        A reply's record nested deeper than the JSON reader goes (any app may write one) is
+        read with what lies past 150 levels of the answer as ``null``.
         A reply the thread's threadgate hides comes back with ``hidden`` set. A reply that
         cannot be read (its record is any app's, or its ``indexedAt`` is no ISO text) is
         skipped with a WARNING naming its URI; the replies under it are still read.
@@ -1519,18 +1546,17 @@ class BlueskyAdapter(Adapter):
             return []
         yield from self._ensure_session()
         uri = refs[0].uri or f"at://{self.did}/{POST}/{refs[0].id}"
-        # Breadth first: the replies nearest the post are read before deeper branches. Each
-        # with the depth to ask for (fewer levels below a reply whose record nests deep).
-        todo = collections.deque([(uri, _THREAD_DEPTH)])
+        # Breadth first: the replies nearest the post are read before deeper branches.
+        todo = collections.deque([uri])
         asked = {uri}
         made: set[str] = set()
         hidden: set[str] = set()
         out: list[Message] = []
         reads = 0
         while todo and reads < _THREAD_READS:
-            anchor, depth = todo.popleft()
+            anchor = todo.popleft()
             reads += 1
-            params = [("uri", anchor), ("depth", str(depth)), ("parentHeight", "0")]
+            params = [("uri", anchor), ("depth", str(_THREAD_DEPTH)), ("parentHeight", "0")]
             response = yield from self._authed(
                 functools.partial(self._get, "app.bsky.feed.getPostThread", params=params),
                 idempotent=True,
@@ -1542,36 +1568,15 @@ class BlueskyAdapter(Adapter):
                 and _xrpc_error(response)[0] == "NotFound"
             ):
                 continue  # the reply read on from was deleted since: nothing is below it
-            try:
-                if anchor == uri:
-                    # The thread's own post (the account's) is read whole, as the answer
-                    # itself is: one that cannot be read is a MalformedResponse.
-                    whole, body = self._parse_with_body(response, _Thread)
-                    top, gate_view = whole.thread, whole.threadgate
-                else:
-                    # Read on from a reply whose view the answer above it held (or warned
-                    # of).
-                    rest, body = self._parse_with_body(response, _ThreadBelow)
-                    top, gate_view = _ThreadNode(replies=rest.thread.replies), rest.threadgate
-            except MalformedResponse:
-                if not _nested_too_deep(response.content):
-                    raise
-                # One reply's record nests too deep for the reader with the levels above it:
-                # asked again with fewer levels, that reply is read on its own (from the one
-                # above it) and costs no other; directly under the anchor, it cannot be.
-                if depth > 1:
-                    todo.appendleft((anchor, depth // 2))
-                    continue
-                logger.warning(
-                    "%s",
-                    self.account.redact(
-                        f"{self.account.key}: bluesky answered the replies directly under "
-                        f"{escaped(anchor)} nested deeper than brandkit's JSON reader goes (a "
-                        "reply's record any app wrote): they, and what lies under them, are "
-                        "not read"
-                    ),
-                )
-                continue
+            if anchor == uri:
+                # The thread's own post (the account's) is read whole, as the answer itself
+                # is: one that cannot be read is a MalformedResponse.
+                whole, body = self._parse_with_body(response, _Thread)
+                top, gate_view = whole.thread, whole.threadgate
+            else:
+                # Read on from a reply whose view the answer above it held (or warned of).
+                rest, body = self._parse_with_body(response, _ThreadBelow)
+                top, gate_view = _ThreadNode(replies=rest.thread.replies), rest.threadgate
             gate = gate_view.record if gate_view else None
             hidden.update(gate.hiddenReplies if gate else ())
             root = body.get("thread")
@@ -1593,7 +1598,7 @@ class BlueskyAdapter(Adapter):
                     below = _stopped_at(child)
                     if below is not None and below not in asked:
                         asked.add(below)
-                        todo.append((below, depth))
+                        todo.append(below)
                 post = node.post
                 if (
                     post is None
@@ -1623,7 +1628,7 @@ class BlueskyAdapter(Adapter):
                     f"{self.account.key}: bluesky conversation under {escaped(uri)} goes "
                     f"deeper than the {_THREAD_READS} getPostThread reads brandkit makes of "
                     f"one post; what lies under {len(todo)} of its replies is not read (the "
-                    f"first: {escaped(todo[0][0])})"
+                    f"first: {escaped(todo[0])})"
                 ),
             )
         return out
@@ -2119,11 +2124,27 @@ class BlueskyAdapter(Adapter):
         self, response: httpx.Response, model: type[_Model]
     ) -> tuple[_Model, dict[str, Any]]:
         """`parse_with_body` of an answer that is a JSON object (every model here reads one).
+        An answer nested deeper than the JSON reader goes is read with each array or object
+        more than 150 levels deep as ``null`` (a record any app wrote, in a message's
+        ``raw`` too), so that one such record does not make every read of it fail.
 
         Raises:
             PlatformError, MalformedResponse: as `parse`.
         """
-        parsed, body = self.parse_with_body(response, model)
+        try:
+            parsed, body = self.parse_with_body(response, model)
+        except MalformedResponse:
+            if not _nested_too_deep(response.content):
+                raise
+            # One record nested deeper than the reader goes would make the whole answer
+            # unreadable, at every read: what lies past _MAX_NESTING levels is read as null.
+            flat = httpx.Response(
+                response.status_code,
+                headers={"content-type": response.headers.get("content-type", "")},
+                content=_flattened(response.content),
+                request=response.request,
+            )
+            parsed, body = self.parse_with_body(flat, model)
         return parsed, body if isinstance(body, dict) else {}
 
     def _mine(self, uri: str | None) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+import brandkit.testing.x as x
 from brandkit.testing.conformance import tiny_png
 from brandkit.testing.x import XEmulator
 from tests.fidelity._lines import LineCounter
@@ -180,3 +181,40 @@ def test_mentioned_users_are_expanded_without_reading_every_user(
     assert named() == ["nobody"]
     assert emu.user("alice").username == "alice"  # made again
     assert named() == ["alice", "nobody"]
+
+
+def test_a_reply_is_hidden_without_reading_every_post(
+    served: tuple[XEmulator, LineCounter, httpx.Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hiding a reply (its conversation's hidden replies counted against X's cap) costs the
+    same with 2,000 posts of others as with none; the cap still holds, counting replies
+    hidden or shown through the API, by a test, or moved to another conversation."""
+    emu, counter, http = served
+    monkeypatch.setattr(x, "HIDDEN_PER_CONVERSATION", 3)
+    root = create_with(http, {"text": "our news"})
+    fans = [emu.audience(f"fan{n}").reply(root, f"answer {n}") for n in range(8)]
+
+    def hide(reply: str, hidden: bool = True) -> int:
+        return http.put(f"/2/tweets/{reply}/hidden", json={"hidden": hidden}).status_code
+
+    assert hide(fans[0]) == hide(fans[0], False) == 200
+    few = counter.during(lambda: hide(fans[0]))
+    hide(fans[0], False)
+    others_post(emu)
+    hide(fans[0])
+    hide(fans[0], False)
+    many = counter.during(lambda: hide(fans[0]))
+    hide(fans[0], False)
+    assert many - few < 100, (few, many)
+    assert [hide(r) for r in fans[:4]] == [200, 200, 200, 403]
+    assert hide(fans[1], False) == 200
+    assert [hide(fans[3]), hide(fans[4])] == [200, 403]
+    shown = emu.post(fans[0])
+    assert shown is not None
+    shown.hidden = False
+    assert [hide(fans[4]), hide(fans[5])] == [200, 403]
+    moved = emu.post(fans[2])
+    assert moved is not None
+    moved.conversation_id = fans[2]
+    assert [hide(fans[5]), hide(fans[6])] == [200, 403]

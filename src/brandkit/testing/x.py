@@ -513,6 +513,11 @@ def _deleted_changed(post: XPost, attribute: attrs.Attribute[bool], value: bool)
     return value
 
 
+def _hiding_changed(post: XPost, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    XPost.hidings += 1
+    return value
+
+
 @attrs.define
 class XPost:
     """An emulated post.
@@ -546,14 +551,14 @@ class XPost:
     display_text: str = attrs.field(on_setattr=_text_changed)
     created_at: float
     in_reply_to: str | None = None
-    conversation_id: str = ""
+    conversation_id: str = attrs.field(default="", on_setattr=_hiding_changed)
     media_keys: tuple[str, ...] = ()
     quote_tweet_id: str | None = None
     reply_settings: str | None = None
     urls: list[dict[str, Any]] = attrs.field(factory=list)
     deleted: bool = attrs.field(default=False, on_setattr=_deleted_changed)
     extra: dict[str, int] = attrs.field(factory=dict)
-    hidden: bool = False
+    hidden: bool = attrs.field(default=False, on_setattr=_hiding_changed)
     lang: str | None = None
     edits: list[str] | None = None
     poll: dict[str, Any] | None = None
@@ -566,6 +571,11 @@ class XPost:
     deletions: ClassVar[int] = 0
     """How many times a post's ``deleted`` was set after it was made (by any emulator):
     the count of each author's posts is made again when it changes."""
+
+    hidings: ClassVar[int] = 0
+    """How many times a post's ``hidden`` or ``conversation_id`` was set after it was made
+    (by any emulator, a hide through the API aside): the count of each conversation's
+    hidden replies is made again when it changes."""
 
     @property
     def history(self) -> list[str]:
@@ -907,6 +917,9 @@ class XEmulator(Emulator):
         self._text_indexed = (0, XPost.text_changes)
         self._live_counts: Counter[str] = Counter()
         self._live_counted = (0, XPost.deletions)
+        # Alike, how many hidden replies each conversation has (see `_hidden_in`).
+        self._hidden_counts: Counter[str] = Counter()
+        self._hidden_counted = (0, XPost.hidings)
         # Uploads by media key (the first of ``media`` with each), how many of ``media`` (in
         # order) it holds, at which count of keys set (see `_media_by_key`).
         self._media_index: dict[str, XMedia] = {}
@@ -1864,6 +1877,7 @@ class XEmulator(Emulator):
         lang: str | None = None,
         handles: str = "",
         poll: dict[str, Any] | None = None,
+        conversation: str | None = None,
     ) -> XPost:
         post_id = self._new_id(created_at)
         display, urls = self._shorten(post_id, user, text, media_keys)
@@ -1881,7 +1895,13 @@ class XEmulator(Emulator):
             display_text=display,
             created_at=created_at,
             in_reply_to=in_reply_to,
-            conversation_id=parent.conversation_id if parent else post_id,
+            conversation_id=(
+                conversation
+                if conversation is not None
+                else parent.conversation_id
+                if parent
+                else post_id
+            ),
             media_keys=media_keys,
             quote_tweet_id=quote,
             reply_settings=reply_settings,
@@ -2983,21 +3003,35 @@ class XEmulator(Emulator):
                 headers=caller.headers,
             )
         hidden = body["hidden"]
-        if hidden and not post.hidden:
-            count = sum(
-                1
-                for p in self._posts.values()
-                if p.conversation_id == post.conversation_id and p.hidden
+        count = self._hidden_in(post.conversation_id)
+        if hidden and not post.hidden and count >= HIDDEN_PER_CONVERSATION:
+            return self.problem(
+                403,
+                "Forbidden",
+                f"A conversation can have at most {HIDDEN_PER_CONVERSATION} hidden replies.",
+                headers=caller.headers,
             )
-            if count >= HIDDEN_PER_CONVERSATION:
-                return self.problem(
-                    403,
-                    "Forbidden",
-                    f"A conversation can have at most {HIDDEN_PER_CONVERSATION} hidden replies.",
-                    headers=caller.headers,
-                )
+        was = post.hidden
         post.hidden = hidden
+        if self._hidden_counted == (len(self._posts), XPost.hidings - 1):
+            # The count was current before this change, which alone moved it.
+            self._hidden_counts[post.conversation_id] += hidden - was
+            self._hidden_counted = (len(self._posts), XPost.hidings)
         return self.json({"data": {"hidden": hidden}}, 200, caller.headers)
+
+    def _hidden_in(self, conversation_id: str) -> int:
+        """How many posts of the conversation are hidden (deleted ones too): counted over
+        the posts made since the last read, and over all again after a post's ``hidden``
+        or ``conversation_id`` was set other than by `_hide`."""
+        count, hidings = self._hidden_counted
+        if hidings != XPost.hidings or count > len(self._posts):
+            self._hidden_counts, count = Counter(), 0
+        counts = self._hidden_counts
+        for post in itertools.islice(self._posts.values(), count, None):
+            if post.hidden:
+                counts[post.conversation_id] += 1
+        self._hidden_counted = (len(self._posts), XPost.hidings)
+        return counts[conversation_id]
 
     @route("POST", r"/2/users/(?P<user_id>[^/]+)/likes")
     def _like(self, request: httpx.Request, user_id: str) -> httpx.Response:
@@ -3168,8 +3202,8 @@ class XEmulator(Emulator):
             reply_settings=post.reply_settings,
             lang=post.lang,
             handles=handles,
+            conversation=post.conversation_id,
         )
-        new.conversation_id = post.conversation_id
         chain = [*post.history, new.id]
         for version in chain:
             self._posts[version].edits = chain

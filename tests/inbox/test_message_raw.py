@@ -107,10 +107,11 @@ def test_a_message_pickled_by_an_earlier_brandkit_reads_back() -> None:
     m = message({"id": "7", "text": "hello"})
     fields = "platform account id kind author text created_at url in_reply_to conversation"
     state = {name: getattr(m, name) for name in (*fields.split(), "our_post", "hidden")}
-    state.update(extra={}, edited_at=None)
+    # Pickled before edited_at (and extra) were fields: a new message's defaults.
     state["raw"] = {"id": "7", "text": "hello"}
     back = pickle.loads(pickle.dumps(_EarlierPickle(state)))
     assert isinstance(back, Message)
     assert back == m
     assert back.raw == {"id": "7", "text": "hello"}
     assert json.loads(back.to_json())["raw"] == {"id": "7", "text": "hello"}
+    assert back.edited_at is None and back.extra == {}

@@ -227,6 +227,11 @@ class Message:
                 put(self, name, _json_text(state.get("raw")))
             elif name in state:
                 put(self, name, state[name])
+            elif a.default is not attrs.NOTHING:
+                # A field added since the message was pickled: its default, as a new
+                # message gets (``edited_at``: never edited, as far as it knows).
+                factory = getattr(a.default, "factory", None)
+                put(self, name, factory() if callable(factory) else a.default)
         put(self, "_raw_read", None)
 
     @property

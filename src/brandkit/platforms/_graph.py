@@ -1509,7 +1509,7 @@ class GraphAdapter(Adapter):
         logger.warning(
             "%s: Meta refused the saved paging cursor of %s as invalid (its item was "
             "deleted or removed); reading the edge again from its first page",
-            self.name,
+            self.account.key,
             path,
         )
         del query["after"]

@@ -1860,10 +1860,14 @@ def _read_cursor(
                 skipped=tuple(skipped[-_MAX_NESTED_KEPT:]),
             )
         todo = data.get("todo")
-        if todo is not None and not all(isinstance(u, str) for u in todo):
-            raise ValueError("bad todo")
         if todo is not None:
+            # Checked as the posts are: each is sent as a post URN in a request.
+            if not isinstance(todo, list):
+                raise ValueError("bad todo")
             todo = [u for u in todo if u not in old]
+            for urn in todo:
+                if not (isinstance(urn, str) and _POST_URN.fullmatch(urn)):
+                    raise ValueError(f"bad post to read {str(urn)[:200]!r}")
         # Cursors from before keep none: such a post is logged once more.
         held = data.get("sp", [])
         if not isinstance(held, list) or not all(

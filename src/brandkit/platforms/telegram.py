@@ -213,6 +213,12 @@ class _RawUpdates(Answer):
 
 _MAX_THREADS = 1000
 """Comment threads (automatic forward -> post) the inbox cursor remembers, newest kept."""
+_MAX_GIVEN = 1000
+"""Messages (`_given_key`) the inbox cursor remembers having given, newest kept: those of
+the last page, and while the offset cannot move (see `TelegramAdapter.inbox`) those of
+every page read at it."""
+_GIVEN_KEY = re.compile(r"-?[0-9]{1,20}:[0-9]{1,20}(?:@[0-9]{1,12})?")
+"""A key the cursor keeps (`_given_key`): ``chat:message``, ``@edit`` time if edited."""
 
 
 class _CountAnswer(Answer):
@@ -507,9 +513,14 @@ class TelegramAdapter(Adapter):
                 has an ``update_id`` it can read past those it confirmed, and no message
                 for the brand (no offset can confirm them: the cursor stays, and a later
                 read goes on once a readable update follows them; with messages, they are
-                returned, the cursor kept, and a warning logged).
+                returned, the cursor kept, and a warning logged, once for that offset).
+
+        Telegram sends such a page again at every read, so the cursor keeps the keys of
+        the messages it gave (those of the last page, and while the offset stands still
+        those of every page read at it; `_MAX_GIVEN`): a message comes once, an edit of it
+        again (its key holds the edit time).
         """
-        offset, threads, bot = _read_cursor(cursor, self.account.key)
+        offset, threads, bot, given, warned = _read_cursor(cursor, self.account.key)
         if bot is not None and bot != self._bot_id:
             raise ConfigurationError(
                 f"this Telegram inbox cursor belongs to another bot ({bot}) than the one of "
@@ -543,24 +554,47 @@ class TelegramAdapter(Adapter):
                 platform=self.name,
                 status_code=200,
             )
+        # Telegram sends again what no offset confirmed: the same page, at every read, until
+        # a readable update after it comes or it drops them after 24 hours (or, an offset
+        # far ahead answered from the queue's start, the page before it too). Given again,
+        # a direct caller would take them as new each time.
+        keys = [_given_key(m) for m in messages]
+        # By edit time: a message given as edited is not given again as first sent (its
+        # update, garbled, may come again where its edit's does not).
+        known: dict[str, int] = {}
+        for k in given:
+            message_id, _, edit = k.partition("@")
+            known[message_id] = max(known.get(message_id, -1), int(edit or 0))
+        fresh = [m for m in messages if _edit_time(m) > known.get(m.id, -1)]
         if stuck:
-            # Its messages are given all the same (raised, they would be lost with it); the
-            # inbox store keeps each once.
-            logger.warning(
-                "%s: Telegram listed %d update(s) whose ids cannot move the offset past them "
-                "(an id far ahead or already confirmed): brandkit cannot confirm them, and "
-                "reads them again until a readable update after them comes or Telegram "
-                "drops them after 24 hours",
-                self.account.key,
-                listed,
-            )
+            # Its messages are given all the same (raised, they would be lost with it).
+            # Logged once for this offset: at every read for up to a day, the warning would
+            # bury the others.
+            if warned != offset:
+                logger.warning(
+                    "%s: Telegram listed %d update(s) whose ids cannot move the offset past "
+                    "them (an id far ahead or already confirmed): brandkit cannot confirm "
+                    "them, so Telegram sends them again at each read until a readable update "
+                    "after them comes or it drops them after 24 hours; their messages are "
+                    "given once, and this is not logged again for this offset",
+                    self.account.key,
+                    listed,
+                )
+                warned = offset
+            given = list(dict.fromkeys([*given, *keys]))[-_MAX_GIVEN:]
+        elif listed:
+            # The offset moved past this page: only its own updates can come again.
+            warned = None
+            given = keys[-_MAX_GIVEN:]
         if after is not None:
             offset = after + 1
         # Skipped updates count: a full page says more even when some were unreadable; a
         # page that cannot move the offset says no more, as the next read is the same.
         more = listed >= asked and not stuck
         return InboxPage(
-            messages=messages, cursor=_write_cursor(offset, threads, self._bot_id), more=more
+            messages=fresh,
+            cursor=_write_cursor(offset, threads, self._bot_id, given, warned),
+            more=more,
         )
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
@@ -1043,17 +1077,33 @@ def _remember(threads: dict[str, str], key: str, post: str) -> None:
         threads.pop(next(iter(threads)))
 
 
-def _read_cursor(cursor: str | None, key: str) -> tuple[int | None, dict[str, str], int | None]:
+def _edit_time(message: Message) -> int:
+    """The Unix time of the edit ``message`` shows (Telegram's ``edit_date``), 0 if none."""
+    return 0 if message.edited_at is None else int(message.edited_at.timestamp())
+
+
+def _given_key(message: Message) -> str:
+    """What the inbox cursor keeps of a message it gave: its id, and the time of the edit
+    it was given as (an edit given later has another key)."""
+    edit = _edit_time(message)
+    return f"{message.id}@{edit}" if edit else message.id
+
+
+def _read_cursor(
+    cursor: str | None, key: str
+) -> tuple[int | None, dict[str, str], int | None, list[str], int | None]:
     """The inbox cursor of the account ``key``: the next ``getUpdates`` offset, the comment
-    threads known, and the bot it was made for (``None`` in cursors saved before they named
-    it). An offset past 32 bits, which an earlier brandkit made from a garbled update id,
-    is read as 0 (no offset: Telegram's queue from its start) with a warning.
+    threads known, the bot it was made for (``None`` in cursors saved before they named
+    it), the keys of the messages given lately (`_given_key`), and the offset that could
+    not move that was warned about (``None``: none). An offset past 32 bits, which an
+    earlier brandkit made from a garbled update id, is read as 0 (no offset: Telegram's
+    queue from its start) with a warning.
 
     Raises:
         ConfigurationError: not a cursor of this adapter.
     """
     if cursor is None:
-        return None, {}, None
+        return None, {}, None, [], None
     try:
         data = json.loads(cursor)
         offset, threads, bot = data["offset"], data["threads"], data.get("bot")
@@ -1075,15 +1125,35 @@ def _read_cursor(cursor: str | None, key: str) -> tuple[int | None, dict[str, st
             raise ValueError("bad threads")
         if bot is not None and (not isinstance(bot, int) or isinstance(bot, bool) or bot < 0):
             raise ValueError("bad bot")
+        # Cursors from before keep neither: a page that cannot move the offset is warned
+        # about, and its messages given, once more.
+        given = data.get("given", [])
+        if not isinstance(given, list) or not all(
+            isinstance(k, str) and _GIVEN_KEY.fullmatch(k) for k in given
+        ):
+            raise ValueError("bad given messages")
+        warned = data.get("warned")
+        if warned is not None and (
+            not isinstance(warned, int)
+            or isinstance(warned, bool)
+            or not 0 <= warned <= _MAX_OFFSET
+        ):
+            raise ValueError("bad warned offset")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigurationError(
             f"this is not a Telegram inbox cursor brandkit made ({exc}): pass since=None to "
             "read from the updates Telegram still holds"
         ) from None
-    return offset, dict(threads), bot
+    return offset, dict(threads), bot, given[-_MAX_GIVEN:], warned
 
 
-def _write_cursor(offset: int | None, threads: Mapping[str, str], bot: int | None) -> str | None:
+def _write_cursor(
+    offset: int | None,
+    threads: Mapping[str, str],
+    bot: int | None,
+    given: Sequence[str] = (),
+    warned: int | None = None,
+) -> str | None:
     if offset is None:
         return None  # nothing was ever read: start again from what Telegram holds
     data: dict[str, Any] = {"offset": offset, "threads": dict(threads)}
@@ -1091,6 +1161,10 @@ def _write_cursor(offset: int | None, threads: Mapping[str, str], bot: int | Non
     # bot read one queue, and a renamed account keeps its cursor.
     if bot is not None:
         data["bot"] = bot
+    if given:
+        data["given"] = list(given)
+    if warned is not None:
+        data["warned"] = warned
     return json.dumps(data, separators=(",", ":"))
 
 

@@ -75,6 +75,8 @@ def test_a_saved_cursor_with_junk_to_read_next_is_refused_before_a_request(
         # Not a list: a string was read a character at a time, a dict by its keys.
         "urn:li:share:1",
         {"urn:li:share:1": 1},
+        # More posts than the posts request lists (100): each would be one request.
+        [f"urn:li:share:{n}" for n in range(1, 10_002)],
     ],
 )
 def test_client_inbox_refuses_a_cursor_with_junk_to_read_next(todo: object) -> None:

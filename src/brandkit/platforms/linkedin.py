@@ -1864,6 +1864,9 @@ def _read_cursor(
             # Checked as the posts are: each is sent as a post URN in a request.
             if not isinstance(todo, list):
                 raise ValueError("bad todo")
+            if len(todo) > _MAX_POSTS:
+                # No read lists more: each would cost a request, whatever the limit.
+                raise ValueError(f"{len(todo)} posts to read, more than {_MAX_POSTS}")
             todo = [u for u in todo if u not in old]
             for urn in todo:
                 if not (isinstance(urn, str) and _POST_URN.fullmatch(urn)):

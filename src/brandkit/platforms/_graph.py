@@ -23,7 +23,9 @@
   where it stopped; a saved ``after`` cursor Meta invalidated (its item deleted) is read
   again from the edge's first page, what lay before it left out (`InboxCursor.floors`,
   `GraphAdapter.get_from_cursor`). A comment is a `GraphAdapter.comment_message`, the target of an
-  answer a `GraphAdapter.comment_target`.
+  answer a `GraphAdapter.comment_target`. Every mark (a second and the ids read at it: a
+  cursor's, a round's top, a floor, Threads' own cursors' too) moves by `moved_mark`, and
+  `behind_mark` says whether a message lies on the side it moved from (was read).
 - Nothing is idempotent: a create whose answer was lost is looked up before anything is
   sent again, among the account's recent posts (`GraphAdapter.read_back_post`) or the
   comment's replies, and `first_made` (`GraphAdapter.made_by_attempt`) chooses the match.
@@ -40,7 +42,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Protocol, TypeVar, overload
 from urllib.parse import urlencode
 
 import attrs
@@ -110,11 +112,13 @@ __all__ = [
     "QuotaAnswer",
     "RawAnswer",
     "before_floor",
+    "behind_mark",
     "describe_failure",
     "edge_floor",
     "first_made",
     "gone",
     "graph_error",
+    "moved_mark",
     "new_messages",
     "parse_time",
     "query_string",
@@ -440,20 +444,12 @@ class InboxCursor:
 
     def is_new(self, created: datetime, message_id: str) -> bool:
         """Whether a message created at ``created`` with ``message_id`` was not read yet."""
-        if self.at is None:
-            return True
-        second = int(created.timestamp())
-        return second > self.at or (second == self.at and message_id not in self.seen)
+        return not behind_mark(self.at, self.seen, int(created.timestamp()), message_id)
 
     def advanced(self, messages: Sequence[Message]) -> InboxCursor:
         """The cursor after also reading ``messages``."""
-        at, seen = self.at, set(self.seen)
-        for m in messages:
-            second = int(m.created_at.timestamp())
-            if at is None or second > at:
-                at, seen = second, {m.id}
-            elif second == at:
-                seen.add(m.id)
+        places = ((int(m.created_at.timestamp()), m.id) for m in messages)
+        at, seen = moved_mark(self.at, self.seen, places)
         return attrs.evolve(self, at=at, seen=frozenset(seen))
 
     def mark(self) -> InboxCursor:
@@ -649,18 +645,55 @@ class EdgeRead:
         return edge_floor(None, places, newest_first=self.newest_first)
 
 
+def behind_mark(
+    at: int | None, seen: Collection[str], second: int, message_id: str, *, down: bool = False
+) -> bool:
+    """Whether a message (its creation second and id) lies at or behind the mark ``at``
+    (``None``: no mark) with the ids ``seen`` at that second, on the side the mark moved
+    from (`moved_mark`): older than it, or newer when it moves ``down``; that is, whether
+    the reads that moved the mark read it. Every mark of the Graph inboxes is one: a
+    cursor's and a round's top (`InboxCursor`), a floor, Threads' marks."""
+    if at is None:
+        return False
+    if second == at:
+        return message_id in seen
+    return second > at if down else second < at
+
+
+@overload
+def moved_mark(
+    at: int, seen: Iterable[str], places: Iterable[tuple[int, str]], *, down: bool = False
+) -> tuple[int, list[str]]: ...
+@overload
+def moved_mark(
+    at: int | None, seen: Iterable[str], places: Iterable[tuple[int, str]], *, down: bool = False
+) -> tuple[int | None, list[str]]: ...
+def moved_mark(
+    at: int | None, seen: Iterable[str], places: Iterable[tuple[int, str]], *, down: bool = False
+) -> tuple[int | None, list[str]]:
+    """The mark ``at`` (``None``: none yet) with the ids ``seen`` at that second, once the
+    messages at ``places`` (creation second and id) were read too: up to the newest of
+    them, or ``down`` to the oldest (the floor of an edge listed newest first), with the
+    ids read at its second in the order they were read (``seen`` first)."""
+    ids = dict.fromkeys(seen)  # a set that keeps the order read: Threads' cursor shows it
+    for second, message_id in places:
+        if at is None or (second < at if down else second > at):
+            at, ids = second, {message_id: None}
+        elif second == at:
+            ids[message_id] = None
+    return at, list(ids)
+
+
 def before_floor(
     floor: InboxCursor | None, created: datetime, message_id: str, *, newest_first: bool = True
 ) -> bool:
     """Whether a message of an edge (created at ``created``) lies at or before ``floor``
     (`InboxCursor.floors`) in the edge's order, that is, was read by the reads that paged
     past it (``floor`` ``None``: none was)."""
-    if floor is None or floor.at is None:
+    if floor is None:
         return False
     second = int(created.timestamp())
-    if second == floor.at:
-        return message_id in floor.seen
-    return second > floor.at if newest_first else second < floor.at
+    return behind_mark(floor.at, floor.seen, second, message_id, down=newest_first)
 
 
 def edge_floor(
@@ -672,14 +705,10 @@ def edge_floor(
     """``floor`` (``None``: none yet) once the messages at ``places`` (creation time and
     id), which follow it on the edge, were read too: the last of them in the edge's order
     (the oldest when it lists the newest first), with the ids read at that second."""
-    at, seen = (floor.at, set(floor.seen)) if floor is not None else (None, set[str]())
-    for created, message_id in places:
-        second = int(created.timestamp())
-        if at is None or (second < at if newest_first else second > at):
-            at, seen = second, {message_id}
-        elif second == at:
-            seen.add(message_id)
-    return None if at is None else InboxCursor(at=at, seen=frozenset(seen))
+    at, seen = (floor.at, floor.seen) if floor is not None else (None, frozenset[str]())
+    seconds = ((int(created.timestamp()), message_id) for created, message_id in places)
+    at, ids = moved_mark(at, seen, seconds, down=newest_first)
+    return None if at is None else InboxCursor(at=at, seen=frozenset(ids))
 
 
 def new_messages(

@@ -74,7 +74,9 @@ from brandkit.platforms._graph import (
     InsightsAnswer,
     QuotaAnswer,
     RawAnswer,
+    behind_mark,
     gone,
+    moved_mark,
     parse_time,
 )
 from brandkit.platforms.instagram import media_samples
@@ -584,13 +586,13 @@ class ThreadsAdapter(ContainerAdapter):
             older = False
             for item in page.data:
                 when = int(item.timestamp.timestamp())
-                if todo.again and _read_before(todo.floor, when, item.id):
+                if todo.again and _behind(todo.floor, when, item.id, down=True):
                     continue
-                if mark is not None and (when < mark.t or (when == mark.t and item.id in mark.ids)):
+                if mark is not None and _behind(mark, when, item.id):
                     older = older or when < mark.t
                     continue
-                todo.top = _raise_mark(todo.top, when, item.id)
-                todo.floor = _lower_mark(todo.floor, when, item.id)
+                todo.top = _moved(todo.top, when, item.id)
+                todo.floor = _moved(todo.floor, when, item.id, down=True)
                 if item.is_reply_owned_by_me:
                     continue
                 if conversation:
@@ -751,15 +753,13 @@ class ThreadsAdapter(ContainerAdapter):
             for item in page.data:
                 when = item.timestamp
                 second = int(when.timestamp())
-                if progress.again and _read_before(progress.floor, second, item.id):
+                if progress.again and _behind(progress.floor, second, item.id, down=True):
                     continue
-                if mark is not None and (
-                    second < mark.t or (second == mark.t and item.id in mark.ids)
-                ):
+                if mark is not None and _behind(mark, second, item.id):
                     older = older or second < mark.t
                     continue
-                progress.top = _raise_mark(progress.top, second, item.id)
-                progress.floor = _lower_mark(progress.floor, second, item.id)
+                progress.top = _moved(progress.top, second, item.id)
+                progress.floor = _moved(progress.floor, second, item.id, down=True)
                 text = item.searchable()
                 if any(_claims(e, text) for e in earlier):
                     continue  # an earlier query of this search finds it (once)
@@ -944,27 +944,18 @@ def _claims(ask: KeywordQuery, text: str) -> bool:
     return says(text, ask.q)
 
 
-def _lower_mark(floor: _Mark | None, when: int, item_id: str) -> _Mark:
-    """``floor`` moved down to an item read at ``when`` (a feed read newest first)."""
-    if floor is None or when < floor.t:
+def _moved(mark: _Mark | None, when: int, item_id: str, *, down: bool = False) -> _Mark:
+    """``mark``, moved in place (``None``: none yet, a new one), once an item seen at
+    ``when`` was read too (`moved_mark`): up to it (a top), or ``down`` to it (the floor of
+    a feed read newest first)."""
+    if mark is None:
         return _Mark(t=when, ids=[item_id])
-    if when == floor.t and item_id not in floor.ids:
-        floor.ids.append(item_id)
-    return floor
+    mark.t, mark.ids = moved_mark(mark.t, mark.ids, [(when, item_id)], down=down)
+    return mark
 
 
-def _read_before(floor: _Mark | None, when: int, item_id: str) -> bool:
-    """Whether an item at ``when`` lies up to ``floor`` in a feed read newest first: read
-    before its cursor."""
-    if floor is None:
-        return False
-    return when > floor.t or (when == floor.t and item_id in floor.ids)
-
-
-def _raise_mark(top: _Mark | None, when: int, item_id: str) -> _Mark:
-    """``top`` moved up to an item seen at ``when``."""
-    if top is None or when > top.t:
-        return _Mark(t=when, ids=[item_id])
-    if when == top.t and item_id not in top.ids:
-        top.ids.append(item_id)
-    return top
+def _behind(mark: _Mark | None, when: int, item_id: str, *, down: bool = False) -> bool:
+    """Whether an item seen at ``when`` was read by the reads that moved ``mark`` there
+    (`behind_mark`): up to it (a feed's mark), or ``down`` (a floor: read before its
+    cursor)."""
+    return mark is not None and behind_mark(mark.t, mark.ids, when, item_id, down=down)

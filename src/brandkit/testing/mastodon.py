@@ -1212,7 +1212,7 @@ class MastodonEmulator(Emulator):
         ``GET /api/v1/notifications`` shows them."""
         with self.lock:
             return [
-                self._notification_json(n, self._base_url)
+                self._notification_json(n)
                 for n in self._shown_notifications()
                 if account_id is None or n.account_id == account_id
             ]
@@ -3520,9 +3520,11 @@ class MastodonEmulator(Emulator):
             types += ("quote", "quoted_update")
         return types
 
-    def _notification_json(self, n: _Notification, origin: str) -> dict[str, Any]:
+    def _notification_json(self, n: _Notification) -> dict[str, Any]:
+        """A Notification's JSON, every URL of it on the instance's `_domain` (as its
+        status's)."""
         data = self._notification_fields(n)
-        data["account"] = self._account_json(self._users[n.from_id], origin)
+        data["account"] = self._account_json(self._users[n.from_id], self._domain())
         if n.status_id is not None:
             data["status"] = self._status_json(
                 self._statuses[n.status_id], viewer=self._users[n.account_id]
@@ -3542,8 +3544,9 @@ class MastodonEmulator(Emulator):
             data["status"] = None
         return data
 
-    def _notification_text(self, n: _Notification, origin: str) -> str:
-        """``json.dumps(self._notification_json(n, origin))``, from templates."""
+    def _notification_text(self, n: _Notification) -> str:
+        """``json.dumps(self._notification_json(n))``, from templates."""
+        origin = self._domain()
         account = self._account_text(self._users[n.from_id], origin)
         values = {"account": account}
         if n.status_id is not None:
@@ -3718,11 +3721,8 @@ class MastodonEmulator(Emulator):
                 page.append(mine[i][1])
         if min_id:
             page.reverse()
-        origin = self._origin(request)
         # The same text as json.dumps of the notifications' JSON, made from templates.
-        response = self.json_text(
-            "[" + ", ".join(self._notification_text(n, origin) for n in page) + "]"
-        )
+        response = self.json_text("[" + ", ".join(self._notification_text(n) for n in page) + "]")
         if page:
             # NotificationsController#pagination_params.
             kept = (
@@ -3734,7 +3734,7 @@ class MastodonEmulator(Emulator):
                 "supported_types[]",
             )
             response.headers["link"] = _page_links(
-                f"{origin}/api/v1/notifications", params, kept, page[-1].id, page[0].id
+                f"{self._domain()}/api/v1/notifications", params, kept, page[-1].id, page[0].id
             )
         return response
 
@@ -3745,7 +3745,7 @@ class MastodonEmulator(Emulator):
     ) -> httpx.Response:
         for n in self._shown_notifications():
             if n.id == notification_id and n.account_id == user.id:
-                return self.json(self._notification_json(n, self._origin(request)))
+                return self.json(self._notification_json(n))
         raise Refusal(404, "Record not found")
 
     def _forget_notifications(self, user: _User, keep: Callable[[_Notification], bool]) -> None:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from brandkit import Account, Post, RetryPolicy
+from brandkit import Account, Client, Inbox, Post, RetryPolicy
 from brandkit.content import Link, Media, Rendered, RenderedPart
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms.linkedin import LinkedInAdapter
 from brandkit.testing import png
+from brandkit.testing.linkedin import LinkedInEmulator
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 BASE = "https://api.linkedin.test"
@@ -136,3 +140,24 @@ def video(size: int = 10_000) -> Media:
     head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
     filler = bytes(range(256)) * (size // 256 + 1)
     return Media.from_bytes((head + filler)[:size], filename="v.mp4")
+
+
+@contextmanager
+def served_inbox(tmp_path: Path) -> Iterator[tuple[LinkedInEmulator, Client, Inbox, Account]]:
+    """A LinkedIn emulator served on 127.0.0.1, a client, an inbox in a real SQLite file
+    in ``tmp_path``, and an organization account of the emulator."""
+    emu = LinkedInEmulator()
+    with emu.serve(), Client(retry=FAST) as client, Inbox(tmp_path / "inbox.db") as inbox:
+        yield emu, client, inbox, emu.account()
+
+
+def save_cursor(path: Path, account: str, cursor: Mapping[str, Any]) -> None:
+    """Write ``cursor`` as the account's saved cursor in the inbox file at ``path`` (as an
+    earlier brandkit, or a hand, left it)."""
+    with sqlite3.connect(path) as db:
+        changed = db.execute(
+            "UPDATE inbox_cursors SET cursor = ? WHERE account = ?",
+            (json.dumps(cursor, separators=(",", ":")), account),
+        ).rowcount
+    db.close()
+    assert changed == 1

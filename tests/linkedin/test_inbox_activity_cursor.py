@@ -6,7 +6,6 @@ Over the emulator (on 127.0.0.1), with the cursor saved in a real SQLite inbox f
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,22 +13,10 @@ import pytest
 
 from brandkit import Client, Inbox, Post
 from brandkit.testing.linkedin import LinkedInEmulator
-from tests.linkedin.conftest import FAST
+from tests.linkedin.conftest import FAST, save_cursor
 
 LOGGER = "brandkit.platforms.linkedin"
 ACTIVITY = "urn:li:activity:7212345678901234567"
-
-
-def save_cursor(path: Path, account: str, cursor: dict[str, object]) -> None:
-    """Write ``cursor`` as the account's saved cursor in the inbox file, as a sync by an
-    earlier brandkit left it."""
-    with sqlite3.connect(path) as db:
-        changed = db.execute(
-            "UPDATE inbox_cursors SET cursor = ? WHERE account = ?",
-            (json.dumps(cursor, separators=(",", ":")), account),
-        ).rowcount
-    db.close()
-    assert changed == 1
 
 
 def test_a_saved_cursor_with_an_activity_urn_is_read_without_it(

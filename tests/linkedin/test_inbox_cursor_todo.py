@@ -6,28 +6,15 @@ the cursor saved in a real SQLite inbox file, and through ``client.inbox``."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from brandkit import Client, ConfigurationError, Inbox, Post
 from brandkit.testing.linkedin import LinkedInEmulator
-from tests.linkedin.conftest import FAST
+from tests.linkedin.conftest import FAST, save_cursor
 
 JUNK = "not-a-post-7212345678901234567"
-
-
-def save_cursor(path: Path, account: str, cursor: dict[str, Any]) -> None:
-    """Write ``cursor`` as the account's saved cursor in the inbox file."""
-    with sqlite3.connect(path) as db:
-        changed = db.execute(
-            "UPDATE inbox_cursors SET cursor = ? WHERE account = ?",
-            (json.dumps(cursor, separators=(",", ":")), account),
-        ).rowcount
-    db.close()
-    assert changed == 1
 
 
 def test_a_saved_cursor_with_junk_to_read_next_is_refused_before_a_request(

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from brandkit import Client, Inbox, Post
-from brandkit.testing.linkedin import LinkedInEmulator
-from tests.linkedin.conftest import FAST
+from brandkit import Post
+from tests.linkedin.conftest import served_inbox
 
 LOGGER = "brandkit.platforms.linkedin"
 MENTIONS = "brandkit.platforms._linkedin_mentions"
@@ -24,14 +23,10 @@ def test_a_comment_that_cannot_be_read_is_skipped_and_logged_once(
     """The newest of three comments has a ``message.text`` that is a number: the two good
     ones are stored, the bad one is logged once (its URN and the field, not the value nor
     the token), and later syncs store what came after it without logging it again."""
-    emu = LinkedInEmulator()
     with (
         caplog.at_level("WARNING", logger=LOGGER),
-        emu.serve(),
-        Client(retry=FAST) as client,
-        Inbox(tmp_path / "inbox.db") as inbox,
+        served_inbox(tmp_path) as (emu, client, inbox, account),
     ):
-        account = emu.account()
         (d,) = client.publish(Post(text="launch"), account)
         said = []
         for i in range(3):
@@ -64,14 +59,10 @@ def test_a_mention_that_cannot_be_read_is_skipped_and_logged_once(
     mentions: the good ones are stored, the bad one is logged once (its notification id and
     the field, not the value nor the token), and later syncs store what came after it
     without logging it again."""
-    emu = LinkedInEmulator()
     with (
         caplog.at_level("WARNING", logger=MENTIONS),
-        emu.serve(),
-        Client(retry=FAST) as client,
-        Inbox(tmp_path / "inbox.db") as inbox,
+        served_inbox(tmp_path) as (emu, client, inbox, account),
     ):
-        account = emu.account()
         said = []
         for i in range(3):
             emu.clock.advance(timedelta(seconds=1))
@@ -104,14 +95,10 @@ def test_a_comment_without_a_readable_time_is_logged_once_and_comes_once_it_read
     """A comment whose ``created`` time no date holds (so nothing places it for the
     cursor's time mark) is logged at the first sync only, not at each of the next; once
     it reads, it comes once, although it is older than the comments the cursor saw."""
-    emu = LinkedInEmulator()
     with (
         caplog.at_level("WARNING", logger=LOGGER),
-        emu.serve(),
-        Client(retry=FAST) as client,
-        Inbox(tmp_path / "inbox.db") as inbox,
+        served_inbox(tmp_path) as (emu, client, inbox, account),
     ):
-        account = emu.account()
         (d,) = client.publish(Post(text="launch"), account)
         emu.clock.advance(timedelta(seconds=1))
         bad = emu.audience("fan").comment(d.ids[0], "hello")
@@ -145,14 +132,10 @@ def test_a_comment_without_a_readable_time_or_urn_is_logged_once(
 ) -> None:
     """A comment with neither a readable time nor a URN (``commentUrn`` a number): still
     logged once over three syncs, and the readable comment beside it stored."""
-    emu = LinkedInEmulator()
     with (
         caplog.at_level("WARNING", logger=LOGGER),
-        emu.serve(),
-        Client(retry=FAST) as client,
-        Inbox(tmp_path / "inbox.db") as inbox,
+        served_inbox(tmp_path) as (emu, client, inbox, account),
     ):
-        account = emu.account()
         (d,) = client.publish(Post(text="launch"), account)
         bad = emu.audience("fan").comment(d.ids[0], "hello")
         good = emu.audience("fan2").comment(d.ids[0], "hi")

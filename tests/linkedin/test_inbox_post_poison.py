@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from brandkit import Client, Inbox, Post
-from brandkit.testing.linkedin import LinkedInEmulator
-from tests.linkedin.conftest import FAST
+from brandkit import Post
+from tests.linkedin.conftest import served_inbox
 
 LOGGER = "brandkit.platforms.linkedin"
 
@@ -26,14 +25,10 @@ def test_a_post_that_cannot_be_read_is_skipped_and_its_comments_come_later(
     succeeds, stores the other two posts' new comments and logs the bad post once a sync
     (its URN and the field, not the value nor the token). Once the post reads again, its
     comment made meanwhile comes, and the one read before does not come again."""
-    emu = LinkedInEmulator()
     with (
         caplog.at_level("WARNING", logger=LOGGER),
-        emu.serve(),
-        Client(retry=FAST) as client,
-        Inbox(tmp_path / "inbox.db") as inbox,
+        served_inbox(tmp_path) as (emu, client, inbox, account),
     ):
-        account = emu.account()
         posts = []
         for i in range(3):
             emu.clock.advance(timedelta(seconds=1))
@@ -75,14 +70,10 @@ def test_a_post_whose_urn_cannot_be_read_keeps_what_was_seen_of_it(
     cursor by): the sync succeeds with the other post, logs the bad one, and keeps what it
     saw of the posts it no longer finds. Once the post reads again, only the comment made
     meanwhile comes, not those read before."""
-    emu = LinkedInEmulator()
     with (
         caplog.at_level("WARNING", logger=LOGGER),
-        emu.serve(),
-        Client(retry=FAST) as client,
-        Inbox(tmp_path / "inbox.db") as inbox,
+        served_inbox(tmp_path) as (emu, client, inbox, account),
     ):
-        account = emu.account()
         (good,) = client.publish(Post(text="launch"), account)
         emu.clock.advance(timedelta(seconds=1))
         (odd,) = client.publish(Post(text="and again"), account)
@@ -111,9 +102,7 @@ def test_a_post_whose_urn_cannot_be_read_keeps_what_was_seen_of_it(
 def test_a_post_field_the_inbox_does_not_use_costs_nothing(tmp_path: Path) -> None:
     """A post whose ``commentary`` comes as a number: the inbox reads only a post's URN
     and state, so its comments come, with no warning."""
-    emu = LinkedInEmulator()
-    with emu.serve(), Client(retry=FAST) as client, Inbox(tmp_path / "inbox.db") as inbox:
-        account = emu.account()
+    with served_inbox(tmp_path) as (emu, client, inbox, account):
         (d,) = client.publish(Post(text="launch"), account)
         said = emu.audience("fan").comment(d.ids[0], "hello")
         with emu.lock:
@@ -135,14 +124,10 @@ def test_a_post_that_stays_unreadable_is_logged_once_not_at_every_sync(
     WARNING every few minutes for weeks. The cursor keeps it as met (its URN, else a
     digest), so it is logged once; the other post's comments still come, and once it
     reads, the comment made on it meanwhile comes."""
-    emu = LinkedInEmulator()
     with (
         caplog.at_level("WARNING", logger=LOGGER),
-        emu.serve(),
-        Client(retry=FAST) as client,
-        Inbox(tmp_path / "inbox.db") as inbox,
+        served_inbox(tmp_path) as (emu, client, inbox, account),
     ):
-        account = emu.account()
         (good,) = client.publish(Post(text="launch"), account)
         emu.clock.advance(timedelta(seconds=1))
         (odd,) = client.publish(Post(text="and again"), account)

@@ -23,6 +23,12 @@ META = Path(__file__).resolve().parents[1] / "data" / "meta"
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05)
 
+# Graph's refusal of a paging cursor it invalidated (its item deleted), as the emulators
+# answer it (`brandkit.testing._graph`), for a fault to serve.
+INVALID_CURSOR = {
+    "error": {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
+}
+
 
 def real(relative: str) -> Any:
     """One of the real Graph API bodies, parsed."""

@@ -15,7 +15,7 @@ import pytest
 from brandkit import Client, Post
 from brandkit.errors import Rejected
 from brandkit.testing.facebook import FacebookEmulator
-from tests.facebook.conftest import FAST
+from tests.facebook.conftest import FAST, INVALID_CURSOR
 from tests.inbox_reads import follow
 
 pytestmark = pytest.mark.usefixtures("emulator_clock")
@@ -68,8 +68,7 @@ def test_a_first_page_refused_too_is_raised_once(emu: FacebookEmulator) -> None:
             emu.audience(f"fan{i % 3}").comment(d.ids[0], f"new {i}")
         first = client.inbox(account, since=cursor)
         assert first.more
-        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
-        emu.fault(method="GET", path=r".*/comments", status=400, body={"error": invalid}, times=3)
+        emu.fault(method="GET", path=r".*/comments", status=400, body=INVALID_CURSOR, times=3)
         before = emu.count("GET", r".*/comments")
         with pytest.raises(Rejected, match="Invalid cursor"):
             client.inbox(account, since=first.cursor)
@@ -100,8 +99,7 @@ def test_a_read_again_from_the_first_page_stopped_short_gives_nothing_twice(
         first = client.inbox(account, since=cursor)
         second = client.inbox(account, since=first.cursor)
         assert first.more and second.more
-        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
-        refusal = emu.fault(method="GET", path=r".*/comments", status=400, body={"error": invalid})
+        refusal = emu.fault(method="GET", path=r".*/comments", status=400, body=INVALID_CURSOR)
         reads, _ = follow(client, account, second.cursor)
         assert refusal.times == 0
         got = Counter([m.text for p in (first, second) for m in p.messages])

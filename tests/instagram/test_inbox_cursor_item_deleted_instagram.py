@@ -15,7 +15,7 @@ import pytest
 from brandkit import Client
 from brandkit.platforms.instagram import InstagramAdapter
 from brandkit.testing.instagram import InstagramEmulator
-from tests.facebook.conftest import FAST
+from tests.facebook.conftest import FAST, INVALID_CURSOR
 from tests.inbox_reads import follow, read_on
 from tests.instagram.conftest import post
 
@@ -75,8 +75,7 @@ def test_tagged_media_go_on_when_meta_invalidates_the_cursor(
         emu.clock.advance(120)
         first = client.inbox(account, since=cursor)
         assert first.more
-        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
-        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body={"error": invalid})
+        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body=INVALID_CURSOR)
         pages = read_on(client, account, first.cursor)
         assert refusal.times == 0
         given = Counter(m.id for p in [first, *pages] for m in p.messages)
@@ -108,8 +107,7 @@ def test_tags_read_again_from_the_first_page_stopped_short_give_nothing_twice(
         first = client.inbox(account, since=cursor)
         second = client.inbox(account, since=first.cursor)
         assert first.more and second.more
-        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
-        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body={"error": invalid})
+        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body=INVALID_CURSOR)
         pages = read_on(client, account, second.cursor)
         assert refusal.times == 0
         given = Counter(m.id for p in [first, second, *pages] for m in p.messages)
@@ -134,8 +132,7 @@ def test_reading_tags_again_from_an_invalid_cursor_keeps_the_page_bound(
         emu.clock.advance(120)
         first = client.inbox(account, since=cursor)
         assert first.more
-        invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
-        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body={"error": invalid})
+        refusal = emu.fault(method="GET", path=r".*/tags", status=400, body=INVALID_CURSOR)
         before = emu.count("GET", r".*/tags")
         second = client.inbox(account, since=first.cursor)
         assert refusal.times == 0

@@ -14,6 +14,7 @@ import pytest
 from brandkit import Client, Post, Query
 from brandkit.platforms.threads import ThreadsAdapter
 from brandkit.testing.threads import ThreadsEmulator
+from tests.facebook.conftest import INVALID_CURSOR
 
 
 def text(data: dict[str, Any]) -> str:
@@ -80,8 +81,7 @@ def test_inbox_cursor_with_floor_and_top_is_written_and_read_back_unchanged(
 
             # Meta refuses the cursor once: the conversation is read again from its first
             # page, all of it before the floor, and the cursor says so (again).
-            invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
-            emu.fault(method="GET", path=r".*/conversation", status=400, body={"error": invalid})
+            emu.fault(method="GET", path=r".*/conversation", status=400, body=INVALID_CURSOR)
             three = client.inbox(account, since=two.cursor)
             assert three.messages == () and three.more
             after = json.loads(three.cursor or "")["todo"][0]["after"]

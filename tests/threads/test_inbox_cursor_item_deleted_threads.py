@@ -16,6 +16,7 @@ import pytest
 from brandkit import Client, Post, Query
 from brandkit.platforms.threads import ThreadsAdapter
 from brandkit.testing.threads import ThreadsEmulator
+from tests.facebook.conftest import INVALID_CURSOR
 from tests.inbox_reads import follow
 
 
@@ -81,9 +82,8 @@ def test_a_search_goes_on_when_meta_invalidates_its_cursor(
         with Client() as client:
             first = client.search(account, query, limit=2)
             assert first.more
-            invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
             refusal = emu.fault(
-                method="GET", path=r".*/keyword_search", status=400, body={"error": invalid}
+                method="GET", path=r".*/keyword_search", status=400, body=INVALID_CURSOR
             )
             pages = [first]
             while pages[-1].more:
@@ -122,9 +122,8 @@ def test_a_read_again_from_the_first_page_stopped_short_gives_nothing_twice(
             first = client.inbox(account, since=cursor)
             second = client.inbox(account, since=first.cursor)
             assert first.more and second.more
-            invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
             refusal = emu.fault(
-                method="GET", path=r".*/conversation", status=400, body={"error": invalid}
+                method="GET", path=r".*/conversation", status=400, body=INVALID_CURSOR
             )
             reads, _ = follow(client, account, second.cursor)
             assert refusal.times == 0
@@ -152,9 +151,8 @@ def test_a_search_read_again_from_the_first_page_gives_nothing_twice(
             pages = [client.search(account, query, limit=2)]
             pages.append(client.search(account, query, since=pages[-1].cursor, limit=2))
             assert pages[-1].more
-            invalid = {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
             refusal = emu.fault(
-                method="GET", path=r".*/keyword_search", status=400, body={"error": invalid}
+                method="GET", path=r".*/keyword_search", status=400, body=INVALID_CURSOR
             )
             while pages[-1].more:
                 pages.append(client.search(account, query, since=pages[-1].cursor, limit=2))

@@ -78,7 +78,7 @@ import string
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import parse_qsl, quote, unquote
 
 import attrs
@@ -589,6 +589,52 @@ class XPost:
         return self.edits is not None and self.edits[-1] != self.id
 
 
+_T = TypeVar("_T")
+
+
+class _PostsIndex(Generic[_T]):
+    """An index over `XEmulator`'s posts in the order they were made. Posts are only ever
+    added, so a read takes in those made since the last one; a watched field set by hand
+    (``changes``, one of `XPost`'s counts) or fewer posts than it held make it again."""
+
+    def __init__(
+        self, make: Callable[[], _T], add: Callable[[_T, XPost], None], changes: Callable[[], int]
+    ) -> None:
+        self._make, self._add, self._changes = make, add, changes
+        self.value = make()
+        self.seen = (0, changes())
+        """How many posts ``value`` holds, at which count of changes."""
+
+    def over(self, posts: dict[str, XPost]) -> _T:
+        """``value``, brought up to ``posts``."""
+        count, changes = self.seen
+        if changes != self._changes() or count > len(posts):
+            self.value, count = self._make(), 0
+        for post in itertools.islice(posts.values(), count, None):
+            self._add(self.value, post)
+        self.seen = (len(posts), self._changes())
+        return self.value
+
+
+def _add_mentions(index: dict[str, list[tuple[int, XPost]]], post: XPost) -> None:
+    for name in {m.group(1).lower() for m in _MENTION.finditer(post.display_text)}:
+        index.setdefault(name, []).append((-int(post.id), post))
+
+
+def _add_text(index: dict[tuple[str, str], list[XPost]], post: XPost) -> None:
+    index.setdefault((post.author_id, post.text.strip()), []).append(post)
+
+
+def _count_live(counts: Counter[str], post: XPost) -> None:
+    if not post.deleted:
+        counts[post.author_id] += 1
+
+
+def _count_hidden(counts: Counter[str], post: XPost) -> None:
+    if post.hidden:
+        counts[post.conversation_id] += 1
+
+
 def _key_changed(media: XMedia, attribute: attrs.Attribute[str], value: str) -> str:
     XMedia.key_changes += 1
     return value
@@ -905,21 +951,24 @@ class XEmulator(Emulator):
         self.media: dict[str, XMedia] = {}
         self._posts: dict[str, XPost] = {}
         # The posts whose text names each lowercase @handle (with their ids negated), in
-        # the order they were made, and how many of ``_posts`` (in order) it holds, at which
-        # count of text changes (see `_mentioning`): a mentions read looks at its user's
+        # the order they were made (see `_mentioning`): a mentions read looks at its user's
         # posts, not every post.
-        self._mention_index: dict[str, list[tuple[int, XPost]]] = {}
-        self._mention_indexed = (0, XPost.text_changes)
+        self._mention_index: _PostsIndex[dict[str, list[tuple[int, XPost]]]] = _PostsIndex(
+            dict, _add_mentions, lambda: XPost.text_changes
+        )
         # Alike, each author's posts by their stripped text (the duplicate check), and how
-        # many posts not deleted each author has (``tweet_count``), at which count of
-        # deletions (see `_same_text` and `_tweet_count`).
-        self._text_index: dict[tuple[str, str], list[XPost]] = {}
-        self._text_indexed = (0, XPost.text_changes)
-        self._live_counts: Counter[str] = Counter()
-        self._live_counted = (0, XPost.deletions)
+        # many posts not deleted each author has (``tweet_count``) (see `_same_text` and
+        # `_tweet_count`).
+        self._texts: _PostsIndex[dict[tuple[str, str], list[XPost]]] = _PostsIndex(
+            dict, _add_text, lambda: XPost.text_changes
+        )
+        self._live: _PostsIndex[Counter[str]] = _PostsIndex(
+            Counter, _count_live, lambda: XPost.deletions
+        )
         # Alike, how many hidden replies each conversation has (see `_hidden_in`).
-        self._hidden_counts: Counter[str] = Counter()
-        self._hidden_counted = (0, XPost.hidings)
+        self._hidden: _PostsIndex[Counter[str]] = _PostsIndex(
+            Counter, _count_hidden, lambda: XPost.hidings
+        )
         # Uploads by media key (the first of ``media`` with each), how many of ``media`` (in
         # order) it holds, at which count of keys set (see `_media_by_key`).
         self._media_index: dict[str, XMedia] = {}
@@ -2158,28 +2207,13 @@ class XEmulator(Emulator):
         """The posts of ``user_id`` whose text is ``stripped`` once stripped (deleted ones
         too), in the order they were made: the index takes in the posts made since the
         last read, as `_mentioning` does, and all again after a text was set."""
-        count, changes = self._text_indexed
-        if changes != XPost.text_changes or count > len(self._posts):
-            self._text_index, count = {}, 0
-        index = self._text_index
-        for post in itertools.islice(self._posts.values(), count, None):
-            index.setdefault((post.author_id, post.text.strip()), []).append(post)
-        self._text_indexed = (len(self._posts), XPost.text_changes)
-        return index.get((user_id, stripped), [])
+        return self._texts.over(self._posts).get((user_id, stripped), [])
 
     def _tweet_count(self, user_id: str) -> int:
         """How many posts of ``user_id`` are not deleted (every version of an edited one
         counts): counted over the posts made since the last read, and over all again after
         a post's ``deleted`` was set."""
-        count, deletions = self._live_counted
-        if deletions != XPost.deletions or count > len(self._posts):
-            self._live_counts, count = Counter(), 0
-        counts = self._live_counts
-        for post in itertools.islice(self._posts.values(), count, None):
-            if not post.deleted:
-                counts[post.author_id] += 1
-        self._live_counted = (len(self._posts), XPost.deletions)
-        return counts[user_id]
+        return self._live.over(self._posts)[user_id]
 
     @route("DELETE", r"/2/tweets/(?P<post_id>[^/]+)")
     def _delete(self, request: httpx.Request, post_id: str) -> httpx.Response:
@@ -2529,15 +2563,7 @@ class XEmulator(Emulator):
         Posts are only ever added to ``_posts``, and a text is set when its post is made
         (an edit is a new post), so the index takes in the posts made since the last read;
         a text set later (a test's) makes it read them all again."""
-        count, changes = self._mention_indexed
-        if changes != XPost.text_changes or count > len(self._posts):
-            self._mention_index, count = {}, 0
-        index = self._mention_index
-        for post in itertools.islice(self._posts.values(), count, None):
-            for name in {m.group(1).lower() for m in _MENTION.finditer(post.display_text)}:
-                index.setdefault(name, []).append((-int(post.id), post))
-        self._mention_indexed = (len(self._posts), XPost.text_changes)
-        return index.get(user.username.lower(), [])
+        return self._mention_index.over(self._posts).get(user.username.lower(), [])
 
     def _reply_handles(self, parent: XPost, author: XUser, text: str) -> str:
         """The @handles X's clients put before a reply: the parent's author, then those the
@@ -3013,25 +3039,17 @@ class XEmulator(Emulator):
             )
         was = post.hidden
         post.hidden = hidden
-        if self._hidden_counted == (len(self._posts), XPost.hidings - 1):
+        if self._hidden.seen == (len(self._posts), XPost.hidings - 1):
             # The count was current before this change, which alone moved it.
-            self._hidden_counts[post.conversation_id] += hidden - was
-            self._hidden_counted = (len(self._posts), XPost.hidings)
+            self._hidden.value[post.conversation_id] += hidden - was
+            self._hidden.seen = (len(self._posts), XPost.hidings)
         return self.json({"data": {"hidden": hidden}}, 200, caller.headers)
 
     def _hidden_in(self, conversation_id: str) -> int:
         """How many posts of the conversation are hidden (deleted ones too): counted over
         the posts made since the last read, and over all again after a post's ``hidden``
         or ``conversation_id`` was set other than by `_hide`."""
-        count, hidings = self._hidden_counted
-        if hidings != XPost.hidings or count > len(self._posts):
-            self._hidden_counts, count = Counter(), 0
-        counts = self._hidden_counts
-        for post in itertools.islice(self._posts.values(), count, None):
-            if post.hidden:
-                counts[post.conversation_id] += 1
-        self._hidden_counted = (len(self._posts), XPost.hidings)
-        return counts[conversation_id]
+        return self._hidden.over(self._posts)[conversation_id]
 
     @route("POST", r"/2/users/(?P<user_id>[^/]+)/likes")
     def _like(self, request: httpx.Request, user_id: str) -> httpx.Response:

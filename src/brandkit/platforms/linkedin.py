@@ -303,10 +303,6 @@ class _Paging(Answer):
     total: _Int | None = None
 
 
-class _Raw(Answer):
-    elements: tuple[dict[str, pydantic.JsonValue], ...] = ()
-
-
 class _CommentPage(Answer):
     """``GET /rest/socialActions/{urn}/comments``: one page of comments, each read on its
     own (see `Adapter.read_items`)."""

@@ -4192,10 +4192,16 @@ class MastodonEmulator(Emulator):
         if max_id:
             clauses.append(("filter", "before", _id_second(max_id)))
         # PrefixClause#account_id_from_term: from:me is the searcher; an account that is not
-        # known is the id -1, which no status has.
+        # known is the id -1, which no status has. A date is read once, as the bounds of
+        # its range (see `_search_date`), not for every status.
         for i, (operator, kind, value) in enumerate(clauses):
             if kind == "from":
                 clauses[i] = (operator, "account_id", self._account_id_from_term(value, user))
+            elif kind in ("before", "after", "during"):
+                low, high = _search_date(value, round_up=False), _search_date(value, round_up=True)
+                if low is None or high is None:
+                    return []  # Elasticsearch refuses the query: no results
+                clauses[i] = (operator, kind, (low, high))
         scopes = [value for _, kind, value in clauses if kind == "in"]
         scope = scopes[-1] if scopes else None
         tagged = any(k == "term" and str(v).startswith("#") for _, k, v in clauses)
@@ -4655,7 +4661,8 @@ def _clauses_match(
 ) -> bool:
     """Whether ``st`` (its searchable ``text``, ``properties`` and the ``hashtag`` tokens of
     its ``tags``) satisfies every clause. A ``#`` term is a match on ``tags`` (every token of
-    it among the status's), as TermClause#to_query makes it."""
+    it among the status's), as TermClause#to_query makes it; a date clause's value is the
+    bounds of its range, ``(low, high)``."""
     created = datetime.fromtimestamp(st.created_at, UTC)
     for operator, kind, value in clauses:
         if kind in ("term", "phrase"):
@@ -4675,9 +4682,7 @@ def _clauses_match(
             hit = st.user_id == value
         elif kind in ("before", "after", "during"):
             # PrefixClause: before is lt, after gt, during gte and lte of the same date.
-            low, high = _search_date(value, round_up=False), _search_date(value, round_up=True)
-            if low is None or high is None:
-                return False  # Elasticsearch refuses the query: no results
+            low, high = value
             if kind == "before":
                 hit = created < low
             elif kind == "after":

@@ -1264,22 +1264,16 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: the answer is not ``model``'s shape.
         """
-        response = yield from self._reader(path)(params)
+        response = yield from self._read(path, params)
         return self.parse(response, model)
 
-    def _reader(self, path: str) -> Callable[[Mapping[str, Any] | None], Flow[httpx.Response]]:
-        """A ``GET`` of ``path`` with a query, sent as every read is: through `send`, which
+    def _read(self, path: str, query: Mapping[str, Any] | None) -> Flow[httpx.Response]:
+        """A ``GET`` of ``path`` with ``query``, sent as every read is: through `send`, which
         Facebook's fetches the Page token in first (an account given only a user token)
         and again when Meta refuses it (code 190)."""
-
-        def read(query: Mapping[str, Any] | None) -> Flow[httpx.Response]:
-            return (
-                yield from self.send(
-                    lambda: self.request("GET", path, params=query), idempotent=True
-                )
-            )
-
-        return read
+        return (
+            yield from self.send(lambda: self.request("GET", path, params=query), idempotent=True)
+        )
 
     def pages(
         self, path: str, params: Mapping[str, Any], item: type[T], *, limit: int | None = None
@@ -1379,7 +1373,7 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: the answer is not ``model``'s shape.
         """
-        response = yield from self._reader(path)(params)
+        response = yield from self._read(path, params)
         date = _date_of(response)
         # The inbox moves its mark up to this clock (less CLOCK_SLACK), past whatever it
         # did not read: a front end or proxy whose clock runs ahead would skip comments
@@ -1496,7 +1490,7 @@ class GraphAdapter(Adapter):
     def _edge_page(
         self, path: str, query: dict[str, Any], item: type[T], gone_ends: bool, restart: bool
     ) -> Flow[tuple[_Page[T] | None, bool]]:
-        response, again = yield from self._from_cursor(path, query, restart, self._reader(path))
+        response, again = yield from self._from_cursor(path, query, restart)
         if gone_ends and gone(response):
             return None, again
         return self.parse(response, _Page[item]), again  # type: ignore[valid-type]
@@ -1516,20 +1510,16 @@ class GraphAdapter(Adapter):
         """
 
         query = dict(params)
-        response, again = yield from self._from_cursor(path, query, True, self._reader(path))
+        response, again = yield from self._from_cursor(path, query, True)
         return self.parse(response, model), again
 
     def _from_cursor(
-        self,
-        path: str,
-        query: dict[str, Any],
-        restart: bool,
-        send: Callable[[Mapping[str, Any]], Flow[httpx.Response]],
+        self, path: str, query: dict[str, Any], restart: bool
     ) -> Flow[tuple[httpx.Response, bool]]:
-        """``send`` the ``query``; with ``restart``, an ``after`` in it that Meta refuses as
-        invalid is dropped from it and the edge's first page sent for, once. Returns the
-        answer and whether the cursor was dropped."""
-        response = yield from send(query)
+        """`_read` ``path`` with ``query``; with ``restart``, an ``after`` in it that Meta
+        refuses as invalid is dropped from it and the edge's first page sent for, once.
+        Returns the answer and whether the cursor was dropped."""
+        response = yield from self._read(path, query)
         if not (restart and query.get("after") and stale_cursor(response)):
             return response, False
         # Meta invalidates a cursor whose item was deleted: paging on from it cannot work,
@@ -1542,7 +1532,7 @@ class GraphAdapter(Adapter):
             path,
         )
         del query["after"]
-        return (yield from send(query)), True
+        return (yield from self._read(path, query)), True
 
     # -- metrics -----------------------------------------------------------------------------
 

@@ -611,7 +611,7 @@ class TelegramEmulator(Emulator):
         if kind not in self._allowed.get(bot_id, _DEFAULT_UPDATES):
             return
         # Update ids start at a bot-specific number and grow by one.
-        update_id = self._next_update.setdefault(bot_id, self._update_tail(bot_id))
+        update_id = self._update_tail(bot_id)
         self._next_update[bot_id] = update_id + 1
         queue = self._updates.setdefault(bot_id, [])
         queue.append((update_id, self.clock.time(), {"update_id": update_id, **update}))

@@ -915,18 +915,16 @@ def resumed_messages(
     messages: Sequence[Message],
     cursor: InboxCursor,
     resume: Sequence[tuple[str, str]],
-    floors: Mapping[str, InboxCursor | None] | None = None,
-    again: Iterable[str] | None = None,
+    floors: Mapping[str, InboxCursor | None],
+    again: Iterable[str],
 ) -> InboxPage:
     """What a read of a round (``cursor.resume``) found that lies between the round's two
     marks, each once, oldest first; ``resume`` is what is still to read, ``floors`` the
-    floors of its edges (`InboxCursor.floors`; ``None``: those ``cursor`` had), ``again``
-    those read again from their first page (`InboxCursor.again`; ``None``: those
-    ``cursor`` had). The messages of
-    the top mark's own second count as under it, and join its ids. When nothing is left
-    to read, the round is done: the cursor's mark moves to the round's
-    `InboxCursor.top`, with ``more`` when the round's first read held messages back
-    (`InboxCursor.cut`)."""
+    floors of its edges (`InboxCursor.floors`), ``again`` those read again from their
+    first page (`InboxCursor.again`). The messages of the top mark's own second count as
+    under it, and join its ids. When nothing is left to read, the round is done: the
+    cursor's mark moves to the round's `InboxCursor.top`, with ``more`` when the round's
+    first read held messages back (`InboxCursor.cut`)."""
     top = cursor.top or cursor.mark()
     fresh: dict[str, Message] = {}
     for m in messages:
@@ -941,9 +939,13 @@ def resumed_messages(
     ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
     top = top.advanced(ordered)
     if resume:
-        known = _known((floors if floors is not None else dict(cursor.floors)).items())
-        went = cursor.again if again is None else frozenset(again)
-        after = attrs.evolve(cursor, top=top, resume=tuple(resume), floors=known, again=went)
+        after = attrs.evolve(
+            cursor,
+            top=top,
+            resume=tuple(resume),
+            floors=_known(floors.items()),
+            again=frozenset(again),
+        )
     else:
         after = attrs.evolve(
             cursor,

@@ -170,7 +170,8 @@ class _Engagement:
     and reposts, and each account's first like (repost) of a post, in the order of
     `BlueskyEmulator.records`."""
 
-    replies: dict[str, int] = attrs.field(factory=dict)
+    # parent URI -> its replies not against their threadgate, in the order of the records
+    replies: dict[str, list[StoredRecord]] = attrs.field(factory=dict)
     # (collection, subject) -> how many likes (reposts) of the subject
     links: dict[tuple[str, str], int] = attrs.field(factory=dict)
     # (did, collection, subject) -> the AT URI of the account's first like (repost) of it
@@ -181,7 +182,7 @@ class _Engagement:
         if rec.collection == POST:
             parent = ((rec.value.get("reply") or {}).get("parent") or {}).get("uri")
             if isinstance(parent, str) and not against_gate:
-                self.replies[parent] = self.replies.get(parent, 0) + 1
+                self.replies.setdefault(parent, []).append(rec)
         elif rec.collection in (_LIKE, _REPOST):
             subject = _backlink(rec.value)
             if subject is not None:
@@ -1325,7 +1326,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         index = self._engagement()
         extra = rec.extra
         return {
-            "replyCount": index.replies.get(rec.uri, 0) + likes // 6 + extra.get("replies", 0),
+            "replyCount": (
+                len(index.replies.get(rec.uri, ())) + likes // 6 + extra.get("replies", 0)
+            ),
             "repostCount": (
                 index.links.get((_REPOST, rec.uri), 0) + likes // 4 + extra.get("reposts", 0)
             ),
@@ -1950,14 +1953,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             view["post"] = self._post_view(rec, viewer)
             return view
         # Each post's replies, oldest first (the AppView's ranking of replies is not
-        # emulated); views.threadReplies leaves out replies against the threadgate.
-        children: dict[str, list[StoredRecord]] = {}
-        for r in self.records.values():
-            if r.collection != POST or r.uri in self._gate_violations:
-                continue
-            parent = ((r.value.get("reply") or {}).get("parent") or {}).get("uri")
-            if isinstance(parent, str):
-                children.setdefault(parent, []).append(r)
+        # emulated); views.threadReplies leaves out replies against the threadgate, as the
+        # index of what post views count does.
+        children = self._engagement().replies
         todo: list[tuple[StoredRecord, dict[str, Any], int]] = [(rec, view, depth)]
         while todo:
             node_rec, node, left = todo.pop()

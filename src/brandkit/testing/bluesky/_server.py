@@ -2125,7 +2125,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         own = f"at://{viewer.did}/"
 
         def hidden(rec: StoredRecord) -> bool:
-            """`_hidden_by_root_author` of ``rec`` for the viewer."""
+            """Whether the viewer, the author of ``rec``'s root, hid it (the root's
+            threadgate's ``hiddenReplies``)."""
             root = _root_uri(rec)
             if not (root and root.startswith(own)):
                 return False
@@ -2373,12 +2374,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         gate = self._gate_of(rec)
         hidden = gate.value.get("hiddenReplies") if gate is not None else None
         return {str(u) for u in hidden} if isinstance(hidden, list) else set()
-
-    def _hidden_by_root_author(self, rec: StoredRecord, did: str) -> bool:
-        root = _root_uri(rec)
-        return bool(root and root.startswith(f"at://{did}/")) and (
-            rec.uri in self._hidden_replies(rec)
-        )
 
     @route("POST", r"/xrpc/com\.atproto\.repo\.putRecord")
     def _put_record(self, request: httpx.Request) -> httpx.Response:

@@ -577,12 +577,10 @@ class ThreadsAdapter(ContainerAdapter):
             query = dict(params)
             if todo.after:
                 query["after"] = todo.after
-                page, restarted = yield from self.get_from_cursor(path, query, EdgePage[_Item])
-                todo.again = todo.again or restarted
-                pages[0] += restarted
-            else:
-                page = yield from self.get(path, query, EdgePage[_Item])
-            pages[0] += 1
+            # Without an ``after``, `get_from_cursor` is a plain `get` (never restarted).
+            page, restarted = yield from self.get_from_cursor(path, query, EdgePage[_Item])
+            todo.again = todo.again or restarted
+            pages[0] += 1 + restarted
             older = False
             for item in page.data:
                 when = int(item.timestamp.timestamp())
@@ -741,14 +739,12 @@ class ThreadsAdapter(ContainerAdapter):
             page_params = dict(params)
             if progress.after:
                 page_params["after"] = progress.after
-                # Meta invalidates a cursor whose post is deleted: the search reads from
-                # its first page again, leaving out what it read before (down to floor).
-                page, restarted = yield from self.get_from_cursor(
-                    "/keyword_search", page_params, _FoundPage
-                )
-                progress.again = progress.again or restarted
-            else:
-                page = yield from self.get("/keyword_search", page_params, _FoundPage)
+            # Meta invalidates a cursor whose post is deleted: the search reads from its
+            # first page again, leaving out what it read before (down to floor).
+            page, restarted = yield from self.get_from_cursor(
+                "/keyword_search", page_params, _FoundPage
+            )
+            progress.again = progress.again or restarted
             older = False
             for item in page.data:
                 when = item.timestamp

@@ -456,6 +456,11 @@ class InboxCursor:
         """The mark alone (`at` and `seen`)."""
         return InboxCursor(at=self.at, seen=self.seen)
 
+    def ended(self) -> InboxCursor:
+        """The cursor with its round done: its mark, platform and account, nothing of a
+        round (`top`, `resume`, `cut`, `floors`, `again`)."""
+        return attrs.evolve(self, top=None, resume=(), cut=False, floors=(), again=frozenset())
+
     def encode(self) -> str:
         """The cursor as text (pass it back to `decode`)."""
         data: dict[str, Any] = {"v": 1}
@@ -800,9 +805,7 @@ def new_messages(
     if not resume:
         return InboxPage(
             messages=taken,
-            cursor=attrs.evolve(
-                cursor.advanced(taken), top=None, resume=(), cut=False, floors=(), again=frozenset()
-            ).encode(),
+            cursor=cursor.advanced(taken).ended().encode(),
             more=False,
         )
     top = cursor.mark().advanced(taken)
@@ -889,9 +892,7 @@ def _cut_messages(
     if not resume:
         return InboxPage(
             messages=taken,
-            cursor=attrs.evolve(
-                cursor.advanced(taken), top=None, resume=(), floors=(), again=frozenset()
-            ).encode(),
+            cursor=cursor.advanced(taken).ended().encode(),
             more=len(ordered) > limit,
         )
     cut = len(ordered) > limit
@@ -947,16 +948,7 @@ def resumed_messages(
             again=frozenset(again),
         )
     else:
-        after = attrs.evolve(
-            cursor,
-            at=top.at,
-            seen=top.seen,
-            top=None,
-            resume=(),
-            cut=False,
-            floors=(),
-            again=frozenset(),
-        )
+        after = attrs.evolve(cursor, at=top.at, seen=top.seen).ended()
     return InboxPage(messages=ordered, cursor=after.encode(), more=bool(resume) or cursor.cut)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -120,6 +120,82 @@ class JsonTemplate:
         filled = [values[key] for key in self._keys]
         pairs = zip(self._parts, filled, strict=True)
         return "".join(itertools.chain.from_iterable(pairs)) + self._last
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class WatchedDict(dict[_K, _V]):
+    """A dict that counts its changes other than an item added under a new key: an item
+    replaced or taken away, the dict cleared or updated (``setdefault`` only ever adds).
+    What an emulator derives from one of its public dicts (an index, a cache) is kept for
+    its `state` and made again when that moves, so that an entry a test swaps in place is
+    never answered stale.
+
+    Attributes:
+        changes: how many such changes were made to it.
+    """
+
+    changes: int = 0
+
+    @property
+    def state(self) -> tuple[int, int]:
+        """Its number of items and `changes`: different after any write to it, since
+        `changes` never goes down and a write it does not count adds an item."""
+        return (len(self), self.changes)
+
+    def __setitem__(self, key: _K, value: _V) -> None:
+        if key in self:
+            self.changes += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: _K) -> None:
+        super().__delitem__(key)
+        self.changes += 1
+
+    def pop(self, *args: Any) -> Any:
+        if args and args[0] in self:
+            self.changes += 1
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[_K, _V]:
+        item = super().popitem()
+        self.changes += 1
+        return item
+
+    def clear(self) -> None:
+        self.changes += 1
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.changes += 1
+        super().update(*args, **kwargs)
+
+    def __ior__(self, other: Any) -> WatchedDict[_K, _V]:  # type: ignore[override,misc]
+        self.changes += 1
+        super().__ior__(other)
+        return self
+
+
+def counts_sets(counter: str) -> Callable[[Any, Any, _V], _V]:
+    """An attrs ``on_setattr`` hook that adds one to ``counter``, an ``int`` class attribute
+    of the class that declares it, each time a field is set after the instance was made (an
+    emulator's own record a test edits by hand): what is derived from such fields is made
+    again when the count moves.
+
+    Raises:
+        AttributeError: (on a set) no class of the instance declares ``counter``.
+    """
+
+    def hook(instance: Any, attribute: Any, value: _V) -> _V:
+        for klass in type(instance).__mro__:
+            if counter in vars(klass):
+                setattr(klass, counter, getattr(klass, counter) + 1)
+                return value
+        raise AttributeError(f"{type(instance).__name__} declares no counter {counter!r}")
+
+    return hook
 
 
 class Drop(Exception):

@@ -29,7 +29,16 @@ import attrs
 import httpx
 
 from brandkit.accounts import Account, CredentialsHook
-from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route, utc_millis
+from brandkit.testing._emulator import (
+    Audience,
+    Clock,
+    Emulator,
+    Refusal,
+    WatchedDict,
+    counts_sets,
+    route,
+    utc_millis,
+)
 from brandkit.testing.bluesky import _syntax
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
 from brandkit.testing.bluesky._oauth import OAuthServerMixin, _b64url, _b64url_decode
@@ -133,7 +142,7 @@ class BlueskyUser:
     followers: int = 0
 
 
-@attrs.define
+@attrs.define(on_setattr=counts_sets("changes"))
 class StoredRecord:
     """A record in a repository.
 
@@ -156,6 +165,10 @@ class StoredRecord:
     value: dict[str, Any]
     created_at: float
     extra: dict[str, int] = attrs.field(factory=dict)
+
+    changes: ClassVar[int] = 0
+    """How many times a record's field was set after it was made (by any emulator): what
+    the AppView reads derive from the records is made again when it changes."""
 
     @property
     def text(self) -> str:
@@ -631,7 +644,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self.access_ttl = access_ttl
         self.lexicons = Lexicons.bundled()
         self.users: dict[str, BlueskyUser] = {}
-        self.records: dict[str, StoredRecord] = {}
+        self._records: WatchedDict[str, StoredRecord] = WatchedDict()
         self.blobs: dict[tuple[str, str], StoredBlob] = {}
         self._secret = os.urandom(32)
         self._refresh: dict[str, _Refresh] = {}
@@ -652,21 +665,20 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._audience_dids: set[str] = set()
         # The accounts made with account(), in order (the ones the audience mentions).
         self._brand_dids: list[str] = []
-        # Record writes so far, and the notifications built for a state of the records.
-        self._writes = 0
+        # The notifications built for a state of the records (see `_records_state`).
         self._note_cache: (
-            tuple[tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]]
+            tuple[tuple[int, int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]]
             | None
         ) = None
         # What post views count (see `_engagement`), for a state of the records: kept as a
-        # record is created; made again after any other change (a delete, a put, a change
-        # made to `records` directly that alters their number).
-        self._engagement_cache: tuple[tuple[int, int], _Engagement] | None = None
+        # record is created; made again after any other change (a delete, a put, an entry
+        # of `records` or a record's field set by a test).
+        self._engagement_cache: tuple[tuple[int, int, int], _Engagement] | None = None
         # Each account's listed notifications (less deleted subjects), for the same state of
         # the records: every page of a read pages the same list.
         self._shown_cache: tuple[
-            tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]
-        ] = ((-1, -1), {})
+            tuple[int, int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]
+        ] = ((-1, -1, -1), {})
         # Each account's last-seen time of its notifications (ms), set by updateSeen.
         self._seen_notifs: dict[str, int] = {}
         # Replies the AppView indexed as against their thread's threadgate (its allow rules
@@ -678,6 +690,25 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._oauth_init()
 
     # -- public helpers ----------------------------------------------------------------------
+
+    @property
+    def records(self) -> dict[str, StoredRecord]:
+        """Every record, by AT-URI, in the order they were made. A test may add, replace or
+        take away entries, or set a record's fields: reads answer from the records as they
+        then are. Set to another dict, it holds a copy of it."""
+        return self._records
+
+    @records.setter
+    def records(self, records: Mapping[str, StoredRecord]) -> None:
+        fresh: WatchedDict[str, StoredRecord] = WatchedDict(records)
+        # Another dict holding as many records is still another state of them.
+        fresh.changes = self._records.changes + 1
+        self._records = fresh
+
+    def _records_state(self) -> tuple[int, int, int]:
+        """The state of `records` that what is derived from them is kept for: different
+        after any write to the dict or to a record's field."""
+        return (*self._records.state, StoredRecord.changes)
 
     def add_user(
         self,
@@ -1299,7 +1330,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def _engagement(self) -> _Engagement:
         """What post views count, for the records as they stand: the index kept as records
         are created, or made again in one pass over them."""
-        key = (len(self.records), self._writes)
+        key = self._records_state()
         cached = self._engagement_cache
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -1309,16 +1340,16 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._engagement_cache = (key, index)
         return index
 
-    def _engagement_created(self, rec: StoredRecord, before: tuple[int, int]) -> None:
+    def _engagement_created(self, rec: StoredRecord, before: tuple[int, int, int]) -> None:
         """Count ``rec``, just created (the last record in order), when the index is of the
-        records as they stood before it (``before``: their number and writes); else it is
+        records as they stood before it (``before``: their `_records_state`); else it is
         made again at its next read."""
         cached = self._engagement_cache
         if cached is None or cached[0] != before:
             self._engagement_cache = None
             return
         cached[1].add(rec, rec.uri in self._gate_violations)
-        self._engagement_cache = ((len(self.records), self._writes), cached[1])
+        self._engagement_cache = (self._records_state(), cached[1])
 
     def _counts(self, rec: StoredRecord) -> dict[str, int]:
         hours = max(0.0, self.clock.time() - rec.created_at) / 3600.0
@@ -1685,7 +1716,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             stored.permanent = True
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         cid = _cid(canonical.encode(), 0x71)
-        before = (len(self.records), self._writes)
+        before = self._records_state()
         self.records[uri] = StoredRecord(
             uri=uri,
             cid=cid,
@@ -1697,7 +1728,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         )
         self._sort_ms[uri] = self._sort_at(record)
         self._index_reply(self.records[uri])
-        self._writes += 1
         self._engagement_created(self.records[uri], before)
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "commit": self._commit()}
         if status is not None:
@@ -1760,7 +1790,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._repo_user(user, str(body["repo"]))
         uri = f"at://{user.did}/{body['collection']}/{body['rkey']}"
         gone = self.records.pop(uri, None)
-        self._writes += 1
         if gone is None:
             # Deleting what is not there succeeds with an empty body.
             return self.json({})
@@ -2236,7 +2265,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         deleted. Hidden replies are the AppView's rules step, after a page is read.
 
         Made once per state of the records (callers do not change it)."""
-        state = (len(self.records), self._writes)
+        state = self._records_state()
         if self._shown_cache[0] != state:
             self._shown_cache = (state, {})
         shown = self._shown_cache[1]
@@ -2255,7 +2284,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def _notification_index(self) -> dict[str, list[tuple[int, str, str | None, StoredRecord]]]:
         """Every account's notifications, newest first, built once per state of the records
         (one pass over them, not one per read)."""
-        key = (len(self.records), self._writes)
+        key = self._records_state()
         cached = self._note_cache
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -2404,7 +2433,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             if not ok:
                 was = current.cid if current is not None else "null"
                 raise self._invalid(f"Record was at {was}", "InvalidSwap")
-        before = (len(self.records), self._writes)
+        before = self._records_state()
         self.records[uri] = StoredRecord(
             uri=uri,
             cid=cid,
@@ -2417,11 +2446,10 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         if uri not in self._sort_ms:
             self._sort_ms[uri] = self._sort_at(record)
             self._index_reply(self.records[uri])
-        self._writes += 1
         if current is None:
             self._engagement_created(self.records[uri], before)
         # A record put over another: what that one counted is counted again at the next
-        # read (its number is unchanged, but not the writes).
+        # read (`records` counted the entry replaced).
         answer["commit"] = self._commit()
         if status is not None:
             answer["validationStatus"] = status

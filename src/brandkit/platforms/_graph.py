@@ -95,6 +95,7 @@ __all__ = [
     "ContainerExpired",
     "Count",
     "EdgePage",
+    "EdgePages",
     "EdgeRead",
     "Flag",
     "FollowersAnswer",
@@ -190,6 +191,7 @@ Flag = Annotated[bool, pydantic.Strict()]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
+P = TypeVar("P")
 
 
 class IdAnswer(Answer):
@@ -607,6 +609,29 @@ class InboxCursor:
             f"{platform}: the inbox cursor is not one brandkit made ({why}); pass the "
             "cursor of the last InboxPage unchanged, or None to read from the start"
         )
+
+
+@attrs.frozen
+class EdgePages(Generic[P]):
+    """Where a read of one edge page by page stopped (`GraphAdapter.read_edge_pages`,
+    Instagram's tags edge).
+
+    Attributes:
+        pages: each page read, in order (``P``: its items, or the messages made of them),
+            with Meta's ``after`` cursor of it (``None`` on the edge's last page).
+        after: Meta's cursor to go on from when a bound stopped the read with more to
+            read; ``None`` when the edge ended or the read reached what it had read before.
+        requests: the requests sent (a page that came inside another node's ``fields``
+            not counted; a saved cursor Meta refused counted).
+        again: the edge was read again from its first page in the round, before this read
+            (as the read was told) or by it (Meta refused its saved cursor as invalid):
+            `InboxCursor.again`, whose later reads leave out what lies before the floor.
+    """
+
+    pages: tuple[tuple[P, str | None], ...]
+    after: str | None
+    requests: int
+    again: bool = False
 
 
 @attrs.frozen
@@ -1399,10 +1424,10 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: a page is not of the expected shape.
         """
-        pages, _, _ = yield from self.read_edge_pages(
+        read = yield from self.read_edge_pages(
             path, params, item, first, max_pages=max_pages, stop=stop
         )
-        return [i for page, _ in pages for i in page]
+        return [i for page, _ in read.pages for i in page]
 
     def read_edge_pages(
         self,
@@ -1416,26 +1441,26 @@ class GraphAdapter(Adapter):
         budget: int | None = None,
         gone_ends: bool = False,
         restart: Callable[[T], bool] | None = None,
-        again: list[bool] | None = None,
-    ) -> Flow[tuple[list[tuple[list[T], str | None]], str | None, int]]:
-        """`rest_of_edge` page by page, saying where it stopped: ``(pages, after,
-        requests)``, each page as its items and Meta's ``after`` cursor of it (``None``
-        on the edge's last page).
+        again: bool = False,
+    ) -> Flow[EdgePages[list[T]]]:
+        """`rest_of_edge` page by page, saying where it stopped (`EdgePages`), each page
+        as its items and Meta's ``after`` cursor of it.
 
-        ``after`` is Meta's cursor of the next page when reading stopped at ``max_pages``
-        pages, or once ``budget`` items were read (the pages it requests then hold no
-        more than what is left of ``budget``), with more to read; it is ``None`` when
-        the edge ended or an item satisfied ``stop``. ``requests`` counts the pages
-        requested (not ``first``). With ``gone_ends``, an edge whose node is gone (Meta's
-        code 100, subcode 33: deleted, or no longer visible) reads as ended.
+        The result's ``after`` is Meta's cursor of the next page when reading stopped at
+        ``max_pages`` pages, or once ``budget`` items were read (the pages it requests
+        then hold no more than what is left of ``budget``), with more to read; it is
+        ``None`` when the edge ended or an item satisfied ``stop``. Its ``requests``
+        counts the pages requested (not ``first``). With ``gone_ends``, an edge whose
+        node is gone (Meta's code 100, subcode 33: deleted, or no longer visible) reads
+        as ended.
 
         With ``restart``, Meta's cursor in ``params`` (``after``, a saved one) refused as
         invalid (`stale_cursor`: Meta invalidates a cursor whose item was deleted) is
         dropped, with a warning, and the edge read from its first page instead, once; the
-        items ``restart`` says were read before that cursor are left out of ``pages``.
-        ``again`` (one flag) says the edge was read again from its first page before
-        (`InboxCursor.again`: ``restart`` leaves out from the first page read), and is
-        set when this read does so.
+        items ``restart`` says were read before that cursor are left out of the pages.
+        ``again`` says the edge was read again from its first page before, in the round
+        (`InboxCursor.again`): ``restart`` then leaves out from the first page read. The
+        result's ``again`` is that, or that this read did so.
 
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
@@ -1454,7 +1479,7 @@ class GraphAdapter(Adapter):
             if budget is not None and isinstance(size, int):
                 query["limit"] = max(1, min(size, budget - len(items)))
 
-        went = again is not None and again[0]
+        went = again
         if page is None:
             shrink()
             page, restarted = yield from self._edge_page(
@@ -1462,8 +1487,6 @@ class GraphAdapter(Adapter):
             )
             requests += 1 + restarted
             went = went or restarted
-        if again is not None:
-            again[0] = went
         read = 1
         while page is not None:
             data = [i for i in page.data if not (went and restart is not None and restart(i))]
@@ -1473,13 +1496,13 @@ class GraphAdapter(Adapter):
             if after is None or (stop is not None and any(stop(i) for i in data)):
                 break
             if read >= max_pages or (budget is not None and len(items) >= budget):
-                return pages, after, requests
+                return EdgePages(tuple(pages), after, requests, went)
             query["after"] = after
             shrink()
             page, _ = yield from self._edge_page(path, query, item, gone_ends, False)
             requests += 1
             read += 1
-        return pages, None, requests
+        return EdgePages(tuple(pages), None, requests, went)
 
     def _edge_page(
         self, path: str, query: dict[str, Any], item: type[T], gone_ends: bool, restart: bool

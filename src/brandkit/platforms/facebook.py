@@ -713,7 +713,7 @@ class FacebookAdapter(GraphAdapter):
         for post in posts.data:
             if post.comments is None:
                 continue  # Meta leaves the edge out of a post without comments
-            pages, after, _ = yield from self.read_edge_pages(
+            read = yield from self.read_edge_pages(
                 f"/{post.id}/comments",
                 self._comment_params(),
                 _Comment,
@@ -722,15 +722,15 @@ class FacebookAdapter(GraphAdapter):
                 stop=lambda c: not state.is_new(c.created_time, c.id),
                 budget=len(post.comments.data) + max(0, left),
             )
-            left -= sum(len(page) for page, _ in pages[1:])
+            left -= sum(len(page) for page, _ in read.pages[1:])
             reads.append(
                 EdgeRead(
                     edge=post.id,
                     pages=tuple(
                         (tuple(self._message(c, post.id) for c in page if not self._ours(c)), a)
-                        for page, a in pages
+                        for page, a in read.pages
                     ),
-                    after=after,
+                    after=read.after,
                 )
             )
         return new_messages(reads, state, limit, clock=clock, stops_at_mark=True)
@@ -767,9 +767,7 @@ class FacebookAdapter(GraphAdapter):
             def restart(c: _Comment, floor: InboxCursor | None = floor) -> bool:
                 return before_floor(floor, c.created_time, c.id)
 
-            again = [post_id in went]
-
-            pages, more, made = yield from self.read_edge_pages(
+            read = yield from self.read_edge_pages(
                 f"/{post_id}/comments",
                 params,
                 _Comment,
@@ -779,16 +777,19 @@ class FacebookAdapter(GraphAdapter):
                 budget=limit - len(found),
                 gone_ends=True,
                 restart=restart,
-                again=again,
+                again=post_id in went,
             )
-            if again[0]:
+            if read.again:
                 went.add(post_id)
-            requests += made
+            requests += read.requests
             messages = [
-                self._message(c, post_id) for page, _ in pages for c in page if not self._ours(c)
+                self._message(c, post_id)
+                for page, _ in read.pages
+                for c in page
+                if not self._ours(c)
             ]
-            if more is not None:
-                todo.insert(0, (post_id, more))
+            if read.after is not None:
+                todo.insert(0, (post_id, read.after))
                 places = ((m.created_at, m.id) for m in messages)
                 floors[post_id] = edge_floor(floor, places)
             found.extend(messages)

@@ -70,6 +70,7 @@ from brandkit.platforms._graph import (
     ContainerAdapter,
     Count,
     EdgePage,
+    EdgePages,
     EdgeRead,
     Flag,
     GraphId,
@@ -602,8 +603,8 @@ class InstagramAdapter(ContainerAdapter):
         resume: list[tuple[str, str]] = []
         reads: list[EdgeRead] = []
         if self._reads_tags:
-            pages, more, _ = yield from self._tagged(state, "", self.inbox_pages)
-            reads.append(EdgeRead(edge=_TAGS, pages=tuple(pages), after=more))
+            tags = yield from self._tagged(state, "", self.inbox_pages)
+            reads.append(EdgeRead(edge=_TAGS, pages=tags.pages, after=tags.after))
         for item in media.data:
             if item.comments is None:
                 continue  # Meta leaves the edge out of a media without comments
@@ -634,27 +635,28 @@ class InstagramAdapter(ContainerAdapter):
         pages: int,
         budget: int | None = None,
         floor: InboxCursor | None = None,
-        again: list[bool] | None = None,
-    ) -> Flow[tuple[list[tuple[tuple[Message, ...], str | None]], str | None, int]]:
+        again: bool = False,
+    ) -> Flow[EdgePages[tuple[Message, ...]]]:
         """The media others tagged the account in (``GET /{ig-user-id}/tags``), as
         messages of kind ``"mention"``, page by page from ``after`` (``""``: the first
-        page): ``(pages, more, requests)``, each page with Meta's ``after`` cursor of it.
-        Reading stops at the first page holding a media ``state`` has seen (the edge
-        lists the newest media first, so the rest were read before), after the first
-        page when ``state`` has no mark, at the edge's end, at ``pages`` requests, or once
-        ``budget`` messages were read; ``more`` is the cursor to go on from when it
+        page), each page with Meta's ``after`` cursor of it (`EdgePages`). Reading stops
+        at the first page holding a media ``state`` has seen (the edge lists the newest
+        media first, so the rest were read before), after the first page when ``state``
+        has no mark, at the edge's end, at ``pages`` requests, or once ``budget``
+        messages were read; the result's ``after`` is the cursor to go on from when it
         stopped at those two bounds with more to read. An ``after`` Meta invalidated (its
         media deleted or untagged) reads the edge from its first page again, the media
-        down to ``floor`` (`InboxCursor.floors`) left out: they were read before. ``again``
-        (one flag, `InboxCursor.again`) says the edge was read again so before, and the
-        media down to ``floor`` are left out from the first page read; it is set when this
-        read does so (the request Meta refused counts among the ``pages``)."""
+        down to ``floor`` (`InboxCursor.floors`) left out: they were read before (the
+        request Meta refused counts among the ``pages``). ``again`` (`InboxCursor.again`)
+        says the edge was read again so before, and the media down to ``floor`` are left
+        out from the first page read; the result's ``again`` is that, or that this read
+        did so."""
         params: dict[str, Any] = {"fields": TAGGED_FIELDS, "limit": self.tags_page}
         if after:
             params["after"] = after
         read: list[tuple[tuple[Message, ...], str | None]] = []
         count = 0
-        went = again is not None and again[0]
+        went = again
         sent = 0
         while True:
             if not read and after:
@@ -663,8 +665,6 @@ class InstagramAdapter(ContainerAdapter):
                 )
                 sent += restarted  # the request Meta refused
                 went = went or restarted
-                if again is not None:
-                    again[0] = went
             else:
                 page = yield from self.get(f"/{self.user_id}/tags", params, _TagsPage)
             sent += 1
@@ -680,9 +680,9 @@ class InstagramAdapter(ContainerAdapter):
             following = None if reached else page.after()
             read.append((messages, following))
             if following is None:
-                return read, None, sent
+                return EdgePages(tuple(read), None, sent, went)
             if sent >= pages or (budget is not None and count >= budget):
-                return read, following, sent
+                return EdgePages(tuple(read), following, sent, went)
             params["after"] = following
 
     def _mention(self, m: _Tagged) -> Message:
@@ -725,22 +725,21 @@ class InstagramAdapter(ContainerAdapter):
                 # Down to the round's starting mark, from Meta's cursor (or from the first
                 # page: "" in cursors of reads that read the edge's first page alone).
                 floor = floors.get(_TAGS)
-                again = [_TAGS in went]
-                pages, rest, spent = yield from self._tagged(
+                tags = yield from self._tagged(
                     state,
                     after,
                     self.inbox_pages - requests,
                     budget=max(1, limit - len(found)),
                     floor=floor,
-                    again=again,
+                    again=_TAGS in went,
                 )
-                if again[0]:
+                if tags.again:
                     went.add(_TAGS)
-                tagged = [m for page, _ in pages for m in page]
+                tagged = [m for page, _ in tags.pages for m in page]
                 found.extend(tagged)
-                requests += spent
-                if rest is not None:
-                    todo.insert(0, (_TAGS, rest))
+                requests += tags.requests
+                if tags.after is not None:
+                    todo.insert(0, (_TAGS, tags.after))
                     floors[_TAGS] = edge_floor(floor, ((m.created_at, m.id) for m in tagged))
                 continue
             media_id, _, comment_id = edge.partition("/")
@@ -809,7 +808,6 @@ class InstagramAdapter(ContainerAdapter):
         if after:  # "": the edge's first page
             params["after"] = after
         floor = floors.get(media_id) if floors is not None else None
-        again = [went is not None and media_id in went]
         skipped: list[str] = []
 
         def restart(c: _Comment) -> bool:
@@ -818,7 +816,7 @@ class InstagramAdapter(ContainerAdapter):
                 return True
             return False
 
-        read, more, requests = yield from self.read_edge_pages(
+        edge_read = yield from self.read_edge_pages(
             f"/{media_id}/comments",
             params,
             _Comment,
@@ -827,10 +825,11 @@ class InstagramAdapter(ContainerAdapter):
             budget=None if budget is None else max(1, budget - len(found)),
             gone_ends=first is None,
             restart=restart if floors is not None else None,
-            again=again,
+            again=went is not None and media_id in went,
         )
-        if went is not None and again[0]:
+        if went is not None and edge_read.again:
             went.add(media_id)
+        read, more, requests = edge_read.pages, edge_read.after, edge_read.requests
         comments = [c for page, _ in read for c in page]
         oldest = min(comments, key=lambda c: (c.timestamp, c.id), default=None)
         all_new = oldest is None or state.is_new(oldest.timestamp, oldest.id)
@@ -907,8 +906,7 @@ class InstagramAdapter(ContainerAdapter):
             params["after"] = after
         edge = f"{media_id}/{comment_id}"
         floor = floors.get(edge) if floors is not None else None
-        again = [went is not None and edge in went]
-        read, more, requests = yield from self.read_edge_pages(
+        read = yield from self.read_edge_pages(
             f"/{comment_id}/replies",
             params,
             _Reply,
@@ -916,16 +914,16 @@ class InstagramAdapter(ContainerAdapter):
             max_pages=self._pages_of(first, pages),
             gone_ends=first is None,
             restart=lambda r: before_floor(floor, r.timestamp, r.id, newest_first=False),
-            again=again,
+            again=went is not None and edge in went,
         )
-        if went is not None and again[0]:
+        if went is not None and read.again:
             went.add(edge)
         mine = [
             (tuple(self._message(r, media_id, comment_id) for r in p if not self._ours(r)), a)
-            for p, a in read
+            for p, a in read.pages
         ]
-        if more is not None:
-            resume.append((edge, more))
+        if read.after is not None:
+            resume.append((edge, read.after))
             if floors is not None:
                 places = ((m.created_at, m.id) for p, _ in mine for m in p)
                 floors[edge] = edge_floor(floor, places, newest_first=False)
@@ -934,14 +932,14 @@ class InstagramAdapter(ContainerAdapter):
                 EdgeRead(
                     edge=edge,
                     pages=tuple(mine),
-                    after=more,
+                    after=read.after,
                     start=after or "",
                     within=within,
                     newest_first=False,
                 )
             )
         found.extend(m for p, _ in mine for m in p)
-        return requests
+        return read.requests
 
     def _pages_of(self, first: EdgePage[Any] | None, requests: int | None) -> int:
         """The pages an inbox edge read may read: `inbox_pages`, and no more than

@@ -380,7 +380,11 @@ def queue(outbox: Outbox, campaign: Campaign, blogs: Account | Sequence[Account]
     # One transaction for the article and its hold: written apart, a lock timeout or a
     # crash between them left the article queued with no announcement while queue()
     # raised, and the rerun queued (and the worker posted) the article twice.
+    # Outbox.add's checks of every article delivery before the write lock, as Outbox.add
+    # makes them: made inside it, they held back every other writer of the file (workers
+    # claiming, other processes adding) for as long as a large campaign took to check.
+    checked = outbox._to_add(campaign.article, targets, True)
     store.make()
     with outbox.transaction() as tx:
-        articles = tx.add(campaign.article, targets)
+        articles = outbox._add_in(tx.connection, campaign.article, checked)
         return store.add_in(tx.connection, campaign, articles, now)

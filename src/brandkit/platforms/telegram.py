@@ -53,7 +53,6 @@ from brandkit.errors import (
     AuthError,
     ConfigurationError,
     ContentError,
-    MalformedResponse,
     MediaError,
     PlatformError,
     PlatformUnavailable,
@@ -105,6 +104,9 @@ _MAX_MESSAGE_ID = 2**31 - 1
 # only when the offset after it fits.
 _MAX_OFFSET = 2**31 - 1
 _MAX_UPDATE_ID = _MAX_OFFSET - 1
+# The Bot API server's queue takes an offset up to 10 past its next update id; one further
+# is "in the future", and the server answers it from the queue's start, confirming nothing.
+_FUTURE_SLACK = 10
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -509,16 +511,18 @@ class TelegramAdapter(Adapter):
                 was made for another bot, a webhook is set for the bot, or another process
                 reads its updates (Telegram then refuses ``getUpdates``).
             PlatformError: Telegram refused (typed by `error_for`).
-            MalformedResponse: an answer brandkit cannot read, or updates none of which
-                has an ``update_id`` it can read past those it confirmed, and no message
-                for the brand (no offset can confirm them: the cursor stays, and a later
-                read goes on once a readable update follows them; with messages, they are
-                returned, the cursor kept, and a warning logged, once for that offset).
+            MalformedResponse: an answer brandkit cannot read.
 
-        Telegram sends such a page again at every read, so the cursor keeps the keys of
-        the messages it gave (those of the last page, and while the offset stands still
-        those of every page read at it; `_MAX_GIVEN`): a message comes once, an edit of it
-        again (its key holds the edit time).
+        A garbled ``update_id`` (far ahead, already confirmed, past 32 bits) is left out of
+        the offset, which the page's other ids make (`_next_offset`): it confirms the
+        garbled update with them, and the next read goes on past it. A page none of whose
+        ids can move the offset (the garbled updates last in Telegram's queue, nothing
+        readable after them yet) is no error: its messages are returned, the cursor kept,
+        and a warning logged once for that offset; the first readable update after them
+        confirms them. Telegram sends such a page again at every read, so the cursor keeps
+        the keys of the messages it gave (those of the last page, and while the offset
+        stands still those of every page read at it; `_MAX_GIVEN`): a message comes once,
+        an edit of it again (its key holds the edit time).
         """
         offset, threads, bot, given, warned = _read_cursor(cursor, self.account.key)
         if bot is not None and bot != self._bot_id:
@@ -533,27 +537,18 @@ class TelegramAdapter(Adapter):
         if offset is not None:
             body["offset"] = offset
         updates, listed = yield from self._updates(body)
-        # One past the highest id, not the last listed: updates may come out of order, and
-        # the offset is "greater by one than the highest among the identifiers of previously
-        # received updates". It may be below the cursor's: after a week without updates
-        # Telegram picks the next id at random, and answers an offset past its queue from
-        # the queue's start, so an offset held above would get the same updates forever
-        # (and a confirmed update is gone: a lower offset gets nothing twice).
-        after = max((u.update_id for u, _ in updates), default=None)
+        # One past the highest id that can be Telegram's (`_next_offset`), not the last
+        # listed: updates may come out of order, and the offset is "greater by one than the
+        # highest among the identifiers of previously received updates". It may be below
+        # the cursor's: after a week without updates Telegram picks the next id at random,
+        # and answers an offset past its queue from the queue's start, so an offset held
+        # above would get the same updates forever (a confirmed update is gone: a lower
+        # offset gets nothing twice).
+        after = _next_offset([u.update_id for u, _ in updates], listed, offset)
         # No offset can confirm these updates: Telegram sends them again at every read
         # until a readable update after them does (or it drops them after 24 hours).
-        stuck = listed > 0 and (after is None or after + 1 == offset)
+        stuck = listed > 0 and (after is None or after == offset)
         messages = self._read_updates(updates, threads)
-        if stuck and not messages:
-            raise MalformedResponse(
-                f"telegram's getUpdates answer listed {listed} update(s), none with an "
-                "update_id brandkit can read past those it confirmed: the inbox cannot "
-                "confirm them, so its cursor stays where it is and the next read gets them "
-                "again; the first update with a readable id after them confirms them "
-                "(Telegram drops them after 24 hours)",
-                platform=self.name,
-                status_code=200,
-            )
         # Telegram sends again what no offset confirmed: the same page, at every read, until
         # a readable update after it comes or it drops them after 24 hours (or, an offset
         # far ahead answered from the queue's start, the page before it too). Given again,
@@ -567,9 +562,12 @@ class TelegramAdapter(Adapter):
             known[message_id] = max(known.get(message_id, -1), int(edit or 0))
         fresh = [m for m in messages if _edit_time(m) > known.get(m.id, -1)]
         if stuck:
-            # Its messages are given all the same (raised, they would be lost with it).
-            # Logged once for this offset: at every read for up to a day, the warning would
-            # bury the others.
+            # Its messages are given all the same (raised, they would be lost with it), and
+            # a page of none is no error either: raised, it failed every sync for up to a
+            # day over what no one can fix. Logged once for this offset: at every read for
+            # up to a day, the warning would bury the others.
+            if offset is None:
+                offset = 0  # "from the queue's start", as no offset: the cursor keeps the warning
             if warned != offset:
                 logger.warning(
                     "%s: Telegram listed %d update(s) whose ids cannot move the offset past "
@@ -586,8 +584,8 @@ class TelegramAdapter(Adapter):
             # The offset moved past this page: only its own updates can come again.
             warned = None
             given = keys[-_MAX_GIVEN:]
-        if after is not None:
-            offset = after + 1
+        if after is not None and not stuck:
+            offset = after
         # Skipped updates count: a full page says more even when some were unreadable; a
         # page that cannot move the offset says no more, as the next read is the same.
         more = listed >= asked and not stuck
@@ -639,7 +637,10 @@ class TelegramAdapter(Adapter):
             if found is None:
                 continue
             if found.id in where:
-                messages[where[found.id]] = found
+                # The later edit wins, not the later id: a garbled id may sort the message
+                # as first sent after its edit.
+                if _edit_time(found) >= _edit_time(messages[where[found.id]]):
+                    messages[where[found.id]] = found
             else:
                 where[found.id] = len(messages)
                 messages.append(found)
@@ -1087,6 +1088,31 @@ def _given_key(message: Message) -> str:
     it was given as (an edit given later has another key)."""
     edit = _edit_time(message)
     return f"{message.id}@{edit}" if edit else message.id
+
+
+def _next_offset(ids: Sequence[int], listed: int, sent: int | None) -> int | None:
+    """The ``offset`` that confirms a ``getUpdates`` page of ``listed`` updates read at
+    ``sent``: one past the highest of the readable ``ids`` that can be Telegram's, ``None``
+    when none can (the page cannot move the offset).
+
+    A garbled id cannot be, taken as the offset, moved past: far ahead, Telegram finds the
+    offset "in the future" and answers from its queue's start; already confirmed, it answers
+    the same update again. So ids that cannot be Telegram's are left out, and the offset of
+    the others confirms the garbled update with them (its place in the queue is among
+    theirs), so the updates past it are read at once, not after Telegram drops it (24 h):
+
+    - Telegram answers an offset from it on, or, more than `_FUTURE_SLACK` past its queue's
+      end, from the queue's start: either way none of its ids lies in the ten below the
+      offset sent (one there is the id the offset was made from, come again).
+    - Its ids "increase sequentially", so a page's lie within ``listed`` of one another: in
+      a page of three or more, one further than that from the middle id is garbled.
+    """
+    if sent:
+        ids = [i for i in ids if not sent - _FUTURE_SLACK <= i < sent]
+    if len(ids) >= 3:
+        middle = sorted(ids)[len(ids) // 2]
+        ids = [i for i in ids if abs(i - middle) < listed]
+    return max(ids) + 1 if ids else None
 
 
 def _read_cursor(

@@ -29,6 +29,16 @@ INVALID_CURSOR = {
     "error": {"message": "(#100) Invalid cursor", "type": "OAuthException", "code": 100}
 }
 
+# Graph's refusal of a field the node does not have (as the emulators answer it): code 100
+# without a subcode, as an invalidated cursor's, but naming the field, not the cursor.
+NO_SUCH_FIELD = {
+    "error": {
+        "message": "(#100) Tried accessing nonexisting field (foo) on node type (Comment)",
+        "type": "OAuthException",
+        "code": 100,
+    }
+}
+
 
 def real(relative: str) -> Any:
     """One of the real Graph API bodies, parsed."""

@@ -15,7 +15,7 @@ import pytest
 from brandkit import Client, Post
 from brandkit.errors import Rejected
 from brandkit.testing.facebook import FacebookEmulator
-from tests.facebook.conftest import FAST, INVALID_CURSOR
+from tests.facebook.conftest import FAST, INVALID_CURSOR, NO_SUCH_FIELD
 from tests.inbox_reads import follow
 
 pytestmark = pytest.mark.usefixtures("emulator_clock")
@@ -105,3 +105,34 @@ def test_a_read_again_from_the_first_page_stopped_short_gives_nothing_twice(
         got = Counter([m.text for p in (first, second) for m in p.messages])
         got.update(t for r in reads for t in r)
         assert got == Counter(written)
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_another_code_100_on_the_cursor_is_raised_at_once(
+    emu: FacebookEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read going on from Meta's cursor that Meta refuses with code 100 for a reason
+    other than the cursor raises that refusal at once, the cursor kept. Before, any code
+    100 without a subcode was taken for an invalidated cursor: a warning that the cursor
+    was invalid, and the post read again from its first page."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Giveaway!"), account)
+        cursor = client.inbox(account).cursor
+        for i in range(23):
+            emu.clock.advance(1)
+            emu.audience(f"fan{i % 3}").comment(d.ids[0], f"new {i}")
+        first = client.inbox(account, since=cursor)
+        assert first.more
+        emu.fault(method="GET", path=r".*/comments", status=400, body=NO_SUCH_FIELD)
+        before = emu.count("GET", r".*/comments")
+        with (
+            caplog.at_level(logging.WARNING, logger="brandkit.platforms._graph"),
+            pytest.raises(Rejected, match="nonexisting field"),
+        ):
+            client.inbox(account, since=first.cursor)
+        assert emu.count("GET", r".*/comments") - before == 1
+        assert not [r for r in caplog.records if "paging cursor" in r.getMessage()]
+        reads, _ = follow(client, account, first.cursor)
+        got = Counter([m.text for m in first.messages] + [t for r in reads for t in r])
+        assert got == Counter(f"new {i}" for i in range(23))

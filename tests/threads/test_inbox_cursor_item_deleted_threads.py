@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from brandkit import Client, Post, Query
+from brandkit.errors import Rejected
 from brandkit.platforms.threads import ThreadsAdapter
 from brandkit.testing.threads import ThreadsEmulator
-from tests.facebook.conftest import INVALID_CURSOR
+from tests.facebook.conftest import INVALID_CURSOR, NO_SUCH_FIELD
 from tests.inbox_reads import follow
 
 
@@ -158,4 +159,39 @@ def test_a_search_read_again_from_the_first_page_gives_nothing_twice(
                 pages.append(client.search(account, query, since=pages[-1].cursor, limit=2))
                 assert len(pages) < 20
             assert refusal.times == 0
+            assert Counter(m.id for p in pages for m in p.messages) == Counter(written)
+
+
+def test_a_search_refused_for_another_reason_is_raised_at_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A search going on from Meta's cursor that Meta refuses with code 100 for a reason
+    other than the cursor raises that refusal at once, the cursor kept. Before, any code
+    100 without a subcode was taken for an invalidated cursor: a warning that the cursor
+    was invalid, and the search read again from its first page."""
+    monkeypatch.setattr(ThreadsAdapter, "search_page", 2)
+    emu = ThreadsEmulator()
+    with emu.serve():
+        account = emu.account()
+        written = []
+        for i in range(7):
+            emu.clock.advance(1)
+            written.append(emu.audience(f"fan{i}").post(f"brandkit {i}"))
+        query = Query(any=["brandkit"])
+        with Client() as client:
+            first = client.search(account, query, limit=2)
+            assert first.more
+            emu.fault(method="GET", path=r".*/keyword_search", status=400, body=NO_SUCH_FIELD)
+            before = emu.count("GET", r".*/keyword_search")
+            with (
+                caplog.at_level(logging.WARNING, logger="brandkit.platforms._graph"),
+                pytest.raises(Rejected, match="nonexisting field"),
+            ):
+                client.search(account, query, since=first.cursor, limit=2)
+            assert emu.count("GET", r".*/keyword_search") - before == 1
+            assert not [r for r in caplog.records if "paging cursor" in r.getMessage()]
+            pages = [first]
+            while pages[-1].more:
+                pages.append(client.search(account, query, since=pages[-1].cursor, limit=2))
+                assert len(pages) < 20
             assert Counter(m.id for p in pages for m in p.messages) == Counter(written)

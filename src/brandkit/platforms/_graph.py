@@ -1015,12 +1015,20 @@ def gone(response: httpx.Response) -> bool:
 
 def stale_cursor(response: httpx.Response) -> bool:
     """Whether Meta refused a request as it refuses a paging cursor it cannot read (400,
-    code 100 with no subcode: "(#100) Invalid cursor"), as it does a cursor whose item was
-    deleted or removed (Graph API, Paginated Results: such cursors are invalidated)."""
+    code 100 with no subcode, its message naming the cursor: "(#100) Invalid cursor"), as
+    it does a cursor whose item was deleted or removed (Graph API, Paginated Results: such
+    cursors are invalidated)."""
     if response.status_code != 400:
         return False
     err = graph_error(response)
-    return err.get("code") == 100 and err.get("error_subcode") is None
+    if err.get("code") != 100 or err.get("error_subcode") is not None:
+        return False
+    # Code 100 without a subcode is Graph's refusal of any parameter (a field the node does
+    # not have, "(#100) Tried accessing nonexisting field ..."; a missing app secret
+    # proof): only one naming the cursor says the cursor is what failed. Read again from
+    # the first page, any other would only fail again, or read the edge again for nothing.
+    message = err.get("message")
+    return isinstance(message, str) and "cursor" in message.casefold()
 
 
 def _usage_entries(response: httpx.Response) -> Iterator[dict[str, Any]]:

@@ -1610,7 +1610,8 @@ def _limit(value: Any, default: int = 25, most: int = 100) -> int:
 
 
 def _invalid_cursor() -> GraphError:
-    """Graph's refusal of a cursor it cannot read (made up, or its item gone)."""
+    """Graph's refusal of a cursor it cannot read (made up, or its item gone): code 100,
+    its message naming the cursor, which tells it from Graph's other code 100 refusals."""
     return GraphError(400, 100, "(#100) Invalid cursor")
 
 

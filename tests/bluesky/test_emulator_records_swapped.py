@@ -5,36 +5,18 @@ answered again. Over real HTTP on loopback."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import httpx
+import pytest
 
 from brandkit.testing.bluesky import BlueskyEmulator
+from tests.bluesky.test_emulator_notification_cursor import create, login
 
 POST = "app.bsky.feed.post"
 AT = "2026-12-01T08:00:00.000Z"
-
-
-def login(http: httpx.Client, emu: BlueskyEmulator, name: str) -> tuple[str, dict[str, str]]:
-    account = emu.account(name=name)
-    session = http.post(
-        "/xrpc/com.atproto.server.createSession",
-        json={"identifier": account.settings["handle"], "password": account.secret("app_password")},
-    ).json()
-    return session["did"], {"Authorization": f"Bearer {session['accessJwt']}"}
-
-
-def create(
-    http: httpx.Client, did: str, auth: dict[str, str], record: dict[str, Any]
-) -> dict[str, Any]:
-    made = http.post(
-        "/xrpc/com.atproto.repo.createRecord",
-        json={"repo": did, "collection": POST, "record": {"$type": POST, **record}},
-        headers=auth,
-    )
-    assert made.status_code == 200, made.text
-    return dict(made.json())
 
 
 def reply_to(ref: dict[str, Any], text: str) -> dict[str, Any]:
@@ -62,8 +44,26 @@ def state(
     )
 
 
-def test_a_reply_swapped_in_records_is_counted_and_notified_under_its_new_parent(
-    served: BlueskyEmulator,
+def swap_entry(emu: BlueskyEmulator, uri: str, value: dict[str, Any]) -> None:
+    emu.records[uri] = attrs.evolve(emu.records[uri], value=value)
+
+
+def set_value(emu: BlueskyEmulator, uri: str, value: dict[str, Any]) -> None:
+    emu.records[uri].value = value
+
+
+def set_records(emu: BlueskyEmulator, uri: str, value: dict[str, Any]) -> None:
+    emu.records = {
+        u: attrs.evolve(r, value=value) if u == uri else r for u, r in emu.records.items()
+    }
+
+
+Swap = Callable[[BlueskyEmulator, str, dict[str, Any]], None]
+
+
+@pytest.mark.parametrize("swap", [swap_entry, set_value, set_records])
+def test_a_reply_swapped_is_counted_and_notified_under_its_new_parent(
+    served: BlueskyEmulator, swap: Swap
 ) -> None:
     with httpx.Client(base_url=served.base_url, timeout=10) as http:
         brand, brand_auth = login(http, served, "brand")
@@ -72,22 +72,7 @@ def test_a_reply_swapped_in_records_is_counted_and_notified_under_its_new_parent
         second = create(http, brand, brand_auth, {"text": "second", "createdAt": AT})
         reply = create(http, fan, fan_auth, reply_to(first, "to the first"))
         before = state(http, brand_auth, first["uri"], second["uri"])
-        stored = served.records[reply["uri"]]
-        served.records[reply["uri"]] = attrs.evolve(stored, value=reply_to(second, "to the second"))
-        after = state(http, brand_auth, first["uri"], second["uri"])
-    assert before == ([1, 0], [("reply", first["uri"])])
-    assert after == ([0, 1], [("reply", second["uri"])])
-
-
-def test_a_records_value_set_by_hand_is_what_reads_answer(served: BlueskyEmulator) -> None:
-    with httpx.Client(base_url=served.base_url, timeout=10) as http:
-        brand, brand_auth = login(http, served, "brand")
-        fan, fan_auth = login(http, served, "fan")
-        first = create(http, brand, brand_auth, {"text": "first", "createdAt": AT})
-        second = create(http, brand, brand_auth, {"text": "second", "createdAt": AT})
-        reply = create(http, fan, fan_auth, reply_to(first, "to the first"))
-        before = state(http, brand_auth, first["uri"], second["uri"])
-        served.records[reply["uri"]].value = reply_to(second, "to the second")
+        swap(served, reply["uri"], reply_to(second, "to the second"))
         after = state(http, brand_auth, first["uri"], second["uri"])
     assert before == ([1, 0], [("reply", first["uri"])])
     assert after == ([0, 1], [("reply", second["uri"])])

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 from urllib.parse import quote
 
 import attrs
@@ -124,6 +124,7 @@ class JsonTemplate:
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
+_T = TypeVar("_T")
 
 
 class WatchedDict(dict[_K, _V]):
@@ -176,6 +177,70 @@ class WatchedDict(dict[_K, _V]):
         self.changes += 1
         super().__ior__(other)
         return self
+
+
+class Watched(Generic[_K, _V]):
+    """A public dict attribute of an emulator, kept as a `WatchedDict`: set to any mapping,
+    the attribute holds a copy of it, counted as changed (another dict of as many items is
+    another state of them)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_watched_{name}"
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Watched[_K, _V]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> WatchedDict[_K, _V]: ...
+
+    def __get__(
+        self, instance: object | None, owner: type | None = None
+    ) -> WatchedDict[_K, _V] | Watched[_K, _V]:
+        if instance is None:
+            return self
+        found: WatchedDict[_K, _V] = instance.__dict__[self._slot]
+        return found
+
+    def __set__(self, instance: object, value: Mapping[_K, _V]) -> None:
+        fresh: WatchedDict[_K, _V] = WatchedDict(value)
+        old = instance.__dict__.get(self._slot)
+        if old is not None:
+            fresh.changes = old.changes + 1
+        instance.__dict__[self._slot] = fresh
+
+
+class ItemsIndex(Generic[_T, _V]):
+    """An index over a dict's values in their order, for items that are only ever added:
+    a read takes in those added since the last one. A move of ``changes()`` (a `WatchedDict`'s
+    `changes`, a count of fields set by hand, see `counts_sets`) or fewer items than it took
+    in make it again from all of them.
+
+    Args:
+        make: a new, empty index.
+        add: takes one item into an index (the newest so far).
+        changes: what, when it moves, makes the index again.
+
+    Attributes:
+        value: the index as of the last `over`.
+        seen: how many items ``value`` holds, and ``changes()`` then.
+    """
+
+    def __init__(
+        self, make: Callable[[], _T], add: Callable[[_T, _V], None], changes: Callable[[], Any]
+    ) -> None:
+        self._make, self._add, self._changes = make, add, changes
+        self.value = make()
+        self.seen: tuple[int, Any] = (0, changes())
+
+    def over(self, items: Mapping[Any, _V]) -> _T:
+        """``value``, brought up to ``items``."""
+        count, changes = self.seen
+        if changes != self._changes() or count > len(items):
+            self.value, count = self._make(), 0
+        for item in itertools.islice(items.values(), count, None):
+            self._add(self.value, item)
+        self.seen = (len(items), self._changes())
+        return self.value
 
 
 def counts_sets(counter: str) -> Callable[[Any, Any, _V], _V]:

@@ -130,8 +130,10 @@ from brandkit.testing._emulator import (
     Audience,
     Clock,
     Emulator,
+    ItemsIndex,
     JsonTemplate,
     Refusal,
+    counts_sets,
     pkce_s256,
     route,
     utc_millis,
@@ -303,22 +305,27 @@ class _Scheduled:
     media_ids: list[str]
 
 
+# The fields the index of live statuses is made of (see `MastodonEmulator._indexed`): it is
+# made again when one is set on a status.
+_indexed = counts_sets("changes")
+
+
 @attrs.define
 class _Status:
     id: str
-    user_id: str
+    user_id: str = attrs.field(on_setattr=_indexed)
     text: str
     spoiler_text: str
     visibility: str
     language: str | None
     sensitive: bool
-    in_reply_to_id: str | None
+    in_reply_to_id: str | None = attrs.field(on_setattr=_indexed)
     in_reply_to_account_id: str | None
     media_ids: list[str]
-    created_at: float
-    deleted_at: float | None = None
+    created_at: float = attrs.field(on_setattr=_indexed)
+    deleted_at: float | None = attrs.field(default=None, on_setattr=_indexed)
     extra: dict[str, int] = attrs.field(factory=dict)
-    quote_of: str | None = None
+    quote_of: str | None = attrs.field(default=None, on_setattr=_indexed)
     # The thread it belongs to (Mastodon's conversation_id): its root's id; kept when a
     # status above it is deleted.
     conversation_id: str | None = None
@@ -329,6 +336,9 @@ class _Status:
     # when, media ids), oldest first; none until the first edit.
     edited_at: float | None = None
     edits: list[tuple[str, str, bool, float, tuple[str, ...]]] = attrs.field(factory=list)
+
+    # How many times one of the indexed fields was set after a status was made.
+    changes: ClassVar[int] = 0
 
 
 def _snapshot(st: _Status, at: float) -> tuple[str, str, bool, float, tuple[str, ...]]:
@@ -573,7 +583,13 @@ def _api(*, auth: str = "required") -> Callable[[Handler], Handler]:
 
 
 def _day(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    return _nth_day(int(timestamp // 86_400))
+
+
+@functools.lru_cache(maxsize=4096)
+def _nth_day(day: int) -> str:
+    # Memoized: the index of live statuses formats each one's day as it takes it in.
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
 
 
 @attrs.define
@@ -588,8 +604,10 @@ class _Index:
     last_day: dict[str, str] = attrs.field(factory=dict)
 
     def add(self, st: _Status) -> None:
-        """Take in a live status newer than those taken so far (its author's last day is
-        the caller's to set)."""
+        """Take in a status newer than those taken so far (a deleted one is not live)."""
+        if st.deleted_at is not None:
+            return
+        self.last_day[st.user_id] = _day(st.created_at)
         self.live.append(st)
         self.by_user.setdefault(st.user_id, []).append(st)
         if st.in_reply_to_id is not None:
@@ -692,9 +710,10 @@ class MastodonEmulator(Emulator):
         self._users: dict[str, _User] = {}
         self._tokens: dict[str, _Token] = {}
         self._statuses: dict[str, _Status] = {}
-        # Counts every status write; the index of live statuses is rebuilt when it moves.
-        self._changes = 0
-        self._index: tuple[int, _Index] | None = None
+        # The live statuses: takes in those made since the last read; made again when a
+        # status's indexed field is set (a delete, a parent deleted). None: made anew at
+        # the next read (tests compare it with one made from scratch).
+        self._index: ItemsIndex[_Index, _Status] | None = None
         # Memos for reads (a page of 80 notifications renders each account twice and
         # resolves every mention): users by (lowercase username, domain), rebuilt when a
         # user is added; each account's JSON less its counts, checked against the fields
@@ -1468,7 +1487,6 @@ class MastodonEmulator(Emulator):
         for other in self._statuses.values():
             if other.in_reply_to_id == st.id:
                 other.in_reply_to_id = None
-        self._changes += 1
 
     def _shown_notifications(self) -> list[_Notification]:
         # A deleted status takes its mention (and so its notification) with it.
@@ -1494,35 +1512,20 @@ class MastodonEmulator(Emulator):
         return self._indexed().live
 
     def _indexed(self) -> _Index:
-        """The live statuses and their counts, built once per change of the statuses
-        (answering a page of 80 notifications looked them up thousands of times)."""
-        if self._index is None or self._index[0] != self._changes:
-            index = _Index()
-            for st in self._statuses.values():
-                if st.deleted_at is None:
-                    index.add(st)
-            for user_id, statuses in index.by_user.items():
-                index.last_day[user_id] = _day(statuses[-1].created_at)
-            self._index = (self._changes, index)
-        return self._index[1]
+        """The live statuses and their counts, kept as statuses are made and made again
+        after a change to one (answering a page of 80 notifications looked them up
+        thousands of times); a new status is taken in as a rebuild would place it (the
+        newest, last), so that publishing N posts does not cost N²."""
+        if self._index is None:
+            self._index = ItemsIndex(_Index, _Index.add, lambda: _Status.changes)
+        return self._index.over(self._statuses)
 
     def _add_status(self, st: _Status) -> None:
-        """Keep a new status; a current index takes it in, as a rebuild would place it (the
-        newest, last), instead of being rebuilt: a rebuild per post made publishing N posts
-        cost N² on the emulator's side."""
+        """Keep a new status (the index of live statuses takes it in at its next read)."""
         if st.conversation_id is None:
             parent = self._statuses.get(st.in_reply_to_id or "")
             st.conversation_id = (parent.conversation_id or parent.id) if parent else st.id
-        current = self._index is not None and self._index[0] == self._changes
         self._statuses[st.id] = st
-        self._changes += 1
-        if not current:
-            return
-        assert self._index is not None
-        index = self._index[1]
-        index.add(st)
-        index.last_day[st.user_id] = _day(st.created_at)
-        self._index = (self._changes, index)
 
     @staticmethod
     def _origin(request: httpx.Request) -> str:
@@ -2420,7 +2423,6 @@ class MastodonEmulator(Emulator):
         st.media_ids = media_ids
         st.edited_at = now
         st.edits.append(_snapshot(st, now))
-        self._changes += 1
         for who, target in list(self._reblogs):
             if target == st.id and self._users[who].domain is None:
                 self._notify("update", who, user.id, st.id)

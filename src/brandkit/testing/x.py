@@ -78,7 +78,7 @@ import string
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote
 
 import attrs
@@ -88,7 +88,17 @@ from brandkit.accounts import Account, CredentialsHook
 from brandkit.content import Media
 from brandkit.content._media import sniff
 from brandkit.errors import MediaError
-from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, pkce_s256, route
+from brandkit.testing._emulator import (
+    Audience,
+    Clock,
+    Emulator,
+    ItemsIndex,
+    Refusal,
+    Watched,
+    counts_sets,
+    pkce_s256,
+    route,
+)
 from brandkit.testing._forms import multipart
 from brandkit.text._x import weighted_length
 
@@ -428,11 +438,6 @@ def _iso(ts: float) -> str:
 # -- state -----------------------------------------------------------------------------------
 
 
-def _renamed(user: XUser, attribute: attrs.Attribute[str], value: str) -> str:
-    XUser.renames += 1
-    return value
-
-
 @attrs.define
 class XUser:
     """An emulated X user.
@@ -449,7 +454,7 @@ class XUser:
     """
 
     id: str
-    username: str = attrs.field(on_setattr=_renamed)
+    username: str = attrs.field(on_setattr=counts_sets("renames"))
     name: str
     created_at: float
     followers: int = 100
@@ -459,63 +464,6 @@ class XUser:
     renames: ClassVar[int] = 0
     """How many times a user's ``username`` was set after it was made (by any emulator):
     the index of users by name is made again when it changes."""
-
-
-class _Users(dict[str, XUser]):
-    """`XEmulator.users`: a dict that counts its changes other than a user added under a
-    new id (one replaced or taken away), after which the index of users by name is made
-    again; added ones are taken in as they come, in order."""
-
-    changes = 0
-
-    def __setitem__(self, key: str, value: XUser) -> None:
-        if key in self:
-            self.changes += 1
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        self.changes += 1
-        super().__delitem__(key)
-
-    def pop(self, *args: Any) -> Any:
-        self.changes += 1
-        return super().pop(*args)
-
-    def popitem(self) -> tuple[str, XUser]:
-        self.changes += 1
-        return super().popitem()
-
-    def clear(self) -> None:
-        self.changes += 1
-        super().clear()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self.changes += 1
-        super().update(*args, **kwargs)
-
-    def setdefault(self, key: str, default: XUser) -> XUser:
-        self.changes += 1
-        return super().setdefault(key, default)
-
-    def __ior__(self, other: Any) -> _Users:  # type: ignore[override,misc]
-        self.changes += 1
-        super().__ior__(other)
-        return self
-
-
-def _text_changed(post: XPost, attribute: attrs.Attribute[str], value: str) -> str:
-    XPost.text_changes += 1
-    return value
-
-
-def _deleted_changed(post: XPost, attribute: attrs.Attribute[bool], value: bool) -> bool:
-    XPost.deletions += 1
-    return value
-
-
-def _hiding_changed(post: XPost, attribute: attrs.Attribute[Any], value: Any) -> Any:
-    XPost.hidings += 1
-    return value
 
 
 @attrs.define
@@ -547,18 +495,18 @@ class XPost:
 
     id: str
     author_id: str
-    text: str = attrs.field(on_setattr=_text_changed)
-    display_text: str = attrs.field(on_setattr=_text_changed)
+    text: str = attrs.field(on_setattr=counts_sets("text_changes"))
+    display_text: str = attrs.field(on_setattr=counts_sets("text_changes"))
     created_at: float
     in_reply_to: str | None = None
-    conversation_id: str = attrs.field(default="", on_setattr=_hiding_changed)
+    conversation_id: str = attrs.field(default="", on_setattr=counts_sets("hidings"))
     media_keys: tuple[str, ...] = ()
     quote_tweet_id: str | None = None
     reply_settings: str | None = None
     urls: list[dict[str, Any]] = attrs.field(factory=list)
-    deleted: bool = attrs.field(default=False, on_setattr=_deleted_changed)
+    deleted: bool = attrs.field(default=False, on_setattr=counts_sets("deletions"))
     extra: dict[str, int] = attrs.field(factory=dict)
-    hidden: bool = attrs.field(default=False, on_setattr=_hiding_changed)
+    hidden: bool = attrs.field(default=False, on_setattr=counts_sets("hidings"))
     lang: str | None = None
     edits: list[str] | None = None
     poll: dict[str, Any] | None = None
@@ -589,33 +537,6 @@ class XPost:
         return self.edits is not None and self.edits[-1] != self.id
 
 
-_T = TypeVar("_T")
-
-
-class _PostsIndex(Generic[_T]):
-    """An index over `XEmulator`'s posts in the order they were made. Posts are only ever
-    added, so a read takes in those made since the last one; a watched field set by hand
-    (``changes``, one of `XPost`'s counts) or fewer posts than it held make it again."""
-
-    def __init__(
-        self, make: Callable[[], _T], add: Callable[[_T, XPost], None], changes: Callable[[], int]
-    ) -> None:
-        self._make, self._add, self._changes = make, add, changes
-        self.value = make()
-        self.seen = (0, changes())
-        """How many posts ``value`` holds, at which count of changes."""
-
-    def over(self, posts: dict[str, XPost]) -> _T:
-        """``value``, brought up to ``posts``."""
-        count, changes = self.seen
-        if changes != self._changes() or count > len(posts):
-            self.value, count = self._make(), 0
-        for post in itertools.islice(posts.values(), count, None):
-            self._add(self.value, post)
-        self.seen = (len(posts), self._changes())
-        return self.value
-
-
 def _add_mentions(index: dict[str, list[tuple[int, XPost]]], post: XPost) -> None:
     for name in {m.group(1).lower() for m in _MENTION.finditer(post.display_text)}:
         index.setdefault(name, []).append((-int(post.id), post))
@@ -635,9 +556,12 @@ def _count_hidden(counts: Counter[str], post: XPost) -> None:
         counts[post.conversation_id] += 1
 
 
-def _key_changed(media: XMedia, attribute: attrs.Attribute[str], value: str) -> str:
-    XMedia.key_changes += 1
-    return value
+def _add_media(index: dict[str, XMedia], media: XMedia) -> None:
+    index.setdefault(media.media_key, media)
+
+
+def _add_user(index: dict[str, XUser], user: XUser) -> None:
+    index.setdefault(user.username.lower(), user)
 
 
 @attrs.define
@@ -664,7 +588,7 @@ class XMedia:
     """
 
     id: str
-    media_key: str = attrs.field(on_setattr=_key_changed)
+    media_key: str = attrs.field(on_setattr=counts_sets("key_changes"))
     owner_id: str
     media_type: str
     category: str
@@ -899,6 +823,10 @@ class XEmulator(Emulator):
 
     platform: ClassVar[str] = "x"
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/2/tweets")
+    # A test may add, replace or take away users and uploads, or set either to another
+    # dict: the indexes over them are made again (see `Watched`).
+    users: Watched[str, XUser] = Watched()
+    media: Watched[str, XMedia] = Watched()
 
     def __init__(
         self,
@@ -947,36 +875,37 @@ class XEmulator(Emulator):
         self.duplicate_window = duplicate_window
         self.premium = premium
         self.media_processing_error: str | None = None
-        self.users: dict[str, XUser] = _Users()
-        self.media: dict[str, XMedia] = {}
+        self.users = {}
+        self.media = {}
         self._posts: dict[str, XPost] = {}
         # The posts whose text names each lowercase @handle (with their ids negated), in
         # the order they were made (see `_mentioning`): a mentions read looks at its user's
         # posts, not every post.
-        self._mention_index: _PostsIndex[dict[str, list[tuple[int, XPost]]]] = _PostsIndex(
+        self._mention_index: ItemsIndex[dict[str, list[tuple[int, XPost]]], XPost] = ItemsIndex(
             dict, _add_mentions, lambda: XPost.text_changes
         )
         # Alike, each author's posts by their stripped text (the duplicate check), and how
         # many posts not deleted each author has (``tweet_count``) (see `_same_text` and
         # `_tweet_count`).
-        self._texts: _PostsIndex[dict[tuple[str, str], list[XPost]]] = _PostsIndex(
+        self._texts: ItemsIndex[dict[tuple[str, str], list[XPost]], XPost] = ItemsIndex(
             dict, _add_text, lambda: XPost.text_changes
         )
-        self._live: _PostsIndex[Counter[str]] = _PostsIndex(
+        self._live: ItemsIndex[Counter[str], XPost] = ItemsIndex(
             Counter, _count_live, lambda: XPost.deletions
         )
         # Alike, how many hidden replies each conversation has (see `_hidden_in`).
-        self._hidden: _PostsIndex[Counter[str]] = _PostsIndex(
+        self._hidden: ItemsIndex[Counter[str], XPost] = ItemsIndex(
             Counter, _count_hidden, lambda: XPost.hidings
         )
-        # Uploads by media key (the first of ``media`` with each), how many of ``media`` (in
-        # order) it holds, at which count of keys set (see `_media_by_key`).
-        self._media_index: dict[str, XMedia] = {}
-        self._media_indexed = (0, XMedia.key_changes)
-        # Users by lowercase username (the first of ``users`` with each), how many of
-        # ``users`` (in order) it holds, at which counts of changes (see `_user_named`).
-        self._name_index: dict[str, XUser] = {}
-        self._names_indexed = (0, 0, 0, XUser.renames)
+        # Uploads by media key and users by lowercase username (the first of ``media``
+        # (``users``) with each), made again when an entry is replaced or taken away or a
+        # key (username) set (see `_media_by_key` and `_user_named`).
+        self._media_index: ItemsIndex[dict[str, XMedia], XMedia] = ItemsIndex(
+            dict, _add_media, lambda: (self.media.changes, XMedia.key_changes)
+        )
+        self._name_index: ItemsIndex[dict[str, XUser], XUser] = ItemsIndex(
+            dict, _add_user, lambda: (self.users.changes, XUser.renames)
+        )
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._clients: dict[str, str | None] = {}
@@ -1179,22 +1108,7 @@ class XEmulator(Emulator):
         """The first user of `users` whose username is ``username`` in any case, as a scan
         of it finds it. Users added are taken in as they come (in order); a username set,
         or a user replaced or taken away, makes the index again."""
-        users = self.users
-        changes = users.changes if isinstance(users, _Users) else -1
-        count, which, seen, renames = self._names_indexed
-        if (
-            changes < 0
-            or which != id(users)
-            or seen != changes
-            or renames != XUser.renames
-            or count > len(users)
-        ):
-            self._name_index, count = {}, 0
-        index = self._name_index
-        for user in itertools.islice(users.values(), count, None):
-            index.setdefault(user.username.lower(), user)
-        self._names_indexed = (len(users), id(users), changes, XUser.renames)
-        return index.get(username.lower())
+        return self._name_index.over(self.users).get(username.lower())
 
     @property
     def posts(self) -> list[XPost]:
@@ -2385,23 +2299,9 @@ class XEmulator(Emulator):
 
     def _media_by_key(self, key: str) -> XMedia | None:
         """The first upload of `media` whose ``media_key`` is ``key``, as a scan of it finds
-        it. Uploads are only added to `media`, in order, so the index takes in those added
-        since the last read; a key set later, fewer uploads than it held, or a key it does
-        not hold or holds for an upload no longer there (a test's changes) make it again."""
-        for again in (False, True):
-            count, changes = self._media_indexed
-            if again or changes != XMedia.key_changes or count > len(self.media):
-                self._media_index, count = {}, 0
-            index = self._media_index
-            for media in itertools.islice(self.media.values(), count, None):
-                index.setdefault(media.media_key, media)
-            self._media_indexed = (len(self.media), XMedia.key_changes)
-            found = index.get(key)
-            if found is not None and self.media.get(found.id) is found:
-                return found
-            if count == 0:
-                break  # made from every upload now: the scan finds no other
-        return None
+        it. Uploads added are taken in as they come (in order); a key set, or an upload
+        replaced or taken away (a test's changes), makes the index again."""
+        return self._media_index.over(self.media).get(key)
 
     def _lookup(
         self, caller: _Caller, request: httpx.Request, ids: Sequence[str]

@@ -33,8 +33,9 @@ from brandkit.testing._emulator import (
     Audience,
     Clock,
     Emulator,
+    ItemsIndex,
     Refusal,
-    WatchedDict,
+    Watched,
     counts_sets,
     route,
     utc_millis,
@@ -620,6 +621,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     platform: ClassVar[str] = "bluesky"
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/xrpc/com\.atproto\.repo\.createRecord")
     service_did: ClassVar[str] = "did:web:localhost"
+    # A test may add, replace or take away records, set a record's fields or set `records`
+    # to another dict: reads answer from the records as they then are (see `Watched`).
+    records: Watched[str, StoredRecord] = Watched()
 
     def __init__(
         self,
@@ -644,7 +648,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self.access_ttl = access_ttl
         self.lexicons = Lexicons.bundled()
         self.users: dict[str, BlueskyUser] = {}
-        self._records: WatchedDict[str, StoredRecord] = WatchedDict()
+        self.records = {}
         self.blobs: dict[tuple[str, str], StoredBlob] = {}
         self._secret = os.urandom(32)
         self._refresh: dict[str, _Refresh] = {}
@@ -670,10 +674,14 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             tuple[tuple[int, int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]]
             | None
         ) = None
-        # What post views count (see `_engagement`), for a state of the records: kept as a
-        # record is created; made again after any other change (a delete, a put, an entry
-        # of `records` or a record's field set by a test).
-        self._engagement_cache: tuple[tuple[int, int, int], _Engagement] | None = None
+        # What post views count (see `_engagement`): takes in the records created since the
+        # last read; made again after any other change (a delete, a put, an entry of
+        # `records` or a record's field set by a test).
+        self._engagement_index: ItemsIndex[_Engagement, StoredRecord] = ItemsIndex(
+            _Engagement,
+            lambda index, rec: index.add(rec, rec.uri in self._gate_violations),
+            lambda: (self.records.changes, StoredRecord.changes),
+        )
         # Each account's listed notifications (less deleted subjects), for the same state of
         # the records: every page of a read pages the same list.
         self._shown_cache: tuple[
@@ -691,24 +699,10 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- public helpers ----------------------------------------------------------------------
 
-    @property
-    def records(self) -> dict[str, StoredRecord]:
-        """Every record, by AT-URI, in the order they were made. A test may add, replace or
-        take away entries, or set a record's fields: reads answer from the records as they
-        then are. Set to another dict, it holds a copy of it."""
-        return self._records
-
-    @records.setter
-    def records(self, records: Mapping[str, StoredRecord]) -> None:
-        fresh: WatchedDict[str, StoredRecord] = WatchedDict(records)
-        # Another dict holding as many records is still another state of them.
-        fresh.changes = self._records.changes + 1
-        self._records = fresh
-
     def _records_state(self) -> tuple[int, int, int]:
         """The state of `records` that what is derived from them is kept for: different
         after any write to the dict or to a record's field."""
-        return (*self._records.state, StoredRecord.changes)
+        return (*self.records.state, StoredRecord.changes)
 
     def add_user(
         self,
@@ -1328,28 +1322,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         return 0.5 + 1.5 * (seed / 0xFFFFFFFF)
 
     def _engagement(self) -> _Engagement:
-        """What post views count, for the records as they stand: the index kept as records
-        are created, or made again in one pass over them."""
-        key = self._records_state()
-        cached = self._engagement_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        index = _Engagement()
-        for rec in self.records.values():
-            index.add(rec, rec.uri in self._gate_violations)
-        self._engagement_cache = (key, index)
-        return index
-
-    def _engagement_created(self, rec: StoredRecord, before: tuple[int, int, int]) -> None:
-        """Count ``rec``, just created (the last record in order), when the index is of the
-        records as they stood before it (``before``: their `_records_state`); else it is
-        made again at its next read."""
-        cached = self._engagement_cache
-        if cached is None or cached[0] != before:
-            self._engagement_cache = None
-            return
-        cached[1].add(rec, rec.uri in self._gate_violations)
-        self._engagement_cache = (self._records_state(), cached[1])
+        """What post views count, for the records as they stand: the index takes in those
+        created since the last read, or is made again in one pass over them."""
+        return self._engagement_index.over(self.records)
 
     def _counts(self, rec: StoredRecord) -> dict[str, int]:
         hours = max(0.0, self.clock.time() - rec.created_at) / 3600.0
@@ -1716,7 +1691,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             stored.permanent = True
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         cid = _cid(canonical.encode(), 0x71)
-        before = self._records_state()
         self.records[uri] = StoredRecord(
             uri=uri,
             cid=cid,
@@ -1728,7 +1702,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         )
         self._sort_ms[uri] = self._sort_at(record)
         self._index_reply(self.records[uri])
-        self._engagement_created(self.records[uri], before)
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "commit": self._commit()}
         if status is not None:
             answer["validationStatus"] = status
@@ -2433,7 +2406,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             if not ok:
                 was = current.cid if current is not None else "null"
                 raise self._invalid(f"Record was at {was}", "InvalidSwap")
-        before = self._records_state()
         self.records[uri] = StoredRecord(
             uri=uri,
             cid=cid,
@@ -2446,8 +2418,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         if uri not in self._sort_ms:
             self._sort_ms[uri] = self._sort_at(record)
             self._index_reply(self.records[uri])
-        if current is None:
-            self._engagement_created(self.records[uri], before)
         # A record put over another: what that one counted is counted again at the next
         # read (`records` counted the entry replaced).
         answer["commit"] = self._commit()

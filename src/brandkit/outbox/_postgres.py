@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
+import hashlib
 import logging
 import os
 import re
@@ -332,6 +333,10 @@ class PostgresOutbox(Outbox):
         self.accounts_per_claim = accounts_per_claim
         self.channel = f"{prefix}outbox"
         self._t = {name: f"{prefix}outbox_{name}" for name in ("deliveries", "events", "accounts")}
+        # The lock under which `insert_once` writes (see `_insert_once_in`); the prefix keeps
+        # outboxes that share a database apart.
+        digest = hashlib.blake2b(f"brandkit-insert-once:{prefix}".encode(), digest_size=8)
+        self._insert_key = int.from_bytes(digest.digest(), "big", signed=True)
         self._lock = threading.RLock()
         self._conn: Any = None
         self._listener: Any = None
@@ -1014,8 +1019,14 @@ class PostgresOutbox(Outbox):
         row = db.fetchone()
         if row is not None:
             return self._load(row[0])
-        # Another process may insert the same id meanwhile: wait for it, take its row.
-        db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (delivery.id,))
+        # Another process may insert the same id meanwhile: wait for it, take its row. One
+        # lock for every insert_once of the outbox, held until the transaction ends: a lock
+        # per id, taken as each was inserted, let two transactions inserting overlapping ids
+        # in opposite orders (two processes queuing the same announcements) each wait for
+        # the other's, and PostgreSQL aborted one (an OutboxConflict). With one lock there is
+        # no order to get wrong: the second waits at its first insert for the first's
+        # commit, then finds the rows that one wrote. Taken only when the id is not stored.
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (self._insert_key,))
         db.execute(
             f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
             (delivery.id,),

@@ -1940,12 +1940,16 @@ class XAdapter(RefreshingAdapter):
         """The message as the parent of an answer (``reply.in_reply_to_tweet_id``): its
         newest version as last read (an edited post's versions each have an id; the
         message keeps the original's), with the conversation's root when it is another
-        post. A message read while its author could still edit it is marked so that the
-        answer looks up its newest version first (`publish_part`)."""
+        post than that version. A message read while its author could still edit it is
+        marked so that the answer looks up its newest version first (`publish_part`)."""
         self.check_message(message)
         target = _target(message)
         extra: dict[str, Any] = {}
-        if message.conversation and message.conversation not in (message.id, target):
+        # An edited post that started its conversation is its root too, but by the
+        # original's id (an edit keeps the conversation_id): named by the version answered,
+        # `replies` searched a conversation X does not know, and found nothing under the
+        # answer.
+        if message.conversation and message.conversation != target:
             extra["root"] = PartRef(index=0, id=message.conversation).to_dict()
         if _may_be_newer(message):
             # Its author may have edited it since: the answer looks up the newest version.

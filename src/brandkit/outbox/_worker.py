@@ -62,17 +62,19 @@ def _transient(delivery: Delivery) -> bool:
     return isinstance(err, RateLimited | PlatformUnavailable)
 
 
-def _no_later(until: datetime, now: datetime) -> datetime:
-    """``until``, or ``now`` plus the longest wait brandkit takes from a server (24 h): a
-    stored reset no brandkit wrote (a hand edit, another tool) parks no delivery beyond it."""
-    return min(until, now + timedelta(seconds=DEFAULT_MAX_WAIT))
+def _no_later(until: datetime, now: datetime, cap: float = DEFAULT_MAX_WAIT) -> datetime:
+    """``until``, or ``now`` plus ``cap``, the longest wait brandkit takes from a server (24 h,
+    or the governor's shorter `max_server_wait`): a stored reset no brandkit wrote (a hand
+    edit, another tool) parks no delivery beyond it."""
+    return min(until, now + timedelta(seconds=cap))
 
 
-def _outage(delivery: Delivery, delay: float) -> float:
-    """``delay``, or the longer wait the platform announced with its 5xx (``Retry-After``)."""
+def _outage(delivery: Delivery, delay: float, cap: float = DEFAULT_MAX_WAIT) -> float:
+    """``delay``, or the longer wait the platform announced with its 5xx (``Retry-After``),
+    at most ``cap`` seconds."""
     err = delivery.error
     if isinstance(err, PlatformUnavailable) and err.retry_after is not None:
-        return max(delay, min(err.retry_after, DEFAULT_MAX_WAIT))
+        return max(delay, min(err.retry_after, cap))
     return delay
 
 
@@ -461,7 +463,7 @@ class Worker:
             until = delivery.updated_at + timedelta(seconds=self._delay(delivery.attempts))
             if isinstance(err, RateLimited) and err.reset_at is not None:
                 until = err.reset_at
-            until = _no_later(until, now)
+            until = _no_later(until, now, self._server_cap(err))
             # A no-op for one another process holds (it settles it itself).
             self.outbox.release(delivery.id, retry_at=until)
             logger.info(
@@ -474,6 +476,24 @@ class Worker:
             self._swept, self._sweep_from = True, 0
 
     # -- after an attempt ----------------------------------------------------------------
+
+    def _server_cap(self, err: BaseException | None) -> float:
+        """The longest a server's answer (``err``: a 429's reset, a 5xx's ``Retry-After``)
+        sets a delivery back, in seconds: the client's governor's ``max_server_wait`` when
+        under a day, for the governor lets the account's requests go after that much, and
+        a longer hold by the worker left the account idle for nothing; else a day (a longer
+        cap is looked at once a day: the governor refuses again without sending). A
+        refusal of the governor's own (no status: nothing was asked of the server) keeps
+        its wait up to a day: it is within that cap already, or a window the adapter
+        declares (LinkedIn's posts a day), which the cap does not shorten."""
+        if getattr(err, "status_code", None) is None and not isinstance(err, PlatformUnavailable):
+            return DEFAULT_MAX_WAIT
+        client = self.client or self._own
+        governor = getattr(getattr(client, "_core", None), "governor", None)
+        cap = getattr(governor, "max_server_wait", None)
+        if isinstance(cap, int | float) and not isinstance(cap, bool) and cap > 0:
+            return min(float(cap), DEFAULT_MAX_WAIT)
+        return DEFAULT_MAX_WAIT
 
     def _delay(self, attempts: int) -> float:
         # Attempts grow without end (lookups of an unknown, rate limits).
@@ -513,20 +533,22 @@ class Worker:
         ):
             # Refused by the platform or, before anything left, by the governor: the
             # delivery and the rest of its account wait for the reset (without a cap on the
-            # attempts; at most the day brandkit waits for a server, `_no_later`).
+            # attempts; at most what brandkit waits for a server, `_server_cap`).
+            cap = self._server_cap(err)
             until = now + timedelta(seconds=self._delay(delivery.attempts))
             if err.reset_at is not None:
                 until = max(self._on_clock(err.reset_at), now)
             elif err.retry_after is not None:
-                until = now + timedelta(seconds=min(err.retry_after, DEFAULT_MAX_WAIT))
-            until = _no_later(until, now)
+                until = now + timedelta(seconds=min(err.retry_after, cap))
+            until = _no_later(until, now, cap)
             self.outbox.release(delivery.id, retry_at=until)
             return until
         if status is DeliveryStatus.FAILED and _transient(delivery):
             if delivery.attempts < self.max_attempts:
                 # "Not now" (an outage): the rest of the account waits with it, so that its
                 # posts keep their order; no sooner than the server said it would be back.
-                until = now + timedelta(seconds=_outage(delivery, self._delay(delivery.attempts)))
+                delay = _outage(delivery, self._delay(delivery.attempts), self._server_cap(err))
+                until = now + timedelta(seconds=delay)
                 self.outbox.release(delivery.id, retry_at=until)
                 return until
         elif status is DeliveryStatus.UNKNOWN:
@@ -549,7 +571,7 @@ class Worker:
                 if not self._not_started(delivery, now):
                     self.outbox.release(delivery.id)
                     return None
-                delay = _outage(delivery, self._delay(delivery.attempts))
+                delay = _outage(delivery, self._delay(delivery.attempts), self._server_cap(err))
             else:
                 delay = self._delay(delivery.attempts + 1)
             until = now + timedelta(seconds=delay)

@@ -1711,7 +1711,9 @@ class XAdapter(RefreshingAdapter):
     def search(self, query: Query, cursor: str | None, *, limit: int) -> Flow[SearchPage]:
         """Public posts of the last 7 days matching ``query`` written since ``cursor``:
         ``GET /2/tweets/search/recent``, newest first in pages of up to 100, as
-        ``Message(kind="found")`` with the author's followers.
+        ``Message(kind="found")`` with the author's followers. ``in_reply_to`` is the
+        original's id of an edited post the search also found (`_answering_original`),
+        else the version X names.
 
         X bills every post it returns and returns at least 10 a page (``max_results``
         10-100), so ``max_results`` is what is left of ``limit`` and the search stops once
@@ -1780,6 +1782,8 @@ class XAdapter(RefreshingAdapter):
         elif end is not None and end < now - _END_TIME_GAP:
             fixed["end_time"] = _rfc3339(end)
         messages: list[Message] = []
+        # Each version of the posts read, to its original's id (`_originals`).
+        originals: dict[str, str] = {}
         read = 0
         token: str | None = None
         page: _ConvPage | None = None
@@ -1810,6 +1814,7 @@ class XAdapter(RefreshingAdapter):
                 break
             page = got
             read += len(page.data)
+            originals.update(_originals(page.data))
             if page.data:
                 newest = max(page.data, key=lambda p: int(p.id)).id
                 if top is None or int(newest) > int(top):
@@ -1819,7 +1824,7 @@ class XAdapter(RefreshingAdapter):
             if not token or not page.data or limit - read < SEARCH_PAGE_MIN:
                 break
         messages = [
-            m
+            _answering_original(m, originals)
             for m in sorted(messages, key=lambda m: int(m.id))
             if (query.since is None or m.created_at >= query.since)
             and (query.until is None or m.created_at < query.until)
@@ -2504,6 +2509,19 @@ def _target(message: Message) -> str:
     if isinstance(latest, str) and re.fullmatch(r"[0-9]{1,19}", latest):
         return latest
     return message.id
+
+
+def _answering_original(message: Message, originals: Mapping[str, str]) -> Message:
+    """``message`` with ``in_reply_to`` the original's id of the version it answers or
+    quotes, where ``originals`` (the posts a search read, each with its edit chain) knows
+    it. X names the version (``referenced_tweets``); asking it for the parent
+    (``expansions=referenced_tweets.id``) would be one more post read, and billed, per
+    post found. A version no post read knows is left as X names it."""
+    replied = message.in_reply_to
+    original = originals.get(replied) if replied is not None else None
+    if original is None or original == replied:
+        return message
+    return attrs.evolve(message, in_reply_to=original)
 
 
 def _newest(messages: Sequence[Message]) -> list[Message]:

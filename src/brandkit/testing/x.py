@@ -76,7 +76,7 @@ import re
 import secrets
 import string
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote
@@ -493,15 +493,15 @@ class XPost:
         poll_id: its poll's id (X's ``attachments.poll_ids``), when it has one.
     """
 
-    id: str
-    author_id: str
+    id: str = attrs.field(on_setattr=counts_sets("links"))
+    author_id: str = attrs.field(on_setattr=counts_sets("links"))
     text: str = attrs.field(on_setattr=counts_sets("text_changes"))
     display_text: str = attrs.field(on_setattr=counts_sets("text_changes"))
     created_at: float
-    in_reply_to: str | None = None
+    in_reply_to: str | None = attrs.field(default=None, on_setattr=counts_sets("links"))
     conversation_id: str = attrs.field(default="", on_setattr=counts_sets("hidings"))
     media_keys: tuple[str, ...] = ()
-    quote_tweet_id: str | None = None
+    quote_tweet_id: str | None = attrs.field(default=None, on_setattr=counts_sets("links"))
     reply_settings: str | None = None
     urls: list[dict[str, Any]] = attrs.field(factory=list)
     deleted: bool = attrs.field(default=False, on_setattr=counts_sets("deletions"))
@@ -515,6 +515,11 @@ class XPost:
     text_changes: ClassVar[int] = 0
     """How many times a post's ``text`` or ``display_text`` was set after it was made (by
     any emulator): the indexes of texts read every post again when it changes."""
+
+    links: ClassVar[int] = 0
+    """How many times a post's ``id``, ``author_id``, ``in_reply_to`` or ``quote_tweet_id``
+    was set after it was made (by any emulator): the indexes of posts by author, by the
+    post they answer and by id are made again when it changes."""
 
     deletions: ClassVar[int] = 0
     """How many times a post's ``deleted`` was set after it was made (by any emulator):
@@ -535,6 +540,34 @@ class XPost:
     def superseded(self) -> bool:
         """An edit made a newer version of it: timelines and search show that one."""
         return self.edits is not None and self.edits[-1] != self.id
+
+
+def _int_id(post: XPost) -> int:
+    return int(post.id)
+
+
+@attrs.define
+class _Links:
+    """Posts by what they link to, in the order they were made (deleted ones too): by
+    author, by the post they reply to; the replies and the quotes."""
+
+    by_author: dict[str, list[XPost]] = attrs.field(factory=dict)
+    replies: dict[str, list[XPost]] = attrs.field(factory=dict)
+    replying: list[XPost] = attrs.field(factory=list)
+    quoting: list[XPost] = attrs.field(factory=list)
+
+    def add(self, post: XPost) -> None:
+        self.by_author.setdefault(post.author_id, []).append(post)
+        if post.in_reply_to is not None:
+            self.replies.setdefault(post.in_reply_to, []).append(post)
+            self.replying.append(post)
+        if post.quote_tweet_id is not None:
+            self.quoting.append(post)
+
+
+def _add_live(ordered: list[XPost], post: XPost) -> None:
+    if not post.deleted:
+        bisect.insort(ordered, post, key=_int_id)
 
 
 def _add_mentions(index: dict[str, list[tuple[int, XPost]]], post: XPost) -> None:
@@ -560,8 +593,8 @@ def _add_media(index: dict[str, XMedia], media: XMedia) -> None:
     index.setdefault(media.media_key, media)
 
 
-def _add_user(index: dict[str, XUser], user: XUser) -> None:
-    index.setdefault(user.username.lower(), user)
+def _add_user(index: dict[str, list[XUser]], user: XUser) -> None:
+    index.setdefault(user.username.lower(), []).append(user)
 
 
 @attrs.define
@@ -893,6 +926,14 @@ class XEmulator(Emulator):
         self._live: ItemsIndex[Counter[str], XPost] = ItemsIndex(
             Counter, _count_live, lambda: XPost.deletions
         )
+        # Alike, each author's posts, each post's replies, the replies and the quotes (see
+        # `_links`), and the posts not deleted by id (see `posts`).
+        self._links_index: ItemsIndex[_Links, XPost] = ItemsIndex(
+            _Links, _Links.add, lambda: XPost.links
+        )
+        self._ordered: ItemsIndex[list[XPost], XPost] = ItemsIndex(
+            list, _add_live, lambda: (XPost.deletions, XPost.links)
+        )
         # Alike, how many hidden replies each conversation has (see `_hidden_in`).
         self._hidden: ItemsIndex[Counter[str], XPost] = ItemsIndex(
             Counter, _count_hidden, lambda: XPost.hidings
@@ -903,7 +944,7 @@ class XEmulator(Emulator):
         self._media_index: ItemsIndex[dict[str, XMedia], XMedia] = ItemsIndex(
             dict, _add_media, lambda: (self.media.changes, XMedia.key_changes)
         )
-        self._name_index: ItemsIndex[dict[str, XUser], XUser] = ItemsIndex(
+        self._name_index: ItemsIndex[dict[str, list[XUser]], XUser] = ItemsIndex(
             dict, _add_user, lambda: (self.users.changes, XUser.renames)
         )
         self._tokens: dict[str, _Token] = {}
@@ -1108,15 +1149,24 @@ class XEmulator(Emulator):
         """The first user of `users` whose username is ``username`` in any case, as a scan
         of it finds it. Users added are taken in as they come (in order); a username set,
         or a user replaced or taken away, makes the index again."""
-        return self._name_index.over(self.users).get(username.lower())
+        named = self._users_named(username)
+        return named[0] if named else None
+
+    def _users_named(self, username: str) -> list[XUser]:
+        """The users of `users` whose username is ``username`` in any case, in order."""
+        return self._name_index.over(self.users).get(username.lower(), [])
 
     @property
     def posts(self) -> list[XPost]:
         """Posts that exist (not deleted), oldest first."""
         with self.lock:
-            return sorted(
-                (p for p in self._posts.values() if not p.deleted), key=lambda p: int(p.id)
-            )
+            return list(self._ordered.over(self._posts))
+
+    def _links(self) -> _Links:
+        """The posts by author and by the post they reply to, the replies and the quotes:
+        taken in as posts are made, made again after one of the fields they are filed by
+        is set by hand."""
+        return self._links_index.over(self._posts)
 
     def post_texts(self) -> list[str]:
         """The texts of the posts that exist now, as sent, oldest first; what the audience
@@ -2437,9 +2487,8 @@ class XEmulator(Emulator):
             return self._user_not_found(user_id, caller)
         posts = [
             p
-            for p in self._posts.values()
-            if p.author_id == user_id
-            and not p.deleted
+            for p in self._links().by_author.get(user_id, ())
+            if not p.deleted
             and not p.superseded
             and not ("replies" in exclude and p.in_reply_to)
             and self._in_window(p, parsed)
@@ -2720,7 +2769,7 @@ class XEmulator(Emulator):
         )
         return self.json(body, 200, caller.headers)
 
-    def _query(self, query: str) -> Callable[[XPost], bool] | str:
+    def _query(self, query: str) -> tuple[_Check, _Narrow] | str:
         """A predicate for the recent-search ``query``, or X's message for a query it
         refuses. X's grammar (docs.x.com build-a-query): terms side by side are ANDed, ``OR``
         between them (AND binds first), ``( )`` groups, ``-`` negates a term, a phrase or a
@@ -2729,11 +2778,12 @@ class XEmulator(Emulator):
         ``#tag``, ``@handle``, ``from:``, ``to:``, ``conversation_id:``, ``lang:``,
         ``is:reply|quote|retweet|verified`` and ``has:mentions|hashtags|links|media``. At
         least one term must be a standalone one (not ``lang:``, ``is:``, ``has:``) and not
-        negated, as X requires."""
+        negated, as X requires. With the predicate come the posts it can match, when an
+        index has them (see `_Narrow`)."""
         try:
             tokens = _tokens(query)
             parser = _Parser(tokens, self._term)
-            check = parser.expression()
+            plan = parser.expression()
             if parser.pos != len(tokens):
                 raise _QueryError(f"unexpected `{tokens[parser.pos][1]}`")
         except _QueryError as error:
@@ -2744,23 +2794,71 @@ class XEmulator(Emulator):
                 "standalone operator (a keyword, phrase, #hashtag, @mention, from:, to: or "
                 "conversation_id:) that is not negated"
             )
-        return check
+        return plan
 
-    def _term(self, kind: str, value: str) -> tuple[Callable[[XPost], bool], bool]:
-        """The check of one term and whether it is a standalone operator."""
+    def _term(self, kind: str, value: str) -> tuple[_Check, bool, _Narrow]:
+        """The check of one term, whether it is a standalone operator, and the posts it
+        can match when an index has them."""
         if kind == "phrase":
-            return functools.partial(_says, words=_tokenized(value), raw=value.casefold()), True
+            return (
+                functools.partial(_says, words=_tokenized(value), raw=value.casefold()),
+                True,
+                None,
+            )
         if value.startswith("#") and len(value) > 1:
-            return functools.partial(_tagged, tag=value[1:].casefold()), True
+            return functools.partial(_tagged, tag=value[1:].casefold()), True, None
         if value.startswith("@") and len(value) > 1:
-            return functools.partial(_names, handle=value[1:].lower()), True
+            handle = value[1:].lower()
+            return (
+                functools.partial(_names, handle=handle),
+                True,
+                functools.partial(self._naming, handle),
+            )
         op, sep, arg = value.partition(":")
         if sep and arg and re.fullmatch(r"[a-z_]+", op):
             check = self._operator(op, arg)
             if isinstance(check, str):
                 raise _QueryError(check.removeprefix("There were errors processing your request: "))
-            return check, op in ("from", "to", "conversation_id")
-        return functools.partial(_says, words=_tokenized(value), raw=value.casefold()), True
+            return check, op in ("from", "to", "conversation_id"), self._operated(op, arg)
+        says = functools.partial(_says, words=_tokenized(value), raw=value.casefold())
+        return says, True, None
+
+    def _naming(self, handle: str) -> list[XPost]:
+        """The posts whose text names @``handle`` (lowercase), as `_names` finds them."""
+        index = self._mention_index.over(self._posts)
+        return [post for _, post in index.get(handle, ())]
+
+    def _operated(self, op: str, value: str) -> _Narrow:
+        """The posts the valid operator ``op:value`` can match, when an index has them:
+        ``from:`` an author's, ``to:`` the replies to an author's, ``is:`` the replies, the
+        quotes or none (see `_operator`)."""
+        if op == "from":
+            return functools.partial(self._authored, value)
+        if op == "to":
+            return functools.partial(self._answering, value)
+        if op == "is" and value == "reply":
+            return lambda: self._links().replying
+        if op == "is" and value == "quote":
+            return lambda: self._links().quoting
+        if op == "is":
+            return lambda: ()
+        return None
+
+    def _authored(self, value: str) -> list[XPost]:
+        """The posts of the users named ``value`` and of the user whose id it is."""
+        by_author = self._links().by_author
+        ids = {user.id for user in self._users_named(value)} | {value}
+        return [post for author_id in ids for post in by_author.get(author_id, ())]
+
+    def _answering(self, value: str) -> list[XPost]:
+        """The replies to a post of a user named ``value``."""
+        links = self._links()
+        return [
+            reply
+            for user in self._users_named(value)
+            for post in links.by_author.get(user.id, ())
+            for reply in links.replies.get(post.id, ())
+        ]
 
     def _operator(self, op: str, value: str) -> Callable[[XPost], bool] | str:
         def author(post: XPost) -> str:
@@ -2814,9 +2912,10 @@ class XEmulator(Emulator):
                 [f"The `query` query parameter value is {len(query)} characters, over 512"],
                 caller.headers,
             )
-        match = self._query(query)
-        if isinstance(match, str):
-            return self.invalid([match], caller.headers)
+        plan = self._query(query)
+        if isinstance(plan, str):
+            return self.invalid([plan], caller.headers)
+        match, narrow = plan
         now = self.clock.time()
         oldest = now - SEARCH_WINDOW
         refused = self._search_times(parsed, now, oldest)
@@ -2834,7 +2933,7 @@ class XEmulator(Emulator):
         posts = sorted(
             (
                 p
-                for p in self._posts.values()
+                for p in (self._posts.values() if narrow is None else narrow())
                 if not p.deleted
                 and not p.superseded
                 and p.created_at >= oldest
@@ -3605,13 +3704,29 @@ def _tokens(query: str) -> list[tuple[str, str]]:
     return out
 
 
+_Check = Callable[[XPost], bool]
+# Posts among which are all those a term (group) matches, or None: any post may match.
+_Narrow = Callable[[], Collection[XPost]] | None
+
+
+def _narrowest(narrows: Sequence[Callable[[], Collection[XPost]]]) -> Collection[XPost]:
+    return min((narrow() for narrow in narrows), key=len)
+
+
+def _union(narrows: Sequence[Callable[[], Collection[XPost]]]) -> Collection[XPost]:
+    # A post two alternatives match is one candidate.
+    return {id(p): p for narrow in narrows for p in narrow()}.values()
+
+
 class _Parser:
-    """Recursive descent over `_tokens`: OR of ANDs of (negated) terms, phrases, groups."""
+    """Recursive descent over `_tokens`: OR of ANDs of (negated) terms, phrases, groups.
+    Each gives its check and the posts it can match (see `_Narrow`): the narrowest of an
+    AND's terms, the union of an OR's when every side has them, any post under a ``-``."""
 
     def __init__(
         self,
         tokens: list[tuple[str, str]],
-        term: Callable[[str, str], tuple[Callable[[XPost], bool], bool]],
+        term: Callable[[str, str], tuple[_Check, bool, _Narrow]],
     ) -> None:
         self.tokens = tokens
         self.term = term
@@ -3623,51 +3738,59 @@ class _Parser:
     def peek(self) -> str | None:
         return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
 
-    def expression(self) -> Callable[[XPost], bool]:
+    def expression(self) -> tuple[_Check, _Narrow]:
         alternatives = [self.conjunction()]
         while self.peek() == "OR":
             self.pos += 1
             alternatives.append(self.conjunction())
         if len(alternatives) == 1:
             return alternatives[0]
-        return functools.partial(_any, checks=tuple(alternatives))
+        checks = tuple(check for check, _ in alternatives)
+        narrows = [narrow for _, narrow in alternatives if narrow is not None]
+        union = functools.partial(_union, narrows) if len(narrows) == len(checks) else None
+        return functools.partial(_any, checks=checks), union
 
-    def conjunction(self) -> Callable[[XPost], bool]:
-        checks = []
+    def conjunction(self) -> tuple[_Check, _Narrow]:
+        terms = []
         while self.peek() not in (None, ")", "OR"):
-            checks.append(self.unary())
-        if not checks:
+            terms.append(self.unary())
+        if not terms:
             raise _QueryError("an empty query, group or side of OR")
-        if len(checks) == 1:
-            return checks[0]
-        return functools.partial(_all, checks=tuple(checks))
+        if len(terms) == 1:
+            return terms[0]
+        narrows = [narrow for _, narrow in terms if narrow is not None]
+        checks = tuple(check for check, _ in terms)
+        return (
+            functools.partial(_all, checks=checks),
+            functools.partial(_narrowest, narrows) if narrows else None,
+        )
 
-    def unary(self) -> Callable[[XPost], bool]:
+    def unary(self) -> tuple[_Check, _Narrow]:
         kind, text = self.tokens[self.pos]
         if kind == "-":
             self.pos += 1
             if self.peek() in (None, ")", "OR", "-"):
                 raise _QueryError("`-` must come right before a term, phrase or group")
             self.negations += 1
-            inner = self.unary()
+            inner, _ = self.unary()
             self.negations -= 1
-            return functools.partial(_negated, check=inner)
+            return functools.partial(_negated, check=inner), None
         if kind == "(":
             self.pos += 1
             self.depth += 1
             if self.depth > 10:
                 raise _QueryError("groups are nested too deep")
-            inner = self.expression()
+            group = self.expression()
             if self.peek() != ")":
                 raise _QueryError("a `(` is not closed with `)`")
             self.pos += 1
             self.depth -= 1
-            return inner
+            return group
         self.pos += 1
-        check, standalone = self.term(kind, text)
+        check, standalone, narrow = self.term(kind, text)
         if standalone and not self.negations:
             self.standalone = True
-        return check
+        return check, narrow
 
 
 # A previous_token is the newest id of its page plus this (post ids fit in 63 bits), so one

@@ -911,6 +911,8 @@ class XEmulator(Emulator):
         self.users = {}
         self.media = {}
         self._posts: dict[str, XPost] = {}
+        # The ids given to polls, which no later id may take (see `_new_id`).
+        self._poll_ids: set[str] = set()
         # The posts whose text names each lowercase @handle (with their ids negated), in
         # the order they were made (see `_mentioning`): a mentions read looks at its user's
         # posts, not every post.
@@ -1484,7 +1486,12 @@ class XEmulator(Emulator):
 
     def _new_id(self, at: float) -> str:
         value = ((int(at * 1000) - SNOWFLAKE_EPOCH_MS) << 22) | (next(self._seq) & 0xFFF)
-        while str(value) in self._posts or str(value) in self.media or str(value) in self.users:
+        while (
+            str(value) in self._posts
+            or str(value) in self.media
+            or str(value) in self.users
+            or str(value) in self._poll_ids
+        ):
             value += 1
         if at >= self.clock.time() - 1:
             value = max(value, self._last_id + 1)
@@ -1924,6 +1931,8 @@ class XEmulator(Emulator):
             # X's poll ids are snowflakes of their own, made with the post.
             poll_id=self._new_id(created_at) if poll is not None else None,
         )
+        if post.poll_id is not None:
+            self._poll_ids.add(post.poll_id)
         self._posts[post_id] = post
         return post
 

@@ -372,6 +372,15 @@ class _HandlerLock:
 
 _handling = threading.local()
 
+_SERVED_PORT = "brandkit.served_port"
+
+
+def served_port(request: httpx.Request) -> int | None:
+    """The port of the emulator's socket that ``request`` came in by, or ``None`` for a
+    request answered in-process (`Emulator.transport`)."""
+    port = request.extensions.get(_SERVED_PORT)
+    return port if isinstance(port, int) else None
+
 
 @contextmanager
 def unlocked() -> Iterator[None]:
@@ -967,6 +976,12 @@ def _read_chunked(rfile: Any, limit: int) -> bytes:
     raise _BadBody(400, "malformed chunked body: trailer")
 
 
+def _port_of(server: Any) -> int | None:
+    """The port a socket server listens on (``None`` for a socket with no port)."""
+    address = server.server_address
+    return address[1] if isinstance(address, tuple) and isinstance(address[1], int) else None
+
+
 def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -994,6 +1009,9 @@ def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 f"http://{host}{self.path}",
                 headers=list(self.headers.items()),
                 stream=httpx.ByteStream(body),
+                # Where it came in (see `served_port`): the names of that socket are the
+                # emulator's own, whatever a client in-process calls it.
+                extensions={_SERVED_PORT: _port_of(self.server)},
             )
             try:
                 response = emulator.handle(request)

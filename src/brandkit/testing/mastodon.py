@@ -18,6 +18,9 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
 - ``GET /api/v2/instance`` with the configured limits, and the deprecated v1
   ``GET /api/v1/instance`` (with its ``Deprecation`` header) that clients such as Mastodon.py
   read the server version from.
+- Over its socket, a ``Host`` that is none of its names (``127.0.0.1`` or ``localhost`` with
+  its port) gets HostAuthorization's 403 "Blocked host" HTML page, as a server does for a
+  name it is not configured for (``/health`` aside); in-process, any name is its own.
 - ``POST /api/v2/media`` (200 when processed, 202 with ``url: null`` while processing; videos
   and GIFs take ``video_processing`` seconds of the emulator clock), ``POST /api/v1/media``,
   ``GET/PUT /api/v1/media/:id`` (206 while processing).
@@ -110,6 +113,7 @@ import json
 import math
 import re
 import secrets
+import string
 import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -136,6 +140,7 @@ from brandkit.testing._emulator import (
     counts_sets,
     pkce_s256,
     route,
+    served_port,
     utc_millis,
 )
 from brandkit.testing._forms import multipart
@@ -580,6 +585,143 @@ def _api(*, auth: str = "required") -> Callable[[Handler], Handler]:
         return handler
 
     return wrap
+
+
+# Mastodon's answer to a Host it is not configured for (config/initializers/1_hosts.rb:
+# ActionDispatch::HostAuthorization with a response_app rendering errors/blocked_host in the
+# anonymous_error layout, every path but /health), as Haml 6 renders those views: $title is
+# the host HTML-escaped, $script its json_escape(to_json), $host the host as it came.
+_BLOCKED_HOST_PAGE = string.Template(
+    ""
+    "<!DOCTYPE html>\n"
+    "<html lang='en'>\n"
+    "<head>\n"
+    "<meta content='text/html; charset=UTF-8' http-equiv='Content-Type'>\n"
+    "<meta charset='utf-8'>\n"
+    "<title>Blocked host:\n"
+    "$title\n"
+    "</title>\n"
+    "<meta content='width=device-width,initial-scale=1' name='viewport'>\n"
+    "<style>\n"
+    "  body.error {\n"
+    "    position: absolute;\n"
+    "    color: #9baec8;\n"
+    "    background: #282c37;\n"
+    "    width: 100%;\n"
+    "    height: 100%;\n"
+    "    padding: 0;\n"
+    "    display: flex;\n"
+    "    justify-content: center;\n"
+    "    align-items: center;\n"
+    "    margin: 0;\n"
+    "    font-family: sans-serif;\n"
+    "    font-size: 14px;\n"
+    "  }\n"
+    "  \n"
+    "  body.error .dialog {\n"
+    "    padding: 20px;\n"
+    "    max-width: 960px;\n"
+    "  }\n"
+    "  \n"
+    "  body.error .dialog code {\n"
+    "    font-size: .85em;\n"
+    "    background: #17191f;\n"
+    "    border-radius: 4px;\n"
+    "    padding: .2em .3em;\n"
+    "    font-family: monospace;\n"
+    "    font-weight: 400;\n"
+    "  }\n"
+    "  \n"
+    "  body.error .dialog h1 {\n"
+    "    text-align: center;\n"
+    "    font-size: 20px;\n"
+    "    line-height: 28px;\n"
+    "    font-weight: 400;\n"
+    "  }\n"
+    "</style>\n"
+    "<script>\n"
+    "  document.addEventListener('DOMContentLoaded', function() {\n"
+    "    const expected_host = $script;\n"
+    "  \n"
+    "    if (window.location.hostname !== expected_host) {\n"
+    "      const p1 = document.getElementById('reverse-proxy');\n"
+    "      const p2 = document.getElementById('env-variables');\n"
+    "      const parent = p1.parentNode;\n"
+    "  \n"
+    "      // Swap both paragraphs\n"
+    "      parent.removeChild(p1);\n"
+    "      parent.insertBefore(p1, p2);\n"
+    "  \n"
+    "      // Replace start of paragraph with more affirmative content\n"
+    "      const newPrelude = document.createElement('span');\n"
+    "      newPrelude.appendChild(document.createTextNode('If you are the server"
+    " administrator and '));\n"
+    "      const c1 = document.createElement('code');\n"
+    "      c1.appendChild(document.createTextNode(expected_host));\n"
+    "      newPrelude.appendChild(c1);\n"
+    "      newPrelude.appendChild(document.createTextNode(' is not the intended domain"
+    " name but '));\n"
+    "      const c2 = document.createElement('code');\n"
+    "      c2.appendChild(document.createTextNode(window.location.hostname));\n"
+    "      newPrelude.appendChild(c2);\n"
+    "      newPrelude.appendChild(document.createTextNode(' is, then your reverse-proxy"
+    " is almost certainly misconfigured. Check'));\n"
+    "  \n"
+    "      const prelude = document.getElementById('reverse-proxy-prelude');\n"
+    "      prelude.parentNode.replaceChild(newPrelude, prelude);\n"
+    "  \n"
+    "      // Remove duplicate prelude\n"
+    "      const prelude2 = document.getElementById('env-variables-prelude');\n"
+    "      prelude2.parentNode.removeChild(prelude2);\n"
+    "    }\n"
+    "  });\n"
+    "</script>\n"
+    "\n"
+    "</head>\n"
+    "<body class='error'>\n"
+    "<div class='dialog'>\n"
+    "<div class='dialog__message'><h1>Blocked host: $host</h1>\n"
+    "\n"
+    "<p>\n"
+    "  It appears you have tried accessing this Mastodon server using a different name"
+    " (<code>$host</code>) than defined in its configuration.\n"
+    "  If you are a user of this server, try reaching out to a server administrator.\n"
+    "</p>\n"
+    "\n"
+    "<p id='env-variables'>\n"
+    "  If <span id='env-variables-prelude'>you are the server administrator and</span>"
+    " <code>$host</code> is the intended domain name for this server, please check the"
+    " <code>LOCAL_DOMAIN</code>\n"
+    "  and <code>WEB_DOMAIN</code> environment variables for typos or other errors.\n"
+    "</p>\n"
+    "\n"
+    "<p id='reverse-proxy'>\n"
+    "  <span id='reverse-proxy-prelude'>If <code>$host</code> is not the intended domain"
+    " name for your server, please check</span> your reverse-proxy configuration to"
+    " ensure it properly sets the <code>Host</code> header.\n"
+    "</p>\n"
+    "\n"
+    "<p>\n"
+    "  If you want to allow requests to <code>$host</code> without making it the primary"
+    " domain name for your Mastodon instance, add it to the"
+    " <code>ALTERNATE_DOMAINS</code> environment variable.\n"
+    "</p>\n"
+    "\n"
+    "</div>\n"
+    "</div>\n"
+    "</body>\n"
+    "</html>\n"
+)
+
+
+# What ActiveSupport's to_json and ERB::Util.json_escape write for these in a JSON string.
+_JSON_ESCAPES = {
+    ">": "\\u003e",
+    "<": "\\u003c",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def _day(timestamp: float) -> str:
@@ -1497,6 +1639,39 @@ class MastodonEmulator(Emulator):
         ]
 
     # -- plumbing --------------------------------------------------------------------------
+
+    def _dispatch(self, request: httpx.Request) -> httpx.Response:
+        # HostAuthorization is the first of Rails' middlewares: before Rack::Attack's
+        # throttles and the routes.
+        blocked = self._blocked_host(request)
+        return blocked if blocked is not None else super()._dispatch(request)
+
+    def _blocked_host(self, request: httpx.Request) -> httpx.Response | None:
+        """Mastodon's 403 page for a request that came in over the socket by a Host that is
+        none of the instance's names (1_hosts.rb: ``config.hosts`` holds LOCAL_DOMAIN,
+        WEB_DOMAIN and ALTERNATE_DOMAINS, ``/health`` exempt); ``None`` to answer it.
+
+        The emulator's names are those of its socket: ``127.0.0.1``, ``localhost`` and
+        ``[::1]`` with its port, and the host of `base_url`. A request answered in-process
+        has no socket and takes any name (see `_domain`)."""
+        port = served_port(request)
+        given = request.headers.get("host")
+        if port is None or given is None or request.url.path == "/health":
+            return None
+        given = given.strip()
+        names = {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+        names.add(self._base_url.partition("://")[2].lower())
+        if given.lower() in names:
+            return None
+        # Rack's request.host: the name without its port.
+        host = re.sub(r":\d*\Z", "", given)
+        script = json.dumps(host, ensure_ascii=False)
+        for char, escaped in _JSON_ESCAPES.items():
+            script = script.replace(char, escaped)
+        page = _BLOCKED_HOST_PAGE.substitute(
+            title=html.escape(host).replace("&#x27;", "&#39;"), script=script, host=host
+        )
+        return self.html(page, 403)
 
     def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
         """Mastodon's error body: ``{"error": message}``."""

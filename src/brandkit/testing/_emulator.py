@@ -880,7 +880,8 @@ class Emulator:
         """
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("emulators only listen on loopback")
-        server = _Server((host, port), _handler_class(self))
+        server_class = _Server6 if host == "::1" else _Server
+        server = server_class((host, port), _handler_class(self))
         # A short poll interval makes shutdown() return in milliseconds, not half a second.
         thread = threading.Thread(
             target=server.serve_forever,
@@ -890,7 +891,8 @@ class Emulator:
         thread.daemon = True
         thread.start()
         previous = self._base_url
-        self._base_url = f"http://{host}:{server.server_address[1]}"
+        name = f"[{host}]" if host == "::1" else host
+        self._base_url = f"http://{name}:{server.server_address[1]}"
         try:
             yield self._base_url
         except BaseException as exc:
@@ -931,6 +933,10 @@ class _Server(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
             return
         super().handle_error(request, client_address)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class _BadBody(Exception):

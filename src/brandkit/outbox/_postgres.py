@@ -333,8 +333,8 @@ class PostgresOutbox(Outbox):
         self.accounts_per_claim = accounts_per_claim
         self.channel = f"{prefix}outbox"
         self._t = {name: f"{prefix}outbox_{name}" for name in ("deliveries", "events", "accounts")}
-        # The lock under which `insert_once` writes (see `_insert_once_in`); the prefix keeps
-        # outboxes that share a database apart.
+        # The lock under which `insert_once` and a new account's row are written (see
+        # `_insert_once_in`, `_insert`); the prefix keeps outboxes that share a database apart.
         digest = hashlib.blake2b(f"brandkit-insert-once:{prefix}".encode(), digest_size=8)
         self._insert_key = int.from_bytes(digest.digest(), "big", signed=True)
         self._lock = threading.RLock()
@@ -664,9 +664,19 @@ class PostgresOutbox(Outbox):
             (*columns, lease_owner, lease_until, delivery.id),
         )
         self._hold(delivery.id, lease_owner)
+        a = self._t["accounts"]
+        # A new account's row is written under the outbox's insert lock (`_insert_once_in`'s),
+        # held to commit: an insert waits for another transaction's uncommitted row, so two
+        # adding the same new accounts in opposite orders (or an add and an insert_once) each
+        # waited for the other's and PostgreSQL aborted one (an OutboxConflict). Under the
+        # one lock no transaction holds a new row another needs; a committed row takes none.
         db.execute(
-            f"INSERT INTO {self._t['accounts']} (account) VALUES (%s) "  # noqa: S608
-            "ON CONFLICT DO NOTHING",
+            "SELECT pg_advisory_xact_lock(%s) "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {a} WHERE account = %s)",
+            (self._insert_key, delivery.account),
+        )
+        db.execute(
+            f"INSERT INTO {a} (account) VALUES (%s) ON CONFLICT DO NOTHING",  # noqa: S608
             (delivery.account,),
         )
         if delivery.status is DeliveryStatus.PENDING:

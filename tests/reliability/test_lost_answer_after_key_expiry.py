@@ -89,3 +89,53 @@ def test_a_lost_create_tried_after_its_key_expired_is_found_not_posted_again(
         assert again.ids == [p["id"] for p in mastodon.posts]
         # Found by reading the account's statuses back, after the key probe found nothing.
         assert mastodon.count("GET", r"/api/v1/accounts/[^/]+/statuses") >= 1
+
+
+# How far the instance's clock is behind the posting host's (negative: ahead of it).
+SKEWS = [timedelta(minutes=12), timedelta(minutes=20), timedelta(minutes=-20)]
+
+
+@pytest.mark.parametrize("another_host", [False, True])
+@pytest.mark.parametrize("behind", SKEWS)
+@pytest.mark.parametrize(
+    "later", [timedelta(minutes=55), timedelta(minutes=65), timedelta(hours=3)]
+)
+def test_a_lost_create_is_not_posted_again_whatever_the_clocks_say(
+    mastodon: MastodonEmulator,
+    tmp_path: Path,
+    behind: timedelta,
+    later: timedelta,
+    another_host: bool,
+) -> None:
+    """The key is stamped by the clock of the host that made it: one ahead of the instance
+    made it look younger than it was, so past Mastodon's hour its "unknown key" was trusted
+    (or the read-back started after the status) and the part was posted a second time. The
+    retry may come from another host, whose clock agrees with the instance's."""
+    mastodon.clock.advance(-behind)
+    # Made after the clock moved: Mastodon's ids follow its clock, and the emulator's never
+    # go back below an id it gave.
+    account = mastodon.account()
+    clock = Clock()
+    with Outbox(str(tmp_path / "brandkit.db"), clock=clock) as box:
+        box.add(Post(text=TEXT), account)
+        client = AsyncClient(outbox=box, retry=QUICK, clock=clock)
+        client._core.adapter_for(account).clock = lambda: clock.now.timestamp()  # type: ignore[attr-defined]
+        mastodon.fault(method="POST", path=STATUSES, drop="after", times=50)
+        with Worker(box, [account], client=client, clock=clock) as worker:
+            (first,) = worker.run_once()
+        assert first.status is DeliveryStatus.UNKNOWN, first.error
+        assert len(mastodon.posts) == 1  # the create landed, its answer was lost
+        mastodon.clear_faults()
+
+        mastodon.clock.advance(later)
+        clock.now += later
+        client = AsyncClient(outbox=box, retry=QUICK, clock=clock)
+        # The same host, or one whose clock is the instance's.
+        offset = -behind if another_host else timedelta(0)
+        client._core.adapter_for(account).clock = lambda: (clock.now + offset).timestamp()  # type: ignore[attr-defined]
+        with Worker(box, [account], client=client, clock=clock) as worker:
+            (again,) = worker.run_once()
+
+    assert again.status is DeliveryStatus.SENT, again.error
+    assert len(mastodon.posts) == 1, [p["content"] for p in mastodon.posts]
+    assert again.ids == [mastodon.posts[0]["id"]]

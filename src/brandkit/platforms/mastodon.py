@@ -111,6 +111,13 @@ _MEDIA_REUSE_FOR = 12 * 3600.0
 with it: Mastodon removes uploads no status took once they are a day old
 (``Vacuum::MediaAttachmentsVacuum::TTL``), so older ones are uploaded afresh."""
 _CLOCK_SLACK = timedelta(minutes=10)
+# A key is stamped by the clock of the host that made it. When its create is sent with a
+# stamp this far past the instance's clock (the host's clock runs ahead), how far is kept
+# with the part (`ThreadContext.progress`, under this name) for `find_part`, on any host.
+_STAMP_AHEAD = "key_stamp_ahead"
+_STAMP_AHEAD_KEPT = timedelta(minutes=1)
+# More than any clock can be wrong by: a larger value read back is not one brandkit wrote.
+_STAMP_AHEAD_MAX = timedelta(days=366)
 
 _PROBE_LENGTH = 100_001
 # The longest probe find_part sends: an instance whose limit is past it (one that means "no
@@ -463,6 +470,9 @@ class MastodonAdapter(Adapter):
         self._account_id: str | None = None
         self._batch_lookup = True
         self.clock: Callable[[], float] = time.time
+        # How far this machine's clock is ahead of the instance's, as of the last answer
+        # that carried a Date (None before one).
+        self._ahead: timedelta | None = None
         # Media uploaded for a part whose create has not succeeded yet, by the part's key,
         # with when their upload began: a repeated publish_part reuses them instead of
         # uploading again, while the instance keeps them.
@@ -514,6 +524,7 @@ class MastodonAdapter(Adapter):
                 self._request("GET", "/api/v1/instance"), idempotent=True, bucket="api"
             )
         instance = self.parse(response, _Instance)
+        self._saw_date(response)
         self._caps = _capabilities(instance)
         self._version = instance.version
         self._version_checked = int(datetime.now(UTC).timestamp())
@@ -537,6 +548,7 @@ class MastodonAdapter(Adapter):
         media_ids = yield from self._part_media(part, thread)
         if media_ids:
             body["media_ids"] = list(media_ids)
+        self._keep_stamp_ahead(thread)
         try:
             response = yield Send(
                 self._request(
@@ -553,10 +565,30 @@ class MastodonAdapter(Adapter):
             self._uploaded.pop(thread.key)
             raise
         self._uploaded.pop(thread.key)
+        self._saw_date(response)
         if status.account is not None:
             # Who we are, for free: the inbox tells replies to us from other mentions by it.
             self._account_id = status.account.id
         return _ref(part.index, status)
+
+    def _saw_date(self, response: httpx.Response) -> None:
+        """Note how far this machine's clock is ahead of the instance's ``Date``."""
+        date = _date(response)
+        if date is not None:
+            self._ahead = datetime.fromtimestamp(self.clock(), UTC) - date
+
+    def _keep_stamp_ahead(self, thread: ThreadContext) -> None:
+        """Before the part's create leaves: when its key's stamp is past the instance's
+        clock (the host that made it runs ahead), keep by how much with the part, the most
+        of every attempt. `find_part` takes the key's time back by it, on any host."""
+        started = tid_time(thread.key)
+        if started is None or self._ahead is None:
+            return
+        instance_now = datetime.fromtimestamp(self.clock(), UTC) - self._ahead
+        ahead = min(started - instance_now, _STAMP_AHEAD_MAX)
+        ahead = max(ahead, _stamp_ahead(thread))
+        if ahead > _STAMP_AHEAD_KEPT:
+            thread.progress[_STAMP_AHEAD] = str(int(ahead.total_seconds()) + 1)
 
     def _status_body(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
@@ -641,9 +673,12 @@ class MastodonAdapter(Adapter):
         and refuses the text otherwise. Mastodon forgets keys after an hour, so unless the
         key (a TID) was made clearly within that hour by the server's clock, the account's
         statuses since the attempt are also read back and matched on reply target, content
-        warning, text and media count. An instance whose limit is a million characters or
-        more gets no probe (it would be megabytes, or gigabytes): its statuses are read back
-        whatever the key's age.
+        warning, text and media count. The key's time is taken back by however far the
+        clock that stamped it was ahead of the instance's when its create was sent (kept
+        with the part), and by how far this machine's clock is ahead of it now, so that no
+        clock running ahead makes an old key look young. An instance whose limit is a
+        million characters or more gets no probe (it would be megabytes, or gigabytes): its
+        statuses are read back whatever the key's age.
 
         Raises:
             PlatformError: the instance could not be asked.
@@ -655,6 +690,7 @@ class MastodonAdapter(Adapter):
             bucket="api",
         )
         self._account_id = self.parse(response, _Me).id
+        self._saw_date(response)
         now = server_time(response)
         limit = int(caps.text_options.get("max_characters", 500))
         probed = limit < _MAX_PROBE_LENGTH
@@ -663,6 +699,12 @@ class MastodonAdapter(Adapter):
             if found is not None:
                 return found
         started = tid_time(thread.key)
+        if started is not None:
+            # A stamp ahead of the instance's clock makes the key look younger than it is:
+            # trusted past Mastodon's hour, or read back from after the status, the part
+            # was posted twice. Taking back too much only reads back more.
+            ahead = max(_stamp_ahead(thread), self._ahead or timedelta(0))
+            started -= min(ahead, _STAMP_AHEAD_MAX)
         if probed and started is not None and -_CLOCK_SLACK < now - started < _KEY_TRUSTED_FOR:
             return None  # the key is still remembered, so the server's answer is the truth
         # A key's time in the future means a clock went wrong: do not bound the read-back.
@@ -1684,16 +1726,29 @@ def rate_limit_reset(response: httpx.Response) -> datetime | None:
 
 def server_time(response: httpx.Response) -> datetime:
     """The server's clock from the ``Date`` header, else this machine's."""
+    return _date(response) or datetime.now(UTC)
+
+
+def _date(response: httpx.Response) -> datetime | None:
+    """The ``Date`` header (None when missing or unreadable)."""
     value = _header(response, "date")
     if value:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            pass
-        else:
-            if when.tzinfo is not None:
-                return when.astimezone(UTC)
-    return datetime.now(UTC)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if when.tzinfo is not None:
+            return when.astimezone(UTC)
+    return None
+
+
+def _stamp_ahead(thread: ThreadContext) -> timedelta:
+    """How far the part's key was stamped past the instance's clock (`_STAMP_AHEAD`), as
+    kept with the part; zero when none is kept or the value is not one brandkit wrote."""
+    value = thread.progress.get(_STAMP_AHEAD, "")
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        return timedelta(0)
+    return min(timedelta(seconds=int(value)), _STAMP_AHEAD_MAX)
 
 
 def _idempotency_key(response: httpx.Response) -> str | None:

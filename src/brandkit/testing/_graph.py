@@ -96,6 +96,7 @@ __all__ = [
     "GraphEmulator",
     "GraphError",
     "MediaFetchingEmulator",
+    "NodeFields",
     "Published",
     "Token",
     "graph_time",
@@ -222,6 +223,42 @@ def graph_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
+def _renders_every_comment(
+    spec: str, names: frozenset[str], default: str, nesting: frozenset[str]
+) -> bool:
+    """Whether every comment renders with the field list ``spec`` without a refusal, and
+    shows its own ``id``: it parses, names only the comment fields ``names`` (``nesting``
+    those rendering comments with their own nested list, checked so in turn, ``default``
+    when it is empty; any other with a nested list or modifiers fails the check), gives
+    no other field the name ``id`` (``.as(id)``), and sets no nested edge a cursor (whose
+    comment may be gone) or a ``limit`` that is no number. What passes fails for no
+    comment; what does not may fail for some, or for none."""
+    try:
+        parsed = parse_fields(spec)
+    except GraphError:
+        return False
+    for field in parsed:
+        if field.name not in names:
+            return False
+        if field.name != "id" and field.modifiers.get("as", field.name) == "id":
+            return False
+        if field.name not in nesting:
+            # A field not known to nest may still render more (with a nested list or
+            # modifiers): only a plain one is surely safe.
+            if field.subfields or set(field.modifiers) - {"as"}:
+                return False
+            continue
+        if "after" in field.modifiers or "before" in field.modifiers:
+            return False
+        try:
+            _limit(field.modifiers.get("limit"))
+        except GraphError:
+            return False
+        if not _renders_every_comment(field.subfields or default, names, default, nesting):
+            return False
+    return True
+
+
 def no_field(name: str, node_type: str) -> GraphError:
     """Meta's refusal of a field the node type does not have (code 100)."""
     return GraphError(
@@ -231,6 +268,21 @@ def no_field(name: str, node_type: str) -> GraphError:
 
 OMIT: Any = object()
 """A field getter's answer for "leave the field out" (Meta omits empty optional fields)."""
+
+
+@attrs.frozen
+class NodeFields:
+    """What a node answers ``fields=`` with (`render_fields`).
+
+    Attributes:
+        getters: each field's getter, by name.
+        default: the fields answered when none are asked.
+        node_type: Graph's name of the node's type (for the refusal of a field it lacks).
+    """
+
+    getters: Mapping[str, Callable[[Field], Any]]
+    default: str
+    node_type: str
 
 
 def render_fields(
@@ -438,6 +490,10 @@ class GraphEmulator(Emulator):
     choice)."""
     engagement_kinds: ClassVar[tuple[str, ...]] = ()
     """What `engage` adds to (``reactions``, ``likes``, ``saved``, ...)."""
+    comment_nesting: ClassVar[frozenset[str]] = frozenset()
+    """The comment fields whose answer renders comments with the field's nested list (a
+    reply's parent, a comment's replies); a comment field with a nested list or modifiers
+    that is not named here makes an edge render every comment (`_comment_render`)."""
     unsupported_kind: ClassVar[str] = "GraphMethodException"
     """The error ``type`` of "Unsupported get/post/delete request" refusals."""
     unsupported_tail: ClassVar[str] = (
@@ -712,9 +768,18 @@ class GraphEmulator(Emulator):
             return comment
         return self._comments[comment.parent]
 
-    def comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
-        """A comment's answer to ``fields=`` (platforms with comments override it)."""
+    def comment_getters(self, c: Comment) -> NodeFields:
+        """A comment's fields (platforms with comments override it)."""
         raise NotImplementedError
+
+    def comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
+        """A comment's answer to ``fields=`` (`comment_getters`).
+
+        Raises:
+            GraphError: a field comments do not have, or broken syntax (code 100).
+        """
+        node = self.comment_getters(c)
+        return render_fields(fields, node.default, node.getters, node.node_type, c.id)
 
     def comments_page(
         self, request: httpx.Request, items: list[Comment], params: Mapping[str, Any]
@@ -726,7 +791,11 @@ class GraphEmulator(Emulator):
             GraphError: a bad ``limit`` or cursor, or a field comments do not have (code 100).
         """
         fields = params.get("fields")
-        return self.page_of(request, [self.comment_fields(c, fields) for c in items], params)
+        render = self._comment_render(items, fields)
+        if render is None:
+            rendered = [self.comment_fields(c, fields) for c in items]
+            return self.page_of(request, rendered, params)
+        return self.page_of(request, items, params, render=render)
 
     def comment_edge(self, node: str, edge: str, items: list[Comment], f: Field) -> dict[str, Any]:
         """A comments edge expanded in a node's ``fields`` (see `nested_edge`), each comment
@@ -735,8 +804,28 @@ class GraphEmulator(Emulator):
         Raises:
             GraphError: a bad ``limit`` or cursor, or a field comments do not have (code 100).
         """
-        rendered = [self.comment_fields(c, f.subfields) for c in items]
-        return self.nested_edge(node, edge, rendered, f)
+        render = self._comment_render(items, f.subfields)
+        if render is None:
+            rendered = [self.comment_fields(c, f.subfields) for c in items]
+            return self.nested_edge(node, edge, rendered, f)
+        return self.nested_edge(node, edge, items, f, render=render)
+
+    def _comment_render(
+        self, items: list[Comment], fields: str | None
+    ) -> Callable[[Comment], dict[str, Any]] | None:
+        """`comment_fields` with ``fields``, for an edge of ``items`` to render the comments
+        of the page it answers alone; ``None`` when that could answer otherwise than
+        rendering every comment first: when rendering some comment may fail (Graph then
+        answers the first failure, whatever the page), or a comment's answer may show
+        another ``id`` than its own (a cursor names its item by the ``id`` shown)."""
+        if not items:
+            return None
+        node = self.comment_getters(items[0])
+        if not _renders_every_comment(
+            fields or node.default, frozenset(node.getters), node.default, self.comment_nesting
+        ):
+            return None
+        return lambda c: self.comment_fields(c, fields)
 
     def comment_owner(self, object_id: str) -> str | None:
         """The account (Page, Instagram user) owning a live post that takes comments
@@ -1130,15 +1219,17 @@ class GraphEmulator(Emulator):
     def page_of(
         self,
         request: httpx.Request,
-        items: list[dict[str, Any]],
+        items: list[Any],
         params: Mapping[str, Any],
         *,
         most: int = 100,
         links: Collection[str] = ("next", "previous"),
+        render: Callable[[Any], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """One page of an edge read at its own address, with Meta's ``paging`` (see
-        `edge_page`, which writes the ``links`` named); ``limit`` (at most ``most``, the
-        edge's largest page), ``after`` and ``before`` come from ``params``.
+        `edge_page`, which writes the ``links`` named and shows the page's items through
+        ``render``); ``limit`` (at most ``most``, the edge's largest page), ``after`` and
+        ``before`` come from ``params``.
 
         Raises:
             GraphError: a ``limit`` that is no number, or a cursor the emulator did not make
@@ -1153,6 +1244,7 @@ class GraphEmulator(Emulator):
             before=params.get("before"),
             query=query,
             links=links,
+            render=render,
         )
 
     def listing(
@@ -1179,13 +1271,15 @@ class GraphEmulator(Emulator):
         self,
         node: str,
         edge: str,
-        items: list[dict[str, Any]],
+        items: list[Any],
         field: Field,
+        *,
+        render: Callable[[Any], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """One page of an edge expanded inside a node's ``fields``
         (``comments.limit(100).after(...){...}``): the same paging as at the edge's own
-        address, whose ``paging.next`` it points to; ``limit(0)`` gives no items (for a
-        summary alone).
+        address, whose ``paging.next`` it points to (``render``: see `edge_page`);
+        ``limit(0)`` gives no items (for a summary alone).
 
         Raises:
             GraphError: a bad ``limit`` or cursor (code 100).
@@ -1207,6 +1301,7 @@ class GraphEmulator(Emulator):
             after=modifiers.get("after"),
             before=modifiers.get("before"),
             query=query,
+            render=render,
         )
 
     def paging_link(self, path: str, query: Mapping[str, str], cursor: tuple[str, str]) -> str:
@@ -1255,7 +1350,9 @@ class GraphEmulator(Emulator):
         "will be invalidated if the item is deleted or removed": one whose item is no
         longer in ``items`` is refused as a cursor Graph cannot read, so the client reads
         the edge again rather than page on from a place that is gone. ``render`` makes
-        what ``data`` shows of the page's items (``None``: the items as they are).
+        what ``data`` shows of the page's items (``None``: the items as they are), each
+        showing its own ``id`` (an item's cursor is found by its ``id`` attribute then,
+        without rendering the items off the page).
 
         Raises:
             GraphError: a cursor the emulator did not make, or one whose item is gone
@@ -1274,10 +1371,10 @@ class GraphEmulator(Emulator):
             else:
                 start, end = 0, limit
         elif after:
-            start = self._position(str(after), items) + 1
+            start = self._position(str(after), items, render is not None) + 1
             end = start + limit
         elif before:
-            end = self._position(str(before), items)
+            end = self._position(str(before), items, render is not None)
             start = max(0, end - limit)
         else:
             start, end = 0, limit
@@ -1301,9 +1398,10 @@ class GraphEmulator(Emulator):
         return out
 
     @staticmethod
-    def _position(cursor: str, items: list[dict[str, Any]]) -> int:
-        """Where a cursor stands: at its item (found by id, wherever it is now), or, for an
-        item with no id, at the position it was made at.
+    def _position(cursor: str, items: list[Any], by_attribute: bool = False) -> int:
+        """Where a cursor stands: at its item (found by id, wherever it is now: the ``id``
+        of a rendered item, or with ``by_attribute`` its ``id`` attribute), or, for an item
+        with no id, at the position it was made at.
 
         Raises:
             GraphError: not a cursor the emulator made, or its item is gone (code 100).
@@ -1316,7 +1414,10 @@ class GraphEmulator(Emulator):
         if not item_id:
             return index
         for i, item in enumerate(items):
-            if isinstance(item, dict) and str(item.get("id")) == item_id:
+            if by_attribute:
+                if str(item.id) == item_id:
+                    return i
+            elif isinstance(item, dict) and str(item.get("id")) == item_id:
                 return i
         raise _invalid_cursor()
 

@@ -56,6 +56,7 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -75,6 +76,7 @@ from brandkit.testing._graph import (
     Field,
     GraphEmulator,
     GraphError,
+    NodeFields,
     Token,
     followers_at,
     graph_api,
@@ -236,6 +238,7 @@ class FacebookEmulator(GraphEmulator):
     )
     id_base: ClassVar[int] = 100_000_000_000_000
     engagement_kinds: ClassVar[tuple[str, ...]] = ("reactions", "comments", "shares", "views")
+    comment_nesting: ClassVar[frozenset[str]] = frozenset({"parent", "comments"})
 
     def __init__(
         self,
@@ -991,9 +994,10 @@ class FacebookEmulator(GraphEmulator):
             raise self.unsupported(verb, node)
         return comment
 
-    def comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
+    def comment_getters(self, c: Comment) -> NodeFields:
         page = self._pages[self._posts[c.on].page_id]
-        replies = self.thread(c.on, c.id)
+        # Looked up only when asked: it scans every comment, for each comment rendered.
+        replies = functools.cache(lambda: self.thread(c.on, c.id))
         permalink = (
             f"https://www.facebook.com/{page.username}/posts/{c.on.split('_', 1)[-1]}/"
             f"?comment_id={c.id.rsplit('_', 1)[-1]}"
@@ -1006,7 +1010,7 @@ class FacebookEmulator(GraphEmulator):
             "is_hidden": lambda f: c.hidden,
             "like_count": lambda f: int(c.liked),
             "user_likes": lambda f: c.liked,
-            "comment_count": lambda f: len(replies),
+            "comment_count": lambda f: len(replies()),
             "parent": lambda f: (
                 self.comment_fields(self._comments[c.parent], f.subfields)
                 if c.parent is not None
@@ -1032,10 +1036,10 @@ class FacebookEmulator(GraphEmulator):
             "admin_creator": lambda f: OMIT,
             # The replies, paged like any edge expanded in fields; left out when none.
             "comments": lambda f: (
-                self.comment_edge(c.id, "comments", replies, f) if replies else OMIT
+                self.comment_edge(c.id, "comments", replies(), f) if replies() else OMIT
             ),
         }
-        return render_fields(fields, "created_time,from,message,id", getters, "Comment", c.id)
+        return NodeFields(getters, "created_time,from,message,id", "Comment")
 
     @route("GET", rf"/{VERSION}/{NODE}/comments")
     @graph_api()

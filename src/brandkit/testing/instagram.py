@@ -89,6 +89,7 @@ from brandkit.testing._graph import (
     Field,
     GraphError,
     MediaFetchingEmulator,
+    NodeFields,
     Published,
     Token,
     User,
@@ -196,6 +197,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     """
 
     platform: ClassVar[str] = "instagram"
+    comment_nesting: ClassVar[frozenset[str]] = frozenset({"replies"})
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/v\d+\.\d+/\d+/media_publish")
     reply_route: ClassVar[tuple[str, str] | None] = ("POST", r"/v\d+\.\d+/\d+/replies")
     usage_type: ClassVar[str | None] = "instagram"
@@ -667,7 +669,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             raise self.unsupported(verb, node)
         return comment
 
-    def comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
+    def comment_getters(self, c: Comment) -> NodeFields:
         media = self._posts[c.on]
         getters: dict[str, Callable[[Field], Any]] = {
             "id": lambda f: c.id,
@@ -685,7 +687,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             "legacy_instagram_comment_id": lambda f: OMIT,
             "replies": lambda f: self._nested(c.id, "replies", self.thread(c.on, c.id), f),
         }
-        return render_fields(fields, "id,text,timestamp", getters, "IGComment", c.id)
+        return NodeFields(getters, "id,text,timestamp", "IGComment")
 
     def _nested(self, node: str, edge: str, items: list[Comment], f: Field) -> Any:
         """An edge of comments expanded in ``fields`` (left out when empty, as Meta does)."""

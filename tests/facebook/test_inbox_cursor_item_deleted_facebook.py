@@ -136,3 +136,31 @@ def test_another_code_100_on_the_cursor_is_raised_at_once(
         reads, _ = follow(client, account, first.cursor)
         got = Counter([m.text for m in first.messages] + [t for r in reads for t in r])
         assert got == Counter(f"new {i}" for i in range(23))
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_metas_invalid_cursors_code_reads_again_from_the_first_page(
+    emu: FacebookEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Code 2642 ("Invalid cursors values", Meta's code for a cursor it cannot read in its
+    Marketing API references) is taken as an invalidated cursor too: the edge is read again
+    from its first page, every comment once. Before, only code 100 was, and 2642 failed
+    every later read of the account's inbox."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Giveaway!"), account)
+        cursor = client.inbox(account).cursor
+        for i in range(23):
+            emu.clock.advance(1)
+            emu.audience(f"fan{i % 3}").comment(d.ids[0], f"new {i}")
+        first = client.inbox(account, since=cursor)
+        assert first.more
+        message = "(#2642) Invalid cursors values"
+        body = {"error": {"message": message, "type": "OAuthException", "code": 2642}}
+        refusal = emu.fault(method="GET", path=r".*/comments", status=400, body=body)
+        with caplog.at_level(logging.WARNING, logger="brandkit.platforms._graph"):
+            reads, _ = follow(client, account, first.cursor)
+        assert refusal.times == 0
+        assert [r for r in caplog.records if "paging cursor" in r.getMessage()]
+        got = Counter([m.text for m in first.messages] + [t for r in reads for t in r])
+        assert got == Counter(f"new {i}" for i in range(23))

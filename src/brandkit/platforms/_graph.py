@@ -1013,14 +1013,22 @@ def gone(response: httpx.Response) -> bool:
     return err.get("code") == 100 and err.get("error_subcode") == _GONE_SUBCODE
 
 
+# Meta's own code for a cursor it cannot read ("Invalid cursors values"), in the error
+# tables of its Marketing API references; the Graph edges' answers seen in the wild are
+# code 100 naming the cursor.
+_CURSORS_CODE = 2642
+
+
 def stale_cursor(response: httpx.Response) -> bool:
     """Whether Meta refused a request as it refuses a paging cursor it cannot read (400,
-    code 100 with no subcode, its message naming the cursor: "(#100) Invalid cursor"), as
-    it does a cursor whose item was deleted or removed (Graph API, Paginated Results: such
-    cursors are invalidated)."""
+    code 100 with no subcode, its message naming the cursor: "(#100) Invalid cursor"; or
+    code 2642, "Invalid cursors values"), as it does a cursor whose item was deleted or
+    removed (Graph API, Paginated Results: such cursors are invalidated)."""
     if response.status_code != 400:
         return False
     err = graph_error(response)
+    if err.get("code") == _CURSORS_CODE:
+        return True
     if err.get("code") != 100 or err.get("error_subcode") is not None:
         return False
     # Code 100 without a subcode is Graph's refusal of any parameter (a field the node does

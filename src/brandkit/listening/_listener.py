@@ -879,6 +879,7 @@ class Listener:
         # so the posts new to the query are read first, outside it.
         with self._reading() as db:
             known, _ = _hits(db, watched.name, messages)
+            messages = _answering_originals(db, messages)
         labels = self._labels(watched, [m for m in messages if (m.platform, m.id) not in known])
         now = self.clock()
         with self._tx() as db:
@@ -1330,6 +1331,83 @@ def _hits(
                 known = stored.get((p, post))
                 stored[(p, post)] = key if known is None else min(known, key)
     return mine, stored
+
+
+# X lets an author edit a post for a limited time after writing it (30 minutes in X's help and
+# the emulator; an hour is said too): an edit's
+# original was written at most this long before it. Taken wide, a margin costs only rows read.
+_X_EDIT_WINDOW_US = 2 * 3600 * 1_000_000
+# The most edited X messages one window's look-up reads (a page's windows overlap, so each is
+# read once per page): past it, a version is left as X named it.
+_MAX_EDITED_READ = 5000
+# The longest edit chain read off a stored post (X: 6 versions).
+_MAX_CHAIN = 16
+
+
+def _chain(message: Message) -> tuple[str, ...]:
+    """The ids of the versions of ``message`` other than the original's it keeps, as its
+    last read said: X's newest (``extra["latest"]``) and the post's
+    ``edit_history_tweet_ids``."""
+    latest = message.extra.get("latest")
+    if not isinstance(latest, str):
+        return ()
+    history = message.raw.get("edit_history_tweet_ids")
+    ids = [*(history if isinstance(history, list) else ())[:_MAX_CHAIN], latest]
+    return tuple(v for v in ids if isinstance(v, str) and v.isdigit() and v != message.id)
+
+
+def _answering_originals(db: sqlite3.Connection, messages: list[Message]) -> list[Message]:
+    """``messages`` with each X reply's or quote's ``in_reply_to`` the original's id of the
+    version it names, where the store holds that post with its edit chain.
+
+    X names the version a post answers (``referenced_tweets``), after an edit not the id
+    its message keeps (the original's): the search maps it when it read the parent too, and
+    asking X would be one more billed read per post. An edited post is stored with the time
+    its original was written (``created_at``), at most X's edit window before the version's
+    snowflake time: the look-up reads the edited X messages of those windows, on the
+    store's time index, with no request."""
+    from brandkit.platforms.x import SNOWFLAKE_EPOCH_MS
+
+    ours = {m.id for m in messages if m.platform == "x"}
+    asked: dict[str, int] = {}
+    for m in messages:
+        v = m.in_reply_to
+        if m.platform == "x" and v and v not in ours and v.isdigit() and len(v) <= 19:
+            # The version's time, in microseconds since 1970 (a snowflake keeps milliseconds).
+            asked[v] = ((int(v) >> 22) + SNOWFLAKE_EPOCH_MS) * 1000
+    if not asked:
+        return messages
+    # Each version's window, merged where they overlap: each row read once per page.
+    spans: list[list[int]] = []
+    for t in sorted(asked.values()):
+        lo, hi = t - _X_EDIT_WINDOW_US, t + 1000
+        if spans and lo <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], hi)
+        else:
+            spans.append([lo, hi])
+    originals: dict[str, str] = {}
+    for lo, hi in spans:
+        rows = db.execute(
+            "SELECT data, key FROM inbox_messages WHERE created_at >= ? AND created_at <= ? "
+            "AND platform = 'x' AND edited_at IS NOT NULL LIMIT ?",
+            (lo, hi, _MAX_EDITED_READ),
+        ).fetchall()
+        for data, key in rows:
+            try:
+                stored = _message(data, key)
+            except BrandkitError:
+                continue  # a damaged row says nothing of whose version this is
+            for version in _chain(stored):
+                if version in asked:
+                    originals.setdefault(version, stored.id)
+    if not originals:
+        return messages
+    return [
+        attrs.evolve(m, in_reply_to=originals[m.in_reply_to])
+        if m.platform == "x" and m.in_reply_to in originals
+        else m
+        for m in messages
+    ]
 
 
 def _smallest_page(account: Account) -> int:

@@ -1,0 +1,76 @@
+"""A reply or quote that a listening query finds names the version of the post it answers
+(X's ``referenced_tweets``); once that post is edited, the version is not the id its message
+keeps (the original's). When an earlier run stored the edited post, its edit chain is in the
+store: the reply names the original, with no request more. Over the X emulator on 127.0.0.1
+and a SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from brandkit import Client, Query
+from brandkit.listening import Listener
+from brandkit.testing.x import XEmulator
+from tests.listening.test_listener_emulated import FAST, Counting
+
+
+def test_a_reply_found_later_names_the_original_an_earlier_run_stored(tmp_path: Path) -> None:
+    """Run 1 finds an edited post (its newest version, with its chain); run 2 finds a reply
+    and a quote to that version, and nothing else: both name the original, each run made
+    one request and X billed only the posts found."""
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    first = emu.audience("fan").post("kopi at the shop is great", lang="en")
+    emu.clock.advance(60)
+    newest = emu.edit(first, "kopi at the shop is great, but served cold")
+    transport = Counting(emu.transport())
+    with (
+        Listener(tmp_path / "listening.db") as listener,
+        Client(http=httpx.Client(transport=transport), retry=FAST) as c,
+    ):
+        listener.watch("kopi", Query(any=["kopi"]), accounts=[brand])
+        (one,) = listener.sync(c, force=True)
+        emu.clock.advance(60)
+        reply = emu.audience("pal").reply(newest, "kopi should be hot")
+        quote = emu.audience("critic").quote(newest, "kopi served cold, again")
+        (two,) = listener.sync(c, force=True)
+        found = {m.id: m for m in listener.messages("kopi")}
+    assert (one.found, two.found) == (1, 2) and (one.requests, two.requests) == (1, 1)
+    assert emu.posts_read == 3 and len(transport.paths) == 2
+    assert found[first].extra["latest"] == newest
+    assert (found[reply].in_reply_to, found[quote].in_reply_to) == (first, first)
+
+
+def test_a_file_reopened_still_knows_the_chain(tmp_path: Path) -> None:
+    """The chain is kept in the file, not in the listener: another process (a cron run)
+    that opens it maps the version too. A reply to a post no run found keeps the version
+    X names (nothing in the store says whose it is)."""
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    first = emu.audience("fan").post("kopi here", lang="en")
+    emu.clock.advance(60)
+    newest = emu.edit(first, "kopi here, cold")
+    other = emu.audience("fan2").post("the shop", lang="en")
+    emu.clock.advance(60)
+    other_new = emu.edit(other, "the shop, closed")
+    path = tmp_path / "listening.db"
+    with (
+        Listener(path) as listener,
+        Client(retry=FAST, http=httpx.Client(transport=emu.transport())) as c,
+    ):
+        listener.watch("kopi", Query(any=["kopi"]), accounts=[brand])
+        listener.sync(c, force=True)
+    emu.clock.advance(60)
+    reply = emu.audience("pal").reply(newest, "kopi should be hot")
+    stray = emu.audience("pal2").reply(other_new, "kopi elsewhere")
+    with (
+        Listener(path) as listener,
+        Client(retry=FAST, http=httpx.Client(transport=emu.transport())) as c,
+    ):
+        (run,) = listener.sync(c, accounts=[brand], force=True)
+        found = {m.id: m for m in listener.messages("kopi")}
+    assert run.error is None and run.found == 2
+    assert found[reply].in_reply_to == first
+    assert found[stray].in_reply_to == other_new

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import attrs
 import httpx
 
 from brandkit.testing.x import XEmulator
@@ -100,3 +101,26 @@ def test_posts_are_listed_without_reading_every_post_again(served: Served) -> No
     assert len(listed[3]) == len(listed[0]) + 2000
     assert listed[3] == sorted(listed[3], key=int)
     assert many - few < 100, (few, many)
+
+
+def test_from_and_to_answer_as_reading_every_post_whatever_key_a_user_is_stored_under(
+    served: Served,
+) -> None:
+    """A post's author is the user stored under its ``author_id``, whatever that user's own
+    ``id``: a search by ``from:`` or ``to:`` finds it by that user's name, as a reading of
+    every post does, and not by the name of a copy stored under another key."""
+    emu, _counter, http = served
+    fan = emu.audience("fan")
+    said = fan.post("fan news")
+    reply = emu.audience("friend").reply(said, "nice news")
+    fan_id = emu.user("fan").id
+
+    def search(query: str) -> list[str]:
+        return ids(http.get("/2/tweets/search/recent", params={"query": query}))
+
+    emu.users["alias"] = attrs.evolve(emu.users[fan_id], username="alias")
+    assert (search("from:alias"), search("to:alias")) == ([], [])
+    assert (search("from:fan"), search("to:fan")) == ([said], [reply])
+    emu.users[fan_id] = attrs.evolve(emu.users[fan_id], id="999", username="renamed")
+    assert (search("from:renamed"), search("to:renamed")) == ([said], [reply])
+    assert (search("from:fan"), search("to:fan")) == ([], [])

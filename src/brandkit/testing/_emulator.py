@@ -19,11 +19,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 from urllib.parse import quote
 
 import attrs
@@ -125,6 +125,16 @@ class JsonTemplate:
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _T = TypeVar("_T")
+_V_co = TypeVar("_V_co", covariant=True)
+
+
+class Items(Protocol[_V_co]):
+    """What `ItemsIndex` reads of a dict: its size and its values in order (a mapping, or
+    a view of one whose values are its (key, value) pairs)."""
+
+    def __len__(self) -> int: ...
+
+    def values(self) -> Iterable[_V_co]: ...
 
 
 class WatchedDict(dict[_K, _V]):
@@ -232,7 +242,7 @@ class ItemsIndex(Generic[_T, _V]):
         self.value = make()
         self.seen: tuple[int, Any] = (0, changes())
 
-    def over(self, items: Mapping[Any, _V]) -> _T:
+    def over(self, items: Items[_V]) -> _T:
         """``value``, brought up to ``items``."""
         count, changes = self.seen
         if changes != self._changes() or count > len(items):

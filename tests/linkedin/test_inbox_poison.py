@@ -148,3 +148,29 @@ def test_a_comment_without_a_readable_time_or_urn_is_logged_once(
     assert stored == {good}
     (record,) = [r for r in caplog.records if r.name == LOGGER]
     assert "created.time" in record.getMessage()
+
+
+def test_a_comment_without_a_urn_liked_between_syncs_is_still_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Such a comment was known by a digest of its whole JSON, so each like it got (its
+    ``likesSummary``) made it a comment never met and logged it again at every sync: it is
+    known by what names it (its ``id``, actor, object and creation), which a like leaves."""
+    with (
+        caplog.at_level("WARNING", logger=LOGGER),
+        served_inbox(tmp_path) as (emu, client, inbox, account),
+    ):
+        (d,) = client.publish(Post(text="launch"), account)
+        bad = emu.audience("fan").comment(d.ids[0], "hello")
+        good = emu.audience("fan2").comment(d.ids[0], "hi")
+        with emu.lock:
+            emu._comments[bad].created_at = 1e20
+            emu._comments[bad].urn = 982451653  # type: ignore[assignment]
+        for i in range(3):
+            with emu.lock:
+                emu._reactions[(f"urn:li:person:liker{i}", 982451653)] = "LIKE"  # type: ignore[index]
+            assert inbox.sync(client, [account]).errors == {}
+        stored = {m.id for m in inbox.messages()}
+    assert stored == {good}
+    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    assert "created.time" in record.getMessage()

@@ -322,14 +322,34 @@ def _comment_urn(item: Mapping[str, Any]) -> object:
     return item.get("commentUrn") or item.get("id")
 
 
+# The fields that name a comment (or a post) whatever else of it changes: its ids, who wrote
+# it, what it is on, when. Its counts (likes, answers), text and edit time change.
+_NAMING = (
+    "commentUrn",
+    "$URN",
+    "id",
+    "actor",
+    "author",
+    "object",
+    "parentComment",
+    "created",
+    "createdAt",
+)
+
+
 def _skipped_key(item: Any, ident: Callable[[Mapping[str, Any]], object] = _comment_urn) -> str:
     """What the cursor knows a comment (or with ``ident`` `_post_id`, a post) brandkit
-    cannot read by: its URN where readable, else a digest of its JSON (which changes, and
-    has it logged once more, should LinkedIn change any of it)."""
+    cannot read by: its URN where readable, else a digest of the fields that name it
+    (`_NAMING`, as they come), so that a like or an answer (a count in its JSON) does not
+    make it one never met, logged again; with none of them, a digest of its whole JSON."""
     urn = ident(item) if isinstance(item, Mapping) else None
     if isinstance(urn, str) and len(urn) <= _MAX_KEY:
         return urn
-    text = json.dumps(item, sort_keys=True, default=str, separators=(",", ":"))
+    named: Any = item
+    if isinstance(item, Mapping):
+        fields = {k: item[k] for k in _NAMING if item.get(k) is not None}
+        named = {"named": fields} if fields else item
+    text = json.dumps(named, sort_keys=True, default=str, separators=(",", ":"))
     return "#" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from brandkit.testing import emulator
 from brandkit.testing.conformance import tiny_png
-from brandkit.testing.mastodon import MastodonEmulator, render_content, status_length
+from brandkit.testing.mastodon import MastodonEmulator, _Index, render_content, status_length
 from tests.mastodon.conftest import DATA, cassette, response_schema, schema_errors
 
 ISO6 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -508,9 +508,10 @@ def test_index_kept_in_step_with_posts_is_the_rebuilt_one(emu: MastodonEmulator,
             fan.reply(first, f"reply {step}")
         else:
             fan.quote(first, f"quote {step}")
-        kept = emu._indexed()
-        emu._index = None
-        assert kept == emu._indexed(), step
+        rebuilt = _Index()
+        for st in emu._statuses.values():
+            rebuilt.add(st)
+        assert emu._indexed() == rebuilt, step
     status = api.http.get(f"/api/v1/statuses/{first}").json()
     assert status["replies_count"] >= 2 and status["quotes_count"] >= 2
     api.http.delete(f"/api/v1/statuses/{first}")

@@ -6,6 +6,8 @@ localhost, with its port); in-process it answers any name. Over real HTTP on loo
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
@@ -66,3 +68,37 @@ def test_in_process_any_name_is_answered(emu: MastodonEmulator) -> None:
         answer = http.get("/api/v1/instance")
     assert answer.status_code == 200
     assert answer.json()["uri"] == "masto.example"
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "shown"),
+    [("evil.example", "evil.example"), ("{ours}, evil.example:81", "evil.example")],
+)
+def test_a_forwarded_host_not_its_own_is_blocked(
+    emu: MastodonEmulator, forwarded: str, shown: str
+) -> None:
+    """Rails checks the last name of X-Forwarded-Host as well as Host, and the page names
+    request.host, which is that forwarded name."""
+    with emu.serve() as url, httpx.Client(base_url=url, timeout=10) as http:
+        ours = url.partition("://")[2]
+        answer = http.get(
+            "/api/v1/instance", headers={"X-Forwarded-Host": forwarded.format(ours=ours)}
+        )
+        kept = http.get("/api/v1/instance", headers={"X-Forwarded-Host": f"evil.example,{ours}"})
+    assert answer.status_code == 403
+    assert f"<h1>Blocked host: {shown}</h1>" in answer.text
+    assert kept.status_code == 200
+
+
+def test_a_request_without_a_host_is_blocked(emu: MastodonEmulator) -> None:
+    """No Host is no allowed name; request.host is then Puma's default server name."""
+    with emu.serve() as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /api/v1/instance HTTP/1.1\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    head, _, page = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 403 ")
+    assert b"<h1>Blocked host: localhost</h1>" in page

@@ -853,9 +853,8 @@ class MastodonEmulator(Emulator):
         self._tokens: dict[str, _Token] = {}
         self._statuses: dict[str, _Status] = {}
         # The live statuses: takes in those made since the last read; made again when a
-        # status's indexed field is set (a delete, a parent deleted). None: made anew at
-        # the next read (tests compare it with one made from scratch).
-        self._index: ItemsIndex[_Index, _Status] | None = None
+        # status's indexed field is set (a delete, a parent deleted).
+        self._index = ItemsIndex(_Index, _Index.add, lambda: _Status.changes)
         # Memos for reads (a page of 80 notifications renders each account twice and
         # resolves every mention): users by (lowercase username, domain), rebuilt when a
         # user is added; each account's JSON less its counts, checked against the fields
@@ -1647,24 +1646,31 @@ class MastodonEmulator(Emulator):
         return blocked if blocked is not None else super()._dispatch(request)
 
     def _blocked_host(self, request: httpx.Request) -> httpx.Response | None:
-        """Mastodon's 403 page for a request that came in over the socket by a Host that is
-        none of the instance's names (1_hosts.rb: ``config.hosts`` holds LOCAL_DOMAIN,
-        WEB_DOMAIN and ALTERNATE_DOMAINS, ``/health`` exempt); ``None`` to answer it.
+        """Mastodon's 403 page for a request that came in over the socket by a Host, or a
+        last X-Forwarded-Host, that is none of the instance's names, or by no Host at all
+        (1_hosts.rb: ``config.hosts`` holds LOCAL_DOMAIN, WEB_DOMAIN and ALTERNATE_DOMAINS,
+        ``/health`` exempt; Rails' HostAuthorization checks both headers); ``None`` to
+        answer it.
 
         The emulator's names are those of its socket: ``127.0.0.1``, ``localhost`` and
         ``[::1]`` with its port, and the host of `base_url`. A request answered in-process
         has no socket and takes any name (see `_domain`)."""
         port = served_port(request)
-        given = request.headers.get("host")
-        if port is None or given is None or request.url.path == "/health":
+        if port is None or request.url.path == "/health":
             return None
-        given = given.strip()
         names = {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
         names.add(self._base_url.partition("://")[2].lower())
-        if given.lower() in names:
+        given = request.headers.get("host")
+        # Rails takes the last of a list of forwarded names, and none when it is blank.
+        forwarded = re.split(r",\s?", request.headers.get("x-forwarded-host", ""))[-1]
+        forwarded = forwarded if forwarded.strip() else None
+        blocked = given is None or given.strip().lower() not in names
+        if not blocked and (forwarded is None or forwarded.lower() in names):
             return None
-        # Rack's request.host: the name without its port.
-        host = re.sub(r":\d*\Z", "", given)
+        # Rack's request.host: the forwarded name, else Host, else Puma's server name when
+        # the request has no Host; without its port.
+        shown = forwarded if forwarded is not None else given
+        host = re.sub(r":\d*\Z", "", shown.strip()) if shown is not None else "localhost"
         script = json.dumps(host, ensure_ascii=False)
         for char, escaped in _JSON_ESCAPES.items():
             script = script.replace(char, escaped)
@@ -1691,8 +1697,6 @@ class MastodonEmulator(Emulator):
         after a change to one (answering a page of 80 notifications looked them up
         thousands of times); a new status is taken in as a rebuild would place it (the
         newest, last), so that publishing N posts does not cost N²."""
-        if self._index is None:
-            self._index = ItemsIndex(_Index, _Index.add, lambda: _Status.changes)
         return self._index.over(self._statuses)
 
     def _add_status(self, st: _Status) -> None:

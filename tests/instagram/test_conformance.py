@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from brandkit import Query
 from brandkit.platforms.instagram import InstagramAdapter
 from brandkit.testing.conformance import AdapterConformance
 
@@ -20,17 +19,6 @@ class TestInstagramConformance(AdapterConformance):
         of the media others tagged the account in (``/tags``: a first read, with no mark,
         reads one page of `tags_page`)."""
         return max(1, math.ceil(answers / InstagramAdapter.comments_page)) + 1
-
-    def search_query(self) -> Query:
-        """Instagram searches hashtags only."""
-        return Query(hashtags=["brandkit"])
-
-    def search_text(self, n: int, matching: bool) -> str:
-        """Matching posts carry the hashtag; the others name brandkit without it, or carry
-        a hashtag that only starts like it."""
-        if matching:
-            return f"I really like #brandkit, number {n}"
-        return f"brandkit without the tag, number {n} #brandkitten"
 
     def search_requests(self, found: int) -> int | None:
         """The hashtag's id, then recent_media at 50 a page."""

@@ -21,7 +21,6 @@ from brandkit import (
     Media,
     Outbox,
     Post,
-    Query,
     RateLimited,
     Rejected,
     RetryPolicy,
@@ -45,10 +44,6 @@ class TestMastodonConformance(AdapterConformance):
         short; the instance's version and the account's id are already known from
         publishing (a first read in a new process adds one request for each)."""
         return (answers + mentions) // 80 + 1
-
-    def search_query(self) -> Query:
-        """The public tag timeline: the full-text search finds only opted-in accounts."""
-        return Query(hashtags=["brandkit"])
 
     def search_requests(self, found: int) -> int | None:
         """One tag-timeline page of 40 holds the 30 matches (and says nothing is newer)."""

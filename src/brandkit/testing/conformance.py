@@ -34,6 +34,7 @@ from brandkit import (
     RetryPolicy,
     Unsupported,
 )
+from brandkit.listening import UnsupportedQuery
 from brandkit.outbox import Outbox
 from brandkit.platforms import adapter_class, capabilities
 from brandkit.testing import Emulator, emulator
@@ -55,6 +56,8 @@ class AdapterConformance:
     ``platform``; every test runs against the platform's emulator over a real socket."""
 
     platform: ClassVar[str]
+    # The query the search test is running (what the default `search_text` writes from).
+    _searched: Query | None = None
 
     def make_emulator(self) -> Emulator:
         """The emulator to test against; override for unregistered platforms."""
@@ -353,15 +356,52 @@ class AdapterConformance:
 
     # -- listening (adapters whose capabilities declare search) ----------------------------
 
-    def search_query(self) -> Query:
-        """A query the platform can express, for the listening section (override where the
-        platform searches hashtags only, e.g. Instagram and Mastodon)."""
-        return Query(any=["brandkit"])
+    def search_query(self) -> Query | None:
+        """A query the platform's search finds the audience's matching posts with, or
+        ``None`` (the default): the suite then derives it from the adapter. Override to
+        search for something else; the default `search_text` writes the posts from it."""
+        return None
+
+    def default_search_query(self, account: Account) -> Query:
+        """The query the suite searches with when `search_query` gives none: the hashtag
+        ``#brandkit`` where the adapter's `compile_query` can express a hashtag (the one
+        condition every platform's public search finds: Instagram searches nothing else,
+        and Mastodon's full-text search reaches only accounts that opted in to it, while
+        its tag timeline is public), else the word ``brandkit``.
+
+        Raises:
+            UnsupportedQuery: the adapter can express neither.
+        """
+        adapter = adapter_class(account.platform)(account)
+        tag = Query(hashtags=["brandkit"])
+        try:
+            adapter.compile_query(tag)
+        except UnsupportedQuery:
+            words = Query(any=["brandkit"])
+            adapter.compile_query(words)
+            return words
+        return tag
 
     def search_text(self, n: int, matching: bool) -> str:
-        """The text of the ``n``-th audience post: one the query finds, or one it must not."""
+        """The text of the ``n``-th audience post: one the query finds, or one it must not.
+
+        By default it is written from the query searched (`search_query`, else
+        `default_search_query`): a matching post carries each hashtag, word, phrase and
+        handle the query asks for; where the query has only hashtags, the others name the
+        hashtag's word without the ``#`` and carry a hashtag that only starts like it."""
+        query = self._searched or Query(hashtags=["brandkit"])
         if matching:
-            return f"I really like #brandkit and brandkit number {n}"
+            said = [
+                *(f"#{tag}" for tag in query.hashtags),
+                *query.all,
+                *(f'"{p}"' for p in query.phrases),
+                *query.any[:1],
+                *(f"@{h}" for h in query.handles[:1]),
+            ]
+            return f"I really like {' '.join(said)}, number {n}"
+        if query.hashtags and not (query.any or query.all or query.phrases or query.handles):
+            tag = query.hashtags[0]
+            return f"{tag} without the tag, number {n} #{tag}ten"
         return f"Unrelated chatter number {n} about the weather"
 
     def search_requests(self, found: int) -> int | None:
@@ -375,12 +415,16 @@ class AdapterConformance:
         caps = capabilities(self.platform)
         query = self.search_query()
         if not caps.search:
+            query = query or Query(any=["brandkit"])
             with Client(retry=FAST) as client:
                 before = len(emu.requests)
                 with pytest.raises(Unsupported):
                     client.search(account, query)
                 assert len(emu.requests) == before
             return
+        if query is None:
+            query = self.default_search_query(account)
+        self._searched = query
         wanted = []
         for n in range(60):
             matching = n % 2 == 0

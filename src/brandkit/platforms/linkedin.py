@@ -416,6 +416,9 @@ class _Seen:
     nested: Mapping[str, tuple[int, int, int]] = attrs.field(factory=dict)
     edits: Mapping[str, int] = attrs.field(factory=dict)
     skipped: tuple[str, ...] = ()
+    # A post with more answered comments than `_MAX_NESTED_KEPT`: its own comments' counts
+    # by group (`_group`), each group's digest of them and when it was last read.
+    groups: Mapping[str, tuple[str, int]] = attrs.field(factory=dict)
 
     def is_new(self, comment: _Comment) -> bool:
         """Not given yet: newer than the mark, or skipped unreadable before."""
@@ -441,7 +444,36 @@ class _Seen:
             out["e"] = dict(self.edits)
         if self.skipped:
             out["s"] = list(self.skipped)
+        if self.groups:
+            out["g"] = {g: list(known) for g, known in self.groups.items()}
         return out
+
+
+_GROUPS = 256
+"""Groups a very busy post's answered comments are checked in (`_group`)."""
+
+
+def _group(urn: str) -> str:
+    """The group of a very busy post's answered comment: a digest of its URN, so that each
+    stays in its group whatever others come and go."""
+    return str(int(hashlib.sha256(urn.encode()).hexdigest()[:8], 16) % _GROUPS)
+
+
+def _group_digest(comments: Sequence[_Comment]) -> str:
+    """What a group's comments and their answer counts come to: any answer made or deleted
+    under one of them (or one answered first, or deleted) changes it."""
+    text = json.dumps(
+        sorted(
+            (
+                c.commentUrn,
+                c.commentsSummary.totalFirstLevelComments,
+                c.commentsSummary.aggregatedTotalComments,
+            )
+            for c in comments
+        ),
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 _CURSOR_VERSION = 1
@@ -450,7 +482,8 @@ _MAX_NESTING = 8
 _MAX_NESTED_KEPT = 1000
 """Comments per post whose nested counts the cursor keeps (the last read), edited comments
 per post whose edit time it keeps (the newest edits), and unreadable comments per post it
-keeps (the last met)."""
+keeps (the last met). A post with more answered comments of its own keeps theirs by group
+(`_GROUPS`)."""
 _MAX_KEY = 300
 """Characters of a comment URN the cursor keeps as it is (a longer one, a digest)."""
 _MAX_POSTS = 100
@@ -1387,6 +1420,40 @@ class LinkedInAdapter(RefreshingAdapter):
         level = [c for c, _ in read]
         now = int(self.clock())
         nested: dict[str, tuple[int, int, int]] = {}
+        groups: dict[str, tuple[str, int]] = {}
+        levels = _MAX_NESTING
+        answered = [c for c in level if c.commentsSummary.totalFirstLevelComments > 0]
+        if len(answered) > _MAX_NESTED_KEPT:
+            # More answered comments than the cursor keeps one by one: kept so, those past
+            # the bound had their answers read at every sync, a request each, growing with
+            # the post. Checked by group instead (a bounded cursor), a change reads the
+            # answers of its group's comments alone, a few.
+            members: dict[str, list[_Comment]] = {}
+            for comment in answered:
+                members.setdefault(_group(comment.commentUrn), []).append(comment)
+            below: list[tuple[_Comment, dict[str, Any]]] = []
+            for group, comments in members.items():
+                digest = _group_digest(comments)
+                held = seen.groups.get(group)
+                if (
+                    held is not None
+                    and held[0] == digest
+                    and 0 <= now - held[1] < self.nested_recheck
+                ):
+                    groups[group] = held
+                    continue
+                live = []
+                for comment in comments:
+                    answers = yield from self._comments_of(
+                        comment.commentUrn, gone_ok=True, seen=seen, unread=unread
+                    )
+                    if answers is not None:  # else deleted since it was listed
+                        below.extend(answers)
+                        live.append(comment)
+                groups[group] = (_group_digest(live), now)
+            read.extend(below)
+            level = [c for c, _ in below]
+            levels -= 1
         # LinkedIn's pages nest one level, but its docs do not say the API refuses a comment
         # on a nested comment, which tells its own count: levels are read while some
         # comment has any, bounded. A comment's nested comments are read when their counts
@@ -1394,8 +1461,8 @@ class LinkedInAdapter(RefreshingAdapter):
         # any depth below. One deleted and another made between two syncs leave both as
         # they were, so unchanged ones are read again after `nested_recheck`: reading every
         # one at every sync costs a request per answered comment per sync.
-        for _ in range(_MAX_NESTING):
-            below: list[tuple[_Comment, dict[str, Any]]] = []
+        for _ in range(levels):
+            below = []
             for comment in level:
                 summary = comment.commentsSummary
                 if summary.totalFirstLevelComments <= 0:
@@ -1458,6 +1525,7 @@ class LinkedInAdapter(RefreshingAdapter):
             nested=kept,
             edits=edits,
             skipped=tuple(skipped[-_MAX_NESTED_KEPT:]),
+            groups=groups,
         )
         messages = [
             self._message(post, comment, raw)
@@ -1868,12 +1936,30 @@ def _read_cursor(
             skipped = item.get("s", [])
             if not isinstance(skipped, list) or not all(isinstance(k, str) for k in skipped):
                 raise ValueError("bad skipped comments")
+            # Cursors from before keep no groups: a very busy post's answers are read once.
+            groups = item.get("g", {})
+            if not (
+                isinstance(groups, dict)
+                and len(groups) <= _GROUPS
+                and all(
+                    isinstance(g, str)
+                    and isinstance(held, list)
+                    and len(held) == 2
+                    and isinstance(held[0], str)
+                    and len(held[0]) <= 64
+                    and isinstance(held[1], int)
+                    and not isinstance(held[1], bool)
+                    for g, held in groups.items()
+                )
+            ):
+                raise ValueError("bad comment groups")
             seen[urn] = _Seen(
                 time=t,
                 at_time=tuple(ids),
                 nested=nested,
                 edits=edits,
                 skipped=tuple(skipped[-_MAX_NESTED_KEPT:]),
+                groups={g: (held[0], held[1]) for g, held in groups.items()},
             )
         todo = data.get("todo")
         if todo is not None:

@@ -877,7 +877,9 @@ class MastodonEmulator(Emulator):
         self._media: dict[str, _Attachment] = {}
         self._keys: dict[tuple[str, str], tuple[str, float]] = {}
         self._hits: dict[tuple[str, str, int], int] = {}
-        self._last_id = 0
+        # Ids given (see `_new_id`), and by millisecond the sequence number it gives next.
+        self._ids: set[int] = set()
+        self._id_sequence: dict[int, int] = {}
         self._notifications: list[_Notification] = []
         # Each account's notifications with their ids as numbers, oldest first.
         self._notifications_of: dict[str, list[tuple[int, _Notification]]] = {}
@@ -1684,10 +1686,19 @@ class MastodonEmulator(Emulator):
         return self.json({"error": message, **extra}, status=status)
 
     def _new_id(self, at: float | None = None) -> str:
-        # Mastodon ids: milliseconds since the epoch shifted 16 bits, plus a sequence.
-        candidate = int((self.clock.time() if at is None else at) * 1000) << 16
-        self._last_id = max(candidate, self._last_id + 1)
-        return str(self._last_id)
+        """A new id of the time ``at`` (by default now), as Mastodon's ``timestamp_id``:
+        its milliseconds since the epoch shifted 16 bits, plus a sequence. Mastodon's adds a
+        hashed base to the table's sequence; here each millisecond's counts from 0, so ids
+        made in one grow. An id already given (the clock moved back onto a millisecond, or
+        one with 65,536 ids spilled into the next) is passed over."""
+        millis = int((self.clock.time() if at is None else at) * 1000)
+        sequence = self._id_sequence.get(millis, 0)
+        while (millis << 16) + sequence in self._ids:
+            sequence += 1
+        self._id_sequence[millis] = sequence + 1
+        made = (millis << 16) + sequence
+        self._ids.add(made)
+        return str(made)
 
     def _live(self) -> list[_Status]:
         return self._indexed().live

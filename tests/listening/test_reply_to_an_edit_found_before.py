@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from brandkit import Client, Query
 from brandkit.listening import Listener
 from brandkit.testing.x import XEmulator
 from tests.listening.test_listener_emulated import FAST, Counting
+from tests.servers._servers import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 
 def test_a_reply_found_later_names_the_original_an_earlier_run_stored(tmp_path: Path) -> None:
@@ -43,10 +45,13 @@ def test_a_reply_found_later_names_the_original_an_earlier_run_stored(tmp_path: 
     assert (found[reply].in_reply_to, found[quote].in_reply_to) == (first, first)
 
 
-def test_a_file_reopened_still_knows_the_chain(tmp_path: Path) -> None:
-    """The chain is kept in the file, not in the listener: another process (a cron run)
-    that opens it maps the version too. A reply to a post no run found keeps the version
-    X names (nothing in the store says whose it is)."""
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_store_reopened_still_knows_the_chain(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """The chain is kept in the store, not in the listener: another process (a cron run)
+    that opens it maps the version too, on a file as on PostgreSQL. A reply to a post no run
+    found keeps the version X names (nothing in the store says whose it is)."""
     emu = XEmulator()
     brand = emu.account(name="brand", known_user=True)
     first = emu.audience("fan").post("kopi here", lang="en")
@@ -55,7 +60,9 @@ def test_a_file_reopened_still_knows_the_chain(tmp_path: Path) -> None:
     other = emu.audience("fan2").post("the shop", lang="en")
     emu.clock.advance(60)
     other_new = emu.edit(other, "the shop, closed")
-    path = tmp_path / "listening.db"
+    path = str(tmp_path / "listening.db")
+    if backend == "postgresql":
+        path = request.getfixturevalue("postgres_db")
     with (
         Listener(path) as listener,
         Client(retry=FAST, http=httpx.Client(transport=emu.transport())) as c,
@@ -74,3 +81,27 @@ def test_a_file_reopened_still_knows_the_chain(tmp_path: Path) -> None:
     assert run.error is None and run.found == 2
     assert found[reply].in_reply_to == first
     assert found[stray].in_reply_to == other_new
+
+
+def test_a_reply_to_an_edited_mention_the_inbox_read_names_the_original(tmp_path: Path) -> None:
+    """The store is the inbox's too: a mention of the brand it read, edited, is what a reply
+    found by listening answers; the reply names the mention's message, not its version."""
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    first = emu.audience("fan").post("@brand the shop is great", lang="en")
+    emu.clock.advance(60)
+    newest = emu.edit(first, "@brand the shop is great, but closed")
+    path = tmp_path / "brandkit.db"
+    with (
+        Listener(path) as listener,
+        Client(retry=FAST, http=httpx.Client(transport=emu.transport())) as c,
+    ):
+        assert listener.inbox.sync(c, [brand]).errors == {}
+        (mention,) = listener.inbox.messages()
+        assert (mention.id, mention.extra["latest"]) == (first, newest)
+        listener.watch("kopi", Query(any=["kopi"]), accounts=[brand])
+        emu.clock.advance(60)
+        reply = emu.audience("pal").reply(newest, "kopi is better elsewhere")
+        (run,) = listener.sync(c, force=True)
+        found = {m.id: m for m in listener.messages("kopi")}
+    assert run.found == 1 and found[reply].in_reply_to == first

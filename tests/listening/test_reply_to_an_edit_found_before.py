@@ -105,3 +105,29 @@ def test_a_reply_to_an_edited_mention_the_inbox_read_names_the_original(tmp_path
         (run,) = listener.sync(c, force=True)
         found = {m.id: m for m in listener.messages("kopi")}
     assert run.found == 1 and found[reply].in_reply_to == first
+
+
+def test_an_id_of_other_digits_is_left_as_it_is(tmp_path: Path) -> None:
+    """``str.isdigit`` takes digits ``int`` refuses (superscripts): an
+    ``in_reply_to`` of them (no X id) failed the look-up with a ValueError; it is left as
+    it is."""
+    from datetime import UTC, datetime
+
+    from brandkit import Author, Message
+    from brandkit.listening._listener import _answering_originals
+
+    def found(post: str, to: str) -> Message:
+        return Message(
+            platform="x",
+            account="x:brand",
+            id=post,
+            kind="found",
+            author=Author(id="1"),
+            text="kopi",
+            created_at=datetime(2026, 12, 1, tzinfo=UTC),
+            in_reply_to=to,
+        )
+
+    with Listener(tmp_path / "listening.db") as listener, listener._reading() as db:
+        odd = [found("11", "\u0661\u0662"), found("12", "\u00b2"), found("13", "9" * 20)]
+        assert _answering_originals(db, odd) == odd

@@ -1342,6 +1342,9 @@ _X_EDIT_WINDOW_US = 2 * 3600 * 1_000_000
 _MAX_EDITED_READ = 5000
 # The longest edit chain read off a stored post (X: 6 versions).
 _MAX_CHAIN = 16
+# An X id (a snowflake): at most 19 ASCII digits (``str.isdigit`` takes others, some of
+# which ``int`` refuses: a superscript failed the sync).
+_SNOWFLAKE = regex.compile(r"[0-9]{1,19}")
 
 
 def _chain(message: Message) -> tuple[str, ...]:
@@ -1351,9 +1354,12 @@ def _chain(message: Message) -> tuple[str, ...]:
     latest = message.extra.get("latest")
     if not isinstance(latest, str):
         return ()
-    history = message.raw.get("edit_history_tweet_ids")
+    raw = message.raw
+    history = raw.get("edit_history_tweet_ids") if isinstance(raw, dict) else None
     ids = [*(history if isinstance(history, list) else ())[:_MAX_CHAIN], latest]
-    return tuple(v for v in ids if isinstance(v, str) and v.isdigit() and v != message.id)
+    return tuple(
+        v for v in ids if isinstance(v, str) and _SNOWFLAKE.fullmatch(v) and v != message.id
+    )
 
 
 def _answering_originals(db: sqlite3.Connection, messages: list[Message]) -> list[Message]:
@@ -1372,7 +1378,7 @@ def _answering_originals(db: sqlite3.Connection, messages: list[Message]) -> lis
     asked: dict[str, int] = {}
     for m in messages:
         v = m.in_reply_to
-        if m.platform == "x" and v and v not in ours and v.isdigit() and len(v) <= 19:
+        if m.platform == "x" and v and v not in ours and _SNOWFLAKE.fullmatch(v):
             # The version's time, in microseconds since 1970 (a snowflake keeps milliseconds).
             asked[v] = ((int(v) >> 22) + SNOWFLAKE_EPOCH_MS) * 1000
     if not asked:

@@ -44,12 +44,17 @@ def media(request: pytest.FixtureRequest) -> Iterator[tuple[InstagramEmulator, h
         who, token = str(acct.settings["ig_user_id"]), str(acct.secret("token"))
         auth = {"authorization": f"Bearer {token}"}
         with counting, emu.serve() as url, httpx.Client(base_url=url, headers=auth) as http:
-            made = http.post(
-                f"/v25.0/{who}/media",
-                data={"image_url": host.put(TINY_JPEG, "image/jpeg"), "caption": "c"},
-            ).json()["id"]
-            published = http.post(f"/v25.0/{who}/media_publish", data={"creation_id": made})
-            yield emu, http, published.json()["id"]
+            yield emu, http, _publish(http, host, who)
+
+
+def _publish(http: httpx.Client, host: LoopbackMediaHost, who: str) -> str:
+    """A new image media of the account ``who``: its id."""
+    made = http.post(
+        f"/v25.0/{who}/media",
+        data={"image_url": host.put(TINY_JPEG, "image/jpeg"), "caption": "c"},
+    ).json()["id"]
+    published = http.post(f"/v25.0/{who}/media_publish", data={"creation_id": made})
+    return str(published.json()["id"])
 
 
 def _comment(emu: InstagramEmulator, media_id: str, count: int, start: int = 0) -> list[str]:
@@ -118,3 +123,35 @@ def test_a_page_costs_the_same_whatever_the_edge_holds_past_it(
     _comment(emu, media_id, 900, start=100)
     many = counter.during(read)
     assert many < 4 * few, (few, many)
+
+
+def test_a_page_costs_the_same_whatever_other_media_hold(counter: LineCounter) -> None:
+    """A page of 25 comments with their replies costs the same after another media got
+    2,000 comments: each comment's replies, and the media's own comments, are looked up
+    among that media's (they were among every comment of the emulator)."""
+    with LoopbackMediaHost() as host:
+        emu = InstagramEmulator(media_host=host)
+        acct = emu.account()
+        who, token = str(acct.settings["ig_user_id"]), str(acct.secret("token"))
+        auth = {"authorization": f"Bearer {token}"}
+        with (
+            counter.installed(),
+            emu.serve() as url,
+            httpx.Client(base_url=url, headers=auth) as http,
+        ):
+            shown, other = _publish(http, host, who), _publish(http, host, who)
+            pages: list[bytes] = []
+
+            def read() -> None:
+                got = http.get(f"/v25.0/{shown}/comments", params={"fields": _NESTED, "limit": 25})
+                assert got.status_code == 200 and len(got.json()["data"]) == 25
+                pages.append(got.content)
+
+            _comment(emu, shown, 100)
+            read()
+            few = counter.during(read)
+            _comment(emu, other, 2000)
+            read()  # the indexes take in the new comments once
+            many = counter.during(read)
+    assert pages[0] == pages[1] == pages[2] == pages[3]
+    assert many - few < 100, (few, many)

@@ -84,7 +84,16 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions
-from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route
+from brandkit.testing._emulator import (
+    Audience,
+    Clock,
+    Emulator,
+    ItemsIndex,
+    Refusal,
+    WatchedDict,
+    counts_sets,
+    route,
+)
 from brandkit.testing._forms import MultipartError, parse_multipart
 from brandkit.testing._mediahost import LoopbackMediaHost
 
@@ -423,16 +432,34 @@ class Comment:
     """
 
     id: str
-    on: str
-    parent: str | None
+    on: str = attrs.field(on_setattr=counts_sets("changes"))
+    parent: str | None = attrs.field(on_setattr=counts_sets("changes"))
     author_id: str
     author_name: str
     text: str
     created_at: float
     by_owner: bool
     hidden: bool = False
-    deleted_at: float | None = None
+    deleted_at: float | None = attrs.field(default=None, on_setattr=counts_sets("changes"))
     liked: bool = False
+
+    changes: ClassVar[int] = 0
+    """How many times a comment's ``on``, ``parent`` or ``deleted_at`` was set after it was
+    made (a delete): the index of live comments is made again when it moves."""
+
+
+@attrs.define
+class _LiveComments:
+    """The live comments by post, and by post and parent, each in the order made."""
+
+    on: dict[str, list[Comment]] = attrs.field(factory=dict)
+    under: dict[tuple[str, str | None], list[Comment]] = attrs.field(factory=dict)
+
+    def add(self, c: Comment) -> None:
+        """Take in a comment newer than those taken so far (a deleted one is not live)."""
+        if c.deleted_at is None:
+            self.on.setdefault(c.on, []).append(c)
+            self.under.setdefault((c.on, c.parent), []).append(c)
 
 
 def graph_api(*, auth: bool = True, counted: bool = True) -> Callable[[Handler], Handler]:
@@ -519,7 +546,12 @@ class GraphEmulator(Emulator):
         self._calls: dict[str, collections.deque[float]] = {}
         self._after_store: list[_AfterStore] = []
         self._last_id = self.id_base
-        self._comments: dict[str, Comment] = {}
+        self._comments: WatchedDict[str, Comment] = WatchedDict()
+        # The live comments by post and by parent: takes in those made since the last read,
+        # made again when a comment is deleted (see `Comment.changes`).
+        self._live_comments = ItemsIndex(
+            _LiveComments, _LiveComments.add, lambda: (self._comments.changes, Comment.changes)
+        )
         # Private replies (the Send API with recipient.comment_id): comment id -> (the
         # message's id, its text); one per comment, as Meta allows.
         self._private_replies: dict[str, tuple[str, str]] = {}
@@ -928,7 +960,10 @@ class GraphEmulator(Emulator):
         """The live comments directly under a post (``parent=None``) or a comment, oldest
         first (``newest_first``: the other way round, strictly, including comments made in
         the same second); ``stream`` gives every level of the post at once, by time."""
-        items = [c for c in self._live_on(object_id) if stream or c.parent == parent]
+        live = self._live_comments.over(self._comments)
+        items = list(
+            live.on.get(object_id, ()) if stream else live.under.get((object_id, parent), ())
+        )
         items.sort(key=lambda c: c.created_at)  # stable: the same second keeps its order
         if newest_first:
             items.reverse()
@@ -936,11 +971,11 @@ class GraphEmulator(Emulator):
 
     def comment_count(self, object_id: str) -> int:
         """How many live comments (replies included) a post has."""
-        return len(self._live_on(object_id))
+        return len(self._live_comments.over(self._comments).on.get(object_id, ()))
 
     def _live_on(self, object_id: str) -> list[Comment]:
         """The comments on a post (replies included) not deleted, in the order made."""
-        return [c for c in self._comments.values() if c.on == object_id and c.deleted_at is None]
+        return list(self._live_comments.over(self._comments).on.get(object_id, ()))
 
     # -- plumbing --------------------------------------------------------------------------
 

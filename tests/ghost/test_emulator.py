@@ -253,9 +253,9 @@ def test_image_upload_and_its_url(http: httpx.Client, emu: GhostEmulator) -> Non
     )
     assert r.status_code == 201
     (uploaded,) = r.json()["images"]
-    # Ghost's secure file names: the name, then 16 random hexadecimal digits.
+    # Ghost's local storage (getUniqueFileName): the name as sent, in the month's folder.
     assert uploaded["ref"] == "chart.png"
-    assert re.fullmatch(r".*/content/images/\d{4}/\d{2}/chart-[0-9a-f]{16}\.png", uploaded["url"])
+    assert re.fullmatch(r".*/content/images/\d{4}/\d{2}/chart\.png", uploaded["url"])
     assert http.get(httpx.URL(uploaded["url"]).path).content == image
     r = http.post(
         "/ghost/api/admin/images/upload/",

@@ -51,8 +51,10 @@ def test_an_image_that_cannot_be_read_is_uploaded_again(emu: GhostEmulator, clie
 
 
 def test_the_image_keeps_ghosts_secure_file_name(emu: GhostEmulator, client: Client) -> None:
-    # Ghost 6 stores an upload as "<name>-<16 hex digits>.<ext>": the post's own image was
-    # not recognised under that name, and every update uploaded it again.
+    # A storage on ghost-storage-base 1.1 stores an upload as "<name>-<16 hex digits>.<ext>":
+    # the post's own image was not recognised under that name, and every update uploaded it
+    # again.
+    emu.numbered_image_names = False
     article = Article(title="Q3 results", body="Up 31%.", featured_image=chart())
     (d,) = client.publish(article, emu.account())
     image = emu.post("q3-results")["feature_image"]

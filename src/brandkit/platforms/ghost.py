@@ -29,15 +29,14 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   ``custom_excerpt`` (300 characters), ``feature_image`` with ``feature_image_alt`` (191) and
   ``canonical_url``.
 - The featured image is uploaded first (``POST /ghost/api/admin/images/upload/``, multipart)
-  and its URL set as ``feature_image``. The Admin API cannot list images, so after a lost
-  answer the upload is not repeated blindly: the addresses an older Ghost's local storage gives
-  the file (``/content/images/YYYY/MM/<name>.<ext>``, or its ``-1``, ``-2``... for a name
-  taken) are read, and one holding the same bytes is used; only if none does is it uploaded
-  once more, which may leave an unused copy: so on a site storing images elsewhere (Ghost(Pro),
-  S3) and on Ghost since its secure file names (2025, and Ghost 6: ``<name>-<16 hex
-  digits>.<ext>``, a new random name for every upload, which no lookup can guess). On Ghost
-  6 and later (``Content-Version: v6.0`` on its answers; ``GET /site/`` says it before any
-  answer has) nothing is read: the image is uploaded again at once.
+  and its URL set as ``feature_image``.
+  The Admin API cannot list images, so after a lost answer the upload is not repeated
+  blindly: the addresses Ghost's local storage gives the file (``/content/images/YYYY/MM/
+  <name>.<ext>``, or its ``-1``, ``-2``... for a name taken: every Ghost 5 and 6 release) are
+  read, and one holding the same bytes is used; only if none does is it uploaded once more,
+  which may leave an unused copy: so on a site storing images elsewhere (Ghost(Pro), S3) or
+  with a storage naming uploads with random digits (``ghost-storage-base`` 1.1.0/1.1.1's
+  ``<name>-<16 hex digits>.<ext>``, reverted in Ghost within a week).
 - Never twice: Ghost has no idempotency key. After a lost answer the adapter looks the post up
   by its slug (``?filter=slug:['...',...]``, quoted: NQL has no token for a one-character
   bare word), as Ghost stores it (`ghost_slug`: ``x`` is ``post-x``, ``rss`` is
@@ -140,9 +139,6 @@ PROTECTED_SLUGS = frozenset({"ghost", "rss", "amp"})
 as ``<slug>-post``, as is one given the last segment of the site's subdirectory."""
 IMAGE_FAMILY = 10
 """How many of a file name's ``-1``, ``-2``... variants an image lookup reads."""
-SECURE_NAMES_VERSION = (6, 0)
-"""The first Ghost version whose local storage names every upload with random digits
-(``<name>-<16 hex digits>.<ext>``): a lost upload cannot be found by its name there."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Ghost's clock may be behind brandkit's for a found post to still count."""
 SCHEDULE_LEAD = timedelta(minutes=2)
@@ -262,14 +258,6 @@ class _Slugs(Answer):
         return self.pages if resource == "pages" else self.posts
 
 
-class _SiteInfo(Answer):
-    version: str | None = None
-
-
-class _Site(Answer):
-    site: _SiteInfo
-
-
 class _Image(Answer):
     url: str
 
@@ -317,7 +305,7 @@ class GhostAdapter(BlogAdapter):
         # expired (see `_send`); 0 until then.
         self.skew: float = 0.0
         # The site's Ghost (major, minor), from the Content-Version of its answers (see
-        # `_send`) or its /site/; None until one said it.
+        # `_send`); None until one said it.
         self.version: tuple[int, int] | None = None
 
     # -- requests ----------------------------------------------------------------------------
@@ -591,10 +579,10 @@ class GhostAdapter(BlogAdapter):
         path = httpx.URL(url).path
         if "/content/images/" not in path:
             return None  # not where Ghost's own storage keeps images
-        # Ghost since its secure file names (2025, and Ghost 6) stores every upload as
-        # "<name>-<16 hex digits>.<ext>" (an "_o" suffix kept last): compared only as the
-        # "-1", "-2"... of older Ghosts, the post's own image was never recognised, and each
-        # update uploaded it again, one more copy in the site's images each time.
+        # A storage on ghost-storage-base 1.1 stores every upload as "<name>-<16 hex
+        # digits>.<ext>" (an "_o" suffix kept last): compared only as the "-1", "-2"... of
+        # Ghost's own storage, the post's own image was never recognised, and each update
+        # uploaded it again, one more copy in the site's images each time.
         name = path.rsplit("/", 1)[-1]
         base, suffix = (stem[:-2], "_o") if stem.endswith("_o") else (stem, "")
         secure = rf"{re.escape(base)}-[0-9a-f]{{16}}{re.escape(suffix + extension)}"
@@ -617,17 +605,13 @@ class GhostAdapter(BlogAdapter):
         ``<name>_o.<ext>``, holds it), or ``None``.
 
         Ghost's Admin API cannot list images; this reads the addresses Ghost's local storage
-        gives them (``/content/images/YYYY/MM/``). A site storing images elsewhere answers
-        404, and ``None`` follows. On Ghost 6 and later (the version its answers carried,
-        else its ``/site/`` says), which name each upload anew with random digits, nothing
-        is read and ``None`` follows at once.
+        gives them (``/content/images/YYYY/MM/``), as every Ghost 5 and 6 release names them
+        (``ghost-storage-base``'s ``getUniqueFileName``). A site storing images elsewhere
+        answers 404, and ``None`` follows; so does one whose storage names each upload anew
+        with random digits (``ghost-storage-base`` 1.1.0/1.1.1), after two reads.
         """
-        if self.version is None:
-            yield from self._site_version()
-        if self.version is not None and self.version >= SECURE_NAMES_VERSION:
-            # Every upload is "<name>-<16 random hex>.<ext>": no name to read can be the lost
-            # one, and each read (2 to 6 of them) only delayed the upload that must follow.
-            return None
+        # Not skipped by version: Ghost 6's local storage names uploads as Ghost 5's does,
+        # and skipping the lookup there uploaded the image again after every lost answer.
         now = datetime.now(UTC)
         months = dict.fromkeys(
             f"{t:%Y}/{t:%m}" for t in (now - LOOKUP_SKEW, now, now + LOOKUP_SKEW)
@@ -668,20 +652,6 @@ class GhostAdapter(BlogAdapter):
                     if same:
                         return url
         return None
-
-    def _site_version(self) -> Flow[None]:
-        """Learn the site's Ghost version (`version`) from ``GET /site/``: its
-        ``Content-Version``, else the ``version`` it answers. Left ``None`` when the site
-        says none or refuses (the lookup then reads as for an older Ghost)."""
-        response = yield from self._send(
-            self._request("GET", "site/"), idempotent=True, bucket="api"
-        )
-        if self.version is not None or response.status_code != 200:
-            return
-        try:
-            self.version = _version_of(self.parse(response, _Site).site.version)
-        except MalformedResponse:
-            return
 
     def find_article(
         self, article: Article, *, since: datetime | None = None, taken: Collection[str] = ()

@@ -57,11 +57,14 @@ error body; https://docs.ghost.org/admin-api for the rest):
 - ``POST /ghost/api/admin/images/upload/`` (multipart ``file``, ``purpose``, ``ref``):
   jpg, jpeg, gif, png, svg, svgz, ico, webp; others 415 ``Please select a valid image.``;
   answers 201 ``{"images": [{"url", "ref"}]}`` and serves the file at that URL, named as
-  Ghost's storage names it (``ghost-storage-base``'s ``getUniqueSecureFilePath``):
-  ``/content/images/YYYY/MM/<name>-<16 hex digits>.<ext>``, each upload a new random name
-  (``numbered_image_names`` for the ``-1``, ``-2``... of older Ghosts; ``optimize_images``
-  re-encodes JPEG, PNG and WebP as Ghost's image optimisation does, the original kept
-  beside it as ``<name>_o.<ext>``).
+  Ghost's local storage names it in every release of Ghost 5 and 6 (``ghost-storage-base``
+  1.0, 1.1.2, 2.x and 3.0's ``getUniqueFileName``): ``/content/images/YYYY/MM/<name>.<ext>``,
+  then ``-1``, ``-2``... for a name taken. ``numbered_image_names=False`` names uploads as
+  ``ghost-storage-base`` 1.1.0/1.1.1's ``getUniqueSecureFilePath`` does (reverted in Ghost
+  within a week, but a storage adapter may use it): ``<name>-<16 hex digits>.<ext>``, a new
+  random name each time. ``optimize_images``
+  re-encodes JPEG, PNG and WebP as Ghost's image optimisation does, the original kept beside
+  it as ``<name>_o.<ext>``.
 - ``GET /ghost/api/admin/site/`` (no authentication), and the public page of a
   published post at ``/{slug}/`` (with ``og:`` tags) for link cards.
 - Scheduled posts go live when the emulator clock passes their ``published_at``.
@@ -208,14 +211,15 @@ class GhostEmulator(Emulator):
     Attributes:
         admin_key: the integration's Admin API key, ``{24 hex id}:{64 hex secret}``.
         title: the site's title.
-        numbered_image_names: name uploads as Ghost did before its secure file names
-            (``<name>.<ext>``, then ``-1``, ``-2``...) instead of as Ghost 5.x of 2025 on and
-            6 do (``<name>-<16 hex digits>.<ext>``, a new random name for every upload).
+        numbered_image_names: name uploads as every Ghost 5 and 6 release's local storage
+            does (``<name>.<ext>``, then ``-1``, ``-2``...; the default); ``False``: as
+            ``ghost-storage-base`` 1.1.0/1.1.1's ``getUniqueSecureFilePath`` does
+            (``<name>-<16 hex digits>.<ext>``, a new random name for every upload), which a
+            storage adapter built on it may still do.
         optimize_images: re-encode JPEG, PNG and WebP uploads as Ghost's image optimisation
             does (its bytes change; the original is kept beside it as ``<name>_o.<ext>``).
         version: the Ghost version reported (``Content-Version`` as ``v<major>.<minor>``,
-            and ``/site/``): ``"6.0"``, or ``"5.80"`` with ``numbered_image_names`` (a
-            Ghost 5 from before the secure file names) unless given.
+            and ``/site/``): ``"6.0"`` unless given.
     """
 
     platform: ClassVar[str] = "ghost"
@@ -227,7 +231,7 @@ class GhostEmulator(Emulator):
         clock: Clock | None = None,
         strict: bool | None = None,
         title: str = "Acme Blog",
-        numbered_image_names: bool = False,
+        numbered_image_names: bool = True,
         optimize_images: bool = False,
         version: str | None = None,
     ) -> None:
@@ -235,7 +239,7 @@ class GhostEmulator(Emulator):
         self.title = title
         self.numbered_image_names = numbered_image_names
         self.optimize_images = optimize_images
-        self.version = version or ("5.80" if numbered_image_names else "6.0")
+        self.version = version or "6.0"
         self.admin_key = f"{secrets.token_hex(12)}:{secrets.token_hex(32)}"
         self._keys: dict[str, bytes] = {}
         self._add_key(self.admin_key)
@@ -801,7 +805,7 @@ class GhostEmulator(Emulator):
         now = self.clock.now()
         folder = f"/content/images/{now:%Y}/{now:%m}"
         if self.numbered_image_names:
-            # Ghost before its secure file names: the name, then -1, -2... for a name taken.
+            # Ghost's local storage (getUniqueFileName): the name, then -1, -2... if taken.
             stem = re.sub(r"[^\w@.]", "-", name.rsplit(".", 1)[0], flags=re.ASCII)
             path, n = f"{folder}/{stem}{ext}", 0
             while path in self._images:
@@ -880,9 +884,9 @@ def _not_found(resource: str, verb: str) -> Refusal:
 
 
 def _secure_name(name: str, ext: str) -> str:
-    """The name Ghost's storage (``getUniqueSecureFilePath``) gives an upload: what is not an
-    ASCII word character, ``@`` or ``.`` becomes ``-``, then 16 random hexadecimal digits
-    follow the stem (before an ``_o`` suffix, which stays last)."""
+    """The name ``ghost-storage-base`` 1.1's ``getUniqueSecureFilePath`` gives an upload: what
+    is not an ASCII word character, ``@`` or ``.`` becomes ``-``, then 16 random hexadecimal
+    digits follow the stem (before an ``_o`` suffix, which stays last)."""
     stem = re.sub(r"[^\w@.]", "-", name[: len(name) - len(ext)] if ext else name, flags=re.ASCII)
     suffix = "_o" if stem.endswith("_o") else ""
     stem = stem.removesuffix(suffix)

@@ -29,7 +29,7 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   ``custom_excerpt`` (300 characters), ``feature_image`` with ``feature_image_alt`` (191) and
   ``canonical_url``.
 - The featured image is uploaded first (``POST /ghost/api/admin/images/upload/``, multipart)
-  and its URL set as ``feature_image``.
+  and its URL set as ``feature_image``, under a name Ghost stores as sent (`_image_name`).
   The Admin API cannot list images, so after a lost answer the upload is not repeated
   blindly: the addresses Ghost's local storage gives the file (``/content/images/YYYY/MM/
   <name>.<ext>``, or its ``-1``, ``-2``... for a name taken: every Ghost 5 and 6 release) are
@@ -139,6 +139,13 @@ PROTECTED_SLUGS = frozenset({"ghost", "rss", "amp"})
 as ``<slug>-post``, as is one given the last segment of the site's subdirectory."""
 IMAGE_FAMILY = 10
 """How many of a file name's ``-1``, ``-2``... variants an image lookup reads."""
+_NAME_BYTES = 255
+"""The longest file name Ghost's local storage can write (the file system's limit): a longer
+one fails the upload with 400 ``ENAMETOOLONG``."""
+_NAME_ROOM = len("-") + 16 + len("_o")
+"""What Ghost's storage may add to a stem: ``-1``, ``-2``... for a name taken (or the 16 hex
+digits of ``ghost-storage-base`` 1.1's random names), and ``_o`` for the original it keeps of
+an image its optimisation re-encoded."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Ghost's clock may be behind brandkit's for a found post to still count."""
 SCHEDULE_LEAD = timedelta(minutes=2)
@@ -1151,11 +1158,21 @@ def ghost_html(html: str) -> str:
 
 
 def _image_name(media: Media) -> tuple[str, str]:
-    """The stem and extension of the name Ghost's storage keeps for ``media`` (it replaces
-    what is not a word character); the extension is ``""`` for a type Ghost does not take."""
+    """The stem and extension of the name brandkit uploads ``media`` as, which Ghost's storage
+    keeps as it is: what is not an ASCII word character replaced, an ``_o`` at the end left
+    out (Ghost trims it: the suffix of the originals it keeps), and cut so that the name, with
+    what Ghost may add to it (`_NAME_ROOM`), stays within the file system's 255 bytes; the
+    extension is ``""`` for a type Ghost does not take."""
+    extension = _EXTENSIONS.get(media.mime_type, "")
     stem = media.filename.rsplit(".", 1)[0] if media.filename else "image"
-    stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.ASCII).strip("-.") or "image"
-    return stem, _EXTENSIONS.get(media.mime_type, "")
+    stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.ASCII)
+    # A long name failed the upload with 400 ENAMETOOLONG (or, named with random digits, was
+    # cut by Ghost, so an update no longer knew the post's image and uploaded it again).
+    stem = stem[: _NAME_BYTES - _NAME_ROOM - len(extension)].strip("-.")
+    while stem.endswith("_o"):
+        # Ghost stores "photo_o.png" as "photo.png": looked up as sent, it was never found.
+        stem = stem[:-2].strip("-.")
+    return stem or "image", extension
 
 
 def _names(article: Article) -> list[str]:

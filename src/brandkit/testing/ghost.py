@@ -59,10 +59,12 @@ error body; https://docs.ghost.org/admin-api for the rest):
   answers 201 ``{"images": [{"url", "ref"}]}`` and serves the file at that URL, named as
   Ghost's local storage names it in every release of Ghost 5 and 6 (``ghost-storage-base``
   1.0, 1.1.2, 2.x and 3.0's ``getUniqueFileName``): ``/content/images/YYYY/MM/<name>.<ext>``,
-  then ``-1``, ``-2``... for a name taken. ``numbered_image_names=False`` names uploads as
+  then ``-1``, ``-2``... for a name taken, the name's ``_o`` before the extension trimmed
+  (the images endpoint keeps that suffix for originals), and a name over 255 bytes refused
+  with 400 (``ENAMETOOLONG``). ``numbered_image_names=False`` names uploads as
   ``ghost-storage-base`` 1.1.0/1.1.1's ``getUniqueSecureFilePath`` does (reverted in Ghost
   within a week, but a storage adapter may use it): ``<name>-<16 hex digits>.<ext>``, a new
-  random name each time. ``optimize_images``
+  random name each time, the name cut to keep it within 253 bytes. ``optimize_images``
   re-encodes JPEG, PNG and WebP as Ghost's image optimisation does, the original kept beside
   it as ``<name>_o.<ext>``.
 - ``GET /ghost/api/admin/site/`` (no authentication), and the public page of a
@@ -799,6 +801,8 @@ class GhostEmulator(Emulator):
             raise Refusal(422, "Please select an image.")
         name = file.filename.rsplit("/", 1)[-1]
         ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+        # The images endpoint trims "_o" (the suffix it keeps for originals) from the name.
+        name = re.sub(r"_o(\.\w+?)$", r"\1", name)
         mime = file.content_type.split(";")[0].strip().lower()
         if mime not in IMAGE_TYPES.get(ext, set()):
             raise Refusal(415, "Please select a valid image.")
@@ -811,6 +815,17 @@ class GhostEmulator(Emulator):
             while path in self._images:
                 n += 1
                 path = f"{folder}/{stem}-{n}{ext}"
+            longest = path.rsplit("/", 1)[-1]
+            if self.optimize_images and ext in (".jpg", ".jpeg", ".png", ".webp"):
+                longest = f"{longest[: len(longest) - len(ext)]}_o{ext}"
+            if len(longest.encode()) > 255:
+                # The file system's limit on a name: fs.copy fails with ENAMETOOLONG,
+                # which LocalStorageBase.save answers as a BadRequestError.
+                raise Refusal(
+                    400,
+                    f"ENAMETOOLONG: name too long, copyfile '{longest}'",
+                    type="BadRequestError",
+                )
         else:
             path = f"{folder}/{_secure_name(name, ext)}"
         if self.optimize_images and ext in (".jpg", ".jpeg", ".png", ".webp"):
@@ -886,11 +901,13 @@ def _not_found(resource: str, verb: str) -> Refusal:
 def _secure_name(name: str, ext: str) -> str:
     """The name ``ghost-storage-base`` 1.1's ``getUniqueSecureFilePath`` gives an upload: what
     is not an ASCII word character, ``@`` or ``.`` becomes ``-``, then 16 random hexadecimal
-    digits follow the stem (before an ``_o`` suffix, which stays last)."""
+    digits follow the stem (before an ``_o`` suffix, which stays last), the stem cut so that
+    the name stays within 253 bytes (``generateFileName``)."""
     stem = re.sub(r"[^\w@.]", "-", name[: len(name) - len(ext)] if ext else name, flags=re.ASCII)
     suffix = "_o" if stem.endswith("_o") else ""
     stem = stem.removesuffix(suffix)
-    return f"{stem}-{secrets.token_hex(8)}{suffix}{ext}"
+    tail = f"-{secrets.token_hex(8)}{suffix}{ext}"
+    return stem[: max(0, 253 - len(tail.encode()))] + tail
 
 
 def _plural(request: httpx.Request) -> str:

@@ -95,6 +95,7 @@ from brandkit.testing._emulator import (
     ItemsIndex,
     Refusal,
     Watched,
+    WatchedDict,
     counts_sets,
     pkce_s256,
     route,
@@ -438,12 +439,21 @@ def _iso(ts: float) -> str:
 # -- state -----------------------------------------------------------------------------------
 
 
+def _id_kept(user: XUser, attribute: attrs.Attribute[str], value: str) -> str:
+    raise ValueError(
+        f"user {user.id!r}'s id cannot be changed: XEmulator.users keeps each user under "
+        "its id, and its posts, tokens and likes name it by that id; store a new user "
+        "(attrs.evolve(user, id=...)) under its own id instead"
+    )
+
+
 @attrs.define
 class XUser:
     """An emulated X user.
 
     Attributes:
-        id: the user id.
+        id: the user id, its key in `XEmulator.users`; set once (a change raises
+            ``ValueError``: store a new user under its own id instead).
         username: the handle without ``@``.
         name: the display name.
         created_at: when the emulator made it (emulator epoch seconds).
@@ -453,7 +463,7 @@ class XUser:
             ``None`` follows the emulator's ``premium`` setting.
     """
 
-    id: str
+    id: str = attrs.field(on_setattr=_id_kept)
     username: str = attrs.field(on_setattr=counts_sets("renames"))
     name: str
     created_at: float
@@ -591,6 +601,68 @@ def _count_hidden(counts: Counter[str], post: XPost) -> None:
 
 def _add_media(index: dict[str, XMedia], media: XMedia) -> None:
     index.setdefault(media.media_key, media)
+
+
+def _check_user(key: object, user: object) -> None:
+    """Refuses, with ``ValueError``, a ``user`` stored in `XEmulator.users` under a ``key``
+    other than its id."""
+    if not isinstance(user, XUser):
+        raise ValueError(
+            f"XEmulator.users holds XUser values (emu.user(name) makes one), "
+            f"not {type(user).__name__}"
+        )
+    if key != user.id:
+        raise ValueError(
+            f"XEmulator.users[{key!r}] was given the user whose id is {user.id!r}: X knows a "
+            "user by its id, and the emulator finds a post's author, a token's user and a "
+            "like's user under it, so store each user under its own id "
+            "(emu.users[user.id] = user)"
+        )
+
+
+class _Users(WatchedDict[str, XUser]):
+    """`XEmulator.users`: a `WatchedDict` that takes a user only under its own id."""
+
+    def __init__(self, items: Mapping[str, XUser] | None = None) -> None:
+        given = dict(items or {})
+        for key, user in given.items():
+            _check_user(key, user)
+        super().__init__(given)
+
+    def __setitem__(self, key: str, value: XUser) -> None:
+        _check_user(key, value)
+        super().__setitem__(key, value)
+
+    def setdefault(self, key: str, default: XUser) -> XUser:
+        if key not in self:
+            _check_user(key, default)
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        given: dict[str, XUser] = dict(*args, **kwargs)
+        for key, user in given.items():
+            _check_user(key, user)
+        super().update(given)
+
+    def __ior__(self, other: Any) -> _Users:  # type: ignore[override,misc]
+        given: dict[str, XUser] = dict(other)
+        for key, user in given.items():
+            _check_user(key, user)
+        super().__ior__(given)
+        return self
+
+
+class _WatchedUsers(Watched[str, XUser]):
+    """`XEmulator.users` as a `Watched` attribute: set to any mapping, it holds a `_Users`
+    copy of it (refused, with ``ValueError``, when a user is under a key other than its
+    id)."""
+
+    def __set__(self, instance: object, value: Mapping[str, XUser]) -> None:
+        fresh = _Users(value)
+        old = instance.__dict__.get(self._slot)
+        if old is not None:
+            fresh.changes = old.changes + 1
+        instance.__dict__[self._slot] = fresh
 
 
 def _add_user(index: dict[str, list[tuple[str, XUser]]], item: tuple[str, XUser]) -> None:
@@ -862,7 +934,8 @@ class XEmulator(Emulator):
         usage_cap_period: ``"Monthly"`` (calendar month, UTC) or ``"Daily"``.
 
     Attributes:
-        users: users by id.
+        users: users by id: each stored under its own ``id`` (another key, or a change of
+            a stored user's ``id``, raises ``ValueError``).
         media: uploads by media id.
         posts_read: posts recent search has returned (what X bills), ever.
         media_processing_error: when set, the next video or GIF fails processing with it.
@@ -871,8 +944,9 @@ class XEmulator(Emulator):
     platform: ClassVar[str] = "x"
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/2/tweets")
     # A test may add, replace or take away users and uploads, or set either to another
-    # dict: the indexes over them are made again (see `Watched`).
-    users: Watched[str, XUser] = Watched()
+    # dict: the indexes over them are made again (see `Watched`). Each user is kept under
+    # its own id (`_Users`): its posts, tokens and likes name it by that id.
+    users: Watched[str, XUser] = _WatchedUsers()
     media: Watched[str, XMedia] = Watched()
 
     def __init__(

@@ -273,18 +273,6 @@ class _Images(Answer):
     images: tuple[_Image, ...] = pydantic.Field(min_length=1)
 
 
-_VERSION = re.compile(r"v?([0-9]{1,4})\.([0-9]{1,4})(?:[.-].*)?")
-
-
-def _version_of(value: object) -> tuple[int, int] | None:
-    """``(major, minor)`` of a Ghost version as its answers say it (``Content-Version:
-    v6.0``, ``/site/``'s ``"5.80"``), or ``None`` for anything else."""
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    match = _VERSION.fullmatch(value.strip())
-    return (int(match[1]), int(match[2])) if match else None
-
-
 def _ghost_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -311,9 +299,6 @@ class GhostAdapter(BlogAdapter):
         # Ghost's clock less ours (seconds), learnt from the Date of a refusal of a token as
         # expired (see `_send`); 0 until then.
         self.skew: float = 0.0
-        # The site's Ghost (major, minor), from the Content-Version of its answers (see
-        # `_send`); None until one said it.
-        self.version: tuple[int, int] | None = None
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -339,7 +324,6 @@ class GhostAdapter(BlogAdapter):
         refusal is returned as it is (and the difference learnt is dropped)."""
         make: Callable[[], httpx.Request] = request if callable(request) else (lambda: request)
         response = yield Send(make(), **step)
-        self.version = _version_of(response.headers.get("content-version")) or self.version
         skew = self._clock_skew(response)
         if skew is None:
             return response

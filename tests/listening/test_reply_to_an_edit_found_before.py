@@ -131,3 +131,38 @@ def test_an_id_of_other_digits_is_left_as_it_is(tmp_path: Path) -> None:
     with Listener(tmp_path / "listening.db") as listener, listener._reading() as db:
         odd = [found("11", "\u0661\u0662"), found("12", "\u00b2"), found("13", "9" * 20)]
         assert _answering_originals(db, odd) == odd
+
+
+def test_replies_over_hours_each_look_up_their_own_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-up reads at most `_MAX_EDITED_READ` edited posts per window of X's edit
+    time: replies to versions 91 minutes apart have windows that overlap one after another,
+    which merged into one look-up over all of their hours, so its bound cut the posts read
+    (any of them) and some replies kept the version. Each now names its original (the bound
+    made 2 here, a window holding two of the posts)."""
+    from brandkit.listening import _listener
+
+    monkeypatch.setattr(_listener, "_MAX_EDITED_READ", 2)
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    posts: list[tuple[str, str]] = []
+    for i in range(4):
+        first = emu.audience(f"fan{i}").post(f"kopi number {i}", lang="en")
+        emu.clock.advance(60)
+        posts.append((first, emu.edit(first, f"kopi number {i}, edited")))
+        emu.clock.advance(91 * 60)
+    with (
+        Listener(tmp_path / "listening.db") as listener,
+        Client(retry=FAST, http=httpx.Client(transport=emu.transport())) as c,
+    ):
+        listener.watch("kopi", Query(any=["kopi"]), accounts=[brand])
+        (one,) = listener.sync(c, force=True)
+        replies = {
+            emu.audience(f"pal{i}").reply(newest, f"kopi reply {i}"): first
+            for i, (first, newest) in enumerate(posts)
+        }
+        (two,) = listener.sync(c, force=True)
+        found = {m.id: m for m in listener.messages("kopi")}
+    assert (one.found, two.found) == (4, 4)
+    assert {r: found[r].in_reply_to for r in replies} == replies

@@ -1337,8 +1337,8 @@ def _hits(
 # the emulator; an hour is said too): an edit's
 # original was written at most this long before it. Taken wide, a margin costs only rows read.
 _X_EDIT_WINDOW_US = 2 * 3600 * 1_000_000
-# The most edited X messages one window's look-up reads (a page's windows overlap, so each is
-# read once per page): past it, a version is left as X named it.
+# The most edited X messages one look-up reads, over at most two edit windows of time (see
+# `_answering_originals`): past it, a version is left as X named it.
 _MAX_EDITED_READ = 5000
 # The longest edit chain read off a stored post (X: 6 versions).
 _MAX_CHAIN = 16
@@ -1383,14 +1383,18 @@ def _answering_originals(db: sqlite3.Connection, messages: list[Message]) -> lis
             asked[v] = ((int(v) >> 22) + SNOWFLAKE_EPOCH_MS) * 1000
     if not asked:
         return messages
-    # Each version's window, merged where they overlap: each row read once per page.
+    # Each version's window, joined to the one before where they overlap (each row read once
+    # per page), but no look-up over more than two windows of time: windows overlapping one
+    # after another joined into one over a page's days, whose bound cut what any read.
     spans: list[list[int]] = []
     for t in sorted(asked.values()):
         lo, hi = t - _X_EDIT_WINDOW_US, t + 1000
-        if spans and lo <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], hi)
-        else:
+        if not spans or lo > spans[-1][1]:
             spans.append([lo, hi])
+        elif hi - spans[-1][0] <= 2 * _X_EDIT_WINDOW_US:
+            spans[-1][1] = hi
+        else:
+            spans.append([spans[-1][1] + 1, hi])
     originals: dict[str, str] = {}
     for lo, hi in spans:
         rows = db.execute(

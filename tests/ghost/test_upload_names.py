@@ -6,12 +6,15 @@ so a lost upload of ``photo_o.png`` was looked for under a name it never had."""
 
 from __future__ import annotations
 
+import re
+
+import httpx
 import pytest
 
 from brandkit import Client
 from brandkit.content import Article, Media
 from brandkit.testing import png
-from brandkit.testing.ghost import GhostEmulator
+from brandkit.testing.ghost import GhostEmulator, sign_admin_token
 
 UPLOAD = r"/ghost/api/admin/images/upload/"
 IMAGES = r"/content/images/.*"
@@ -58,3 +61,35 @@ def test_a_lost_upload_named_like_an_original_is_found(emu: GhostEmulator, clien
     url = emu.post(d.parts[0].id)["feature_image"]
     assert url.endswith("/photo.png")
     assert emu.image(url) == image.read()
+
+
+@pytest.mark.parametrize("optimize", [False, True], ids=["as-sent", "optimised"])
+def test_a_random_name_is_made_as_ghost_storage_base_1_1_1_makes_it(
+    emu: GhostEmulator, optimize: bool
+) -> None:
+    """``getUniqueSecureFilePath`` of the released ghost-storage-base 1.1.1 puts its 16 hex
+    digits after the whole stem, before the extension as sent: an ``_o`` the images endpoint
+    left in the name (it trims one) stays where it was, not moved after the digits."""
+    emu.numbered_image_names = False
+    emu.optimize_images = optimize
+    token = sign_admin_token(emu.admin_key, iat=emu.clock.time())
+    names = {}
+    for sent, mime in (
+        ("photo_o_o.png", "image/png"),
+        ("Ünïcode chart.PNG", "image/png"),
+        ("big_o.jpeg", "image/jpeg"),
+    ):
+        answer = httpx.post(
+            f"{emu.base_url}{UPLOAD}",
+            files={"file": (sent, png(4, 4), mime)},
+            headers={"Authorization": f"Ghost {token}"},
+        )
+        assert answer.status_code == 201, answer.text
+        url = answer.json()["images"][0]["url"]
+        assert httpx.get(url).status_code == 200
+        names[sent] = re.sub(r"-[0-9a-f]{16}", "-<hex>", url.rsplit("/", 1)[-1])
+    assert names == {
+        "photo_o_o.png": "photo_o-<hex>.png",
+        "Ünïcode chart.PNG": "-n-code-chart-<hex>.PNG",
+        "big_o.jpeg": "big-<hex>.jpeg",
+    }

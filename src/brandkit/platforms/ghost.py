@@ -570,13 +570,12 @@ class GhostAdapter(BlogAdapter):
         path = httpx.URL(url).path
         if "/content/images/" not in path:
             return None  # not where Ghost's own storage keeps images
-        # A storage on ghost-storage-base 1.1 stores every upload as "<name>-<16 hex
-        # digits>.<ext>" (an "_o" suffix kept last): compared only as the "-1", "-2"... of
-        # Ghost's own storage, the post's own image was never recognised, and each update
-        # uploaded it again, one more copy in the site's images each time.
+        # A storage on ghost-storage-base 1.1.1 stores every upload as "<name>-<16 hex
+        # digits>.<ext>": compared only as the "-1", "-2"... of Ghost's own storage, the
+        # post's own image was never recognised, and each update uploaded it again, one
+        # more copy in the site's images each time.
         name = path.rsplit("/", 1)[-1]
-        base, suffix = (stem[:-2], "_o") if stem.endswith("_o") else (stem, "")
-        secure = rf"{re.escape(base)}-[0-9a-f]{{16}}{re.escape(suffix + extension)}"
+        secure = rf"{re.escape(stem)}-[0-9a-f]{{16}}{re.escape(extension)}"
         if re.fullmatch(secure, name):
             stem = name[: -len(extension)]
         data = media.read()

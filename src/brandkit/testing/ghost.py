@@ -827,7 +827,7 @@ class GhostEmulator(Emulator):
                     type="BadRequestError",
                 )
         else:
-            path = f"{folder}/{_secure_name(name, ext)}"
+            path = f"{folder}/{_secure_name(name)}"
         if self.optimize_images and ext in (".jpg", ".jpeg", ".png", ".webp"):
             # Ghost's image optimisation (on by default): the upload is re-encoded (its
             # bytes change) and served at its URL; the original is kept beside it, "_o".
@@ -898,16 +898,20 @@ def _not_found(resource: str, verb: str) -> Refusal:
     )
 
 
-def _secure_name(name: str, ext: str) -> str:
-    """The name ``ghost-storage-base`` 1.1's ``getUniqueSecureFilePath`` gives an upload: what
-    is not an ASCII word character, ``@`` or ``.`` becomes ``-``, then 16 random hexadecimal
-    digits follow the stem (before an ``_o`` suffix, which stays last), the stem cut so that
-    the name stays within 253 bytes (``generateFileName``)."""
-    stem = re.sub(r"[^\w@.]", "-", name[: len(name) - len(ext)] if ext else name, flags=re.ASCII)
-    suffix = "_o" if stem.endswith("_o") else ""
-    stem = stem.removesuffix(suffix)
-    tail = f"-{secrets.token_hex(8)}{suffix}{ext}"
-    return stem[: max(0, 253 - len(tail.encode()))] + tail
+def _secure_name(filename: str) -> str:
+    """The name ``ghost-storage-base`` 1.1.1's ``getUniqueSecureFilePath`` gives the upload
+    ``filename``: what is not an ASCII word character, ``@`` or ``.`` becomes ``-``
+    (``sanitizeFileName``), then ``-`` and 16 random hexadecimal digits follow the stem,
+    before the extension as sent (``getFileExtension``: 2 to 10 letters or digits, else
+    none), the stem cut so that the name stays within 253 bytes (``generateFileName``).
+    Nothing else in the name is kept last: ``photo_o.png`` is ``photo_o-<digits>.png``."""
+    sanitized = re.sub(r"[^\w@.]", "-", filename, flags=re.ASCII)
+    stem, dot, last = sanitized.rpartition(".")
+    # path.extname: none for a name without a dot, or whose only dot leads it.
+    valid = dot and stem and re.fullmatch(r"[a-z0-9]{2,10}", last, flags=re.IGNORECASE)
+    name, ext = (stem, f".{last}") if valid else (sanitized, "")
+    tail = f"-{secrets.token_hex(8)}{ext}"
+    return name[: max(0, 253 - len(tail.encode()))] + tail
 
 
 def _plural(request: httpx.Request) -> str:

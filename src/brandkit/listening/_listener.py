@@ -1372,15 +1372,16 @@ def _answering_originals(db: sqlite3.Connection, messages: list[Message]) -> lis
     its original was written (``created_at``), at most X's edit window before the version's
     snowflake time: the look-up reads the edited X messages of those windows, on the
     store's time index, with no request."""
-    from brandkit.platforms.x import SNOWFLAKE_EPOCH_MS
+    from brandkit.platforms.x import _answering_original, snowflake_time
 
     ours = {m.id for m in messages if m.platform == "x"}
     asked: dict[str, int] = {}
     for m in messages:
         v = m.in_reply_to
         if m.platform == "x" and v and v not in ours and _SNOWFLAKE.fullmatch(v):
-            # The version's time, in microseconds since 1970 (a snowflake keeps milliseconds).
-            asked[v] = ((int(v) >> 22) + SNOWFLAKE_EPOCH_MS) * 1000
+            made = snowflake_time(v)
+            if made is not None:
+                asked[v] = _us(made)
     if not asked:
         return messages
     # Each version's window, joined to the one before where they overlap (each row read once
@@ -1412,12 +1413,7 @@ def _answering_originals(db: sqlite3.Connection, messages: list[Message]) -> lis
                     originals.setdefault(version, stored.id)
     if not originals:
         return messages
-    return [
-        attrs.evolve(m, in_reply_to=originals[m.in_reply_to])
-        if m.platform == "x" and m.in_reply_to in originals
-        else m
-        for m in messages
-    ]
+    return [_answering_original(m, originals) if m.platform == "x" else m for m in messages]
 
 
 def _smallest_page(account: Account) -> int:

@@ -59,3 +59,25 @@ def test_a_user_under_a_key_other_than_its_id_is_refused(emu: XEmulator, brand: 
     found = get(emu, brand, "/2/tweets/search/recent", query="from:fanatic").json()
     assert [post["id"] for post in found["data"]] == [edited]
     assert isinstance(emu.users[fan.id], XUser)
+
+
+def test_a_user_taken_out_of_users_is_gone_with_its_tokens(emu: XEmulator, brand: Account) -> None:
+    """A test may take a user out of `XEmulator.users` (an account deactivated): its tokens
+    are refused with X's 401, as those of no account, not a 500; its likes are no longer
+    listed, and its posts cannot be edited (a KeyError that says why)."""
+    me = get(emu, brand, "/2/users/me").json()["data"]
+    said = emu.audience("fan").post("fan news")
+    headers = {"authorization": f"Bearer {brand.secret('user_token')}"}
+    liked = httpx.post(
+        f"{emu.base_url}/2/users/{me['id']}/likes", json={"tweet_id": said}, headers=headers
+    )
+    assert liked.status_code == 200, liked.text
+    del emu.users[me["id"]]
+    gone = get(emu, brand, "/2/users/me")
+    assert gone.status_code == 401, gone.text
+    assert gone.json()["title"] == "Unauthorized"
+    assert emu.likes(said) == []
+    del emu.users[emu.user("fan").id]
+    with pytest.raises(KeyError, match=r"is not in emu\.users"):
+        emu.edit(said, "fan news, edited")
+    assert emu.errors == []

@@ -1452,11 +1452,11 @@ class XEmulator(Emulator):
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer":
             token = self._tokens.get(value.strip())
-            if token is None or token.expires_at <= self.clock.time():
+            # A user a test took out of `users` is gone from X, and its tokens with it.
+            user = self.users.get(token.user_id) if token is not None else None
+            if token is None or user is None or token.expires_at <= self.clock.time():
                 raise Refusal.answering(self._unauthorized())
-            return _Caller(
-                self.users[token.user_id], token.client_id, scopes=frozenset(token.scopes.split())
-            )
+            return _Caller(user, token.client_id, scopes=frozenset(token.scopes.split()))
         if scheme.lower() == "oauth":
             return self._oauth1_caller(request, value)
         raise Refusal.answering(self._unauthorized())
@@ -1478,8 +1478,11 @@ class XEmulator(Emulator):
         ):
             raise Refusal.answering(self._unauthorized())
         _, user_id, consumer = found
+        user = self.users.get(user_id)
+        if user is None:  # taken out of `users` by a test: gone, with its tokens
+            raise Refusal.answering(self._unauthorized())
         writes = self._oauth1_writes.get(params["oauth_token"], True)
-        return _Caller(self.users[user_id], consumer, writes=writes)
+        return _Caller(user, consumer, writes=writes)
 
     @staticmethod
     def _signed(
@@ -1846,7 +1849,9 @@ class XEmulator(Emulator):
                 headers={"content-type": "text/plain; charset=utf-8"},
                 text="Error processing your OAuth request: Invalid oauth_verifier parameter",
             )
-        user = self.users[found.user_id]
+        user = self.users.get(found.user_id)
+        if user is None:  # taken out of `users` by a test since it authorized the app
+            return _v1_errors(401, 89, "Invalid or expired token.")
         access = f"{user.id}-{secrets.token_urlsafe(30)}"
         secret = secrets.token_urlsafe(33)
         self._oauth1[access] = (secret, user.id, app.consumer_key)
@@ -3260,7 +3265,8 @@ class XEmulator(Emulator):
         API's edit (``POST /2/tweets`` with ``edit_options``) makes its versions alike.
 
         Raises:
-            KeyError: no such post, or it was deleted.
+            KeyError: no such post, or it was deleted, or its author is no longer in
+                `users`.
             ValueError: X would not let it be edited: an older version (edit the newest),
                 a reply to someone else's post (only self-threads are editable), a post
                 with a poll, over `EDIT_WINDOW` after the original or edited `EDIT_LIMIT`
@@ -3274,7 +3280,12 @@ class XEmulator(Emulator):
             refused = self._uneditable(post, now)
             if refused is not None:
                 raise ValueError(refused)
-            user = self.users[post.author_id]
+            user = self.users.get(post.author_id)
+            if user is None:
+                raise KeyError(
+                    f"post {post_id!r}'s author {post.author_id!r} is not in emu.users: "
+                    "a user taken out of it can no longer edit"
+                )
             parent = self._posts.get(post.in_reply_to) if post.in_reply_to else None
             if parent is not None:
                 text = self._reply_handles(parent, user, text) + text
@@ -3348,12 +3359,13 @@ class XEmulator(Emulator):
             return self._posts[str(message_id)].hidden
 
     def likes(self, post_id: str) -> list[str]:
-        """The usernames that liked ``post_id`` through the API."""
+        """The usernames that liked ``post_id`` through the API (of users still in
+        `users`)."""
         with self.lock:
             return [
                 self.users[user_id].username
                 for user_id, liked in sorted(self._likes)
-                if liked == str(post_id)
+                if liked == str(post_id) and user_id in self.users
             ]
 
     # -- media ---------------------------------------------------------------------------

@@ -76,7 +76,7 @@ import re
 import secrets
 import string
 from collections import Counter
-from collections.abc import Callable, Collection, ItemsView, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote
@@ -665,22 +665,8 @@ class _WatchedUsers(Watched[str, XUser]):
         instance.__dict__[self._slot] = fresh
 
 
-def _add_user(index: dict[str, list[tuple[str, XUser]]], item: tuple[str, XUser]) -> None:
-    index.setdefault(item[1].username.lower(), []).append(item)
-
-
-class _Keyed:
-    """``users`` as (key, user) pairs, for an index that needs each user's key: a post's
-    author is the user stored under its ``author_id``, whatever that user's own ``id``."""
-
-    def __init__(self, users: Mapping[str, XUser]) -> None:
-        self._users = users
-
-    def values(self) -> ItemsView[str, XUser]:
-        return self._users.items()
-
-    def __len__(self) -> int:
-        return len(self._users)
+def _add_user(index: dict[str, list[XUser]], user: XUser) -> None:
+    index.setdefault(user.username.lower(), []).append(user)
 
 
 @attrs.define
@@ -1034,7 +1020,7 @@ class XEmulator(Emulator):
         self._media_index: ItemsIndex[dict[str, XMedia], XMedia] = ItemsIndex(
             dict, _add_media, lambda: (self.media.changes, XMedia.key_changes)
         )
-        self._name_index: ItemsIndex[dict[str, list[tuple[str, XUser]]], tuple[str, XUser]]
+        self._name_index: ItemsIndex[dict[str, list[XUser]], XUser]
         self._name_index = ItemsIndex(dict, _add_user, lambda: (self.users.changes, XUser.renames))
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
@@ -1243,12 +1229,7 @@ class XEmulator(Emulator):
 
     def _users_named(self, username: str) -> list[XUser]:
         """The users of `users` whose username is ``username`` in any case, in order."""
-        return [user for _, user in self._keys_named(username)]
-
-    def _keys_named(self, username: str) -> list[tuple[str, XUser]]:
-        """The keys of `users` whose user's username is ``username`` in any case, with that
-        user, in order."""
-        return self._name_index.over(_Keyed(self.users)).get(username.lower(), [])
+        return self._name_index.over(self.users).get(username.lower(), [])
 
     @property
     def posts(self) -> list[XPost]:
@@ -2951,10 +2932,9 @@ class XEmulator(Emulator):
         return None
 
     def _authored(self, value: str) -> list[XPost]:
-        """The posts of the users named ``value`` and of the user whose id it is (a post's
-        author is the user stored under its ``author_id``, as `_operator` reads it)."""
+        """The posts of the users named ``value`` and of the user whose id it is."""
         by_author = self._links().by_author
-        ids = {key for key, _ in self._keys_named(value)} | {value}
+        ids = {user.id for user in self._users_named(value)} | {value}
         return [post for author_id in ids for post in by_author.get(author_id, ())]
 
     def _answering(self, value: str) -> list[XPost]:
@@ -2962,8 +2942,8 @@ class XEmulator(Emulator):
         links = self._links()
         return [
             reply
-            for key, _ in self._keys_named(value)
-            for post in links.by_author.get(key, ())
+            for user in self._users_named(value)
+            for post in links.by_author.get(user.id, ())
             for reply in links.replies.get(post.id, ())
         ]
 

@@ -1238,6 +1238,9 @@ def test_snowflake_time_decodes_x_ids() -> None:
     assert made.replace(microsecond=0) == datetime(2021, 11, 3, 21, 38, 39, tzinfo=UTC)
     assert snowflake_time("12") is None
     assert snowflake_time("abc") is None
+    # What int() takes but an X id never holds: the answer's id is garbled, not a time.
+    for garbled in ("1_456_012_973_835_788_293", " 1456012973835788293", "١٤٥٦٠١٢٩٧٣٨٣٥٧٨٨٢٩٣"):
+        assert snowflake_time(garbled) is None, garbled
 
 
 def test_a_key_from_the_future_sets_no_time_bound() -> None:

@@ -344,10 +344,11 @@ def parse_rate_limits(headers: Mapping[str, str]) -> XRateLimits:
 
 def snowflake_time(post_id: str) -> datetime | None:
     """When an X id (a snowflake) was made, or ``None`` if ``post_id`` is not one."""
-    try:
-        value = int(post_id)
-    except ValueError:
+    # X ids are ASCII digits (at most 19): int() would also take "1_000", spaces around and
+    # other scripts' digits, giving a garbled id a time.
+    if not (post_id.isascii() and post_id.isdigit() and len(post_id) <= 19):
         return None
+    value = int(post_id)
     ms = (value >> 22) + SNOWFLAKE_EPOCH_MS
     if value < (1 << 22) or ms > 32503680000000:  # before 2010-11-04 or after year 3000
         return None

@@ -996,7 +996,7 @@ class FacebookEmulator(GraphEmulator):
 
     def comment_getters(self, c: Comment) -> NodeFields:
         page = self._pages[self._posts[c.on].page_id]
-        # Looked up only when asked: it scans every comment, for each comment rendered.
+        # Looked up only when asked: most reads of a comment ask for none of its replies.
         replies = functools.cache(lambda: self.thread(c.on, c.id))
         permalink = (
             f"https://www.facebook.com/{page.username}/posts/{c.on.split('_', 1)[-1]}/"

@@ -94,3 +94,18 @@ def test_a_dict_set_anew_is_a_copy(emu: NotesEmulator) -> None:
     mine["2"] = Note("a")
     with emu.serve() as url, httpx.Client(base_url=url, timeout=10) as http:
         assert count(http, "a") == 1
+
+
+def test_a_watched_dict_not_set_yet_is_a_missing_attribute() -> None:
+    """Read before an emulator sets it, a watched dict is an AttributeError naming it (as any
+    attribute not set), so ``hasattr`` and ``getattr(..., default)`` work; it was a bare
+    ``KeyError('_watched_notes')``."""
+
+    class Unset(Emulator):
+        platform = "unset"
+        notes: Watched[str, Note] = Watched()
+
+    emu = Unset()
+    assert not hasattr(emu, "notes")
+    with pytest.raises(AttributeError, match="notes"):
+        _ = emu.notes

@@ -195,6 +195,7 @@ class Watched(Generic[_K, _V]):
     another state of them)."""
 
     def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
         self._slot = f"_watched_{name}"
 
     @overload
@@ -208,7 +209,13 @@ class Watched(Generic[_K, _V]):
     ) -> WatchedDict[_K, _V] | Watched[_K, _V]:
         if instance is None:
             return self
-        found: WatchedDict[_K, _V] = instance.__dict__[self._slot]
+        try:
+            found: WatchedDict[_K, _V] = instance.__dict__[self._slot]
+        except KeyError:
+            # As any attribute not set yet, so that hasattr and getattr's default work.
+            raise AttributeError(
+                f"{type(instance).__name__!r} object has no attribute {self._name!r}"
+            ) from None
         return found
 
     def __set__(self, instance: object, value: Mapping[_K, _V]) -> None:

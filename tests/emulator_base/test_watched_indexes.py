@@ -6,6 +6,7 @@ set by hand, so that answers over HTTP are never stale."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import ClassVar
 
 import attrs
@@ -109,3 +110,36 @@ def test_a_watched_dict_not_set_yet_is_a_missing_attribute() -> None:
     assert not hasattr(emu, "notes")
     with pytest.raises(AttributeError, match="notes"):
         _ = emu.notes
+
+
+class _CountedItems:
+    """A dict's values that count how many a reader stepped over."""
+
+    def __init__(self, items: dict[str, Note]) -> None:
+        self.items, self.stepped = items, 0
+
+    def values(self) -> Iterator[Note]:
+        for value in self.items.values():
+            self.stepped += 1
+            yield value
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def test_a_read_with_nothing_new_steps_over_no_item() -> None:
+    """A read of an index over items it took in already does not walk them again: a
+    request may read an index many times (the Mastodon emulator's live statuses, once per
+    notification it renders), and stepping past every status each time doubled its work."""
+    notes = {str(i): Note(tag="a") for i in range(1000)}
+    items = _CountedItems(notes)
+    index: ItemsIndex[Counter[str], Note] = ItemsIndex(
+        Counter, lambda c, n: c.update([n.tag]), lambda: Note.changes
+    )
+    assert index.over(items)["a"] == 1000
+    items.stepped = 0
+    for _ in range(5):
+        assert index.over(items)["a"] == 1000
+    assert items.stepped == 0
+    notes["new"] = Note(tag="b")
+    assert index.over(items)["b"] == 1

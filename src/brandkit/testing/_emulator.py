@@ -252,11 +252,16 @@ class ItemsIndex(Generic[_T, _V]):
     def over(self, items: Items[_V]) -> _T:
         """``value``, brought up to ``items``."""
         count, changes = self.seen
-        if changes != self._changes() or count > len(items):
+        now, size = self._changes(), len(items)
+        if changes == now and count == size:
+            # Nothing new: the common read, answered without walking past the items taken
+            # in (islice steps over each of them, and a request may look here many times).
+            return self.value
+        if changes != now or count > size:
             self.value, count = self._make(), 0
         for item in itertools.islice(items.values(), count, None):
             self._add(self.value, item)
-        self.seen = (len(items), self._changes())
+        self.seen = (size, now)
         return self.value
 
 

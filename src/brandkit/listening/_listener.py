@@ -1378,8 +1378,8 @@ def _answering_originals(db: sqlite3.Connection, messages: list[Message]) -> lis
     asked: dict[str, int] = {}
     for m in messages:
         v = m.in_reply_to
-        if m.platform == "x" and v and v not in ours and _SNOWFLAKE.fullmatch(v):
-            made = snowflake_time(v)
+        if m.platform == "x" and v and v not in ours:
+            made = snowflake_time(v)  # None for what is not an X id
             if made is not None:
                 asked[v] = _us(made)
     if not asked:

@@ -584,7 +584,7 @@ class TelegramAdapter(Adapter):
             # The offset moved past this page: only its own updates can come again.
             warned = None
             given = keys[-_MAX_GIVEN:]
-        if after is not None and not stuck:
+        if after is not None:  # stuck, it is the offset sent: nothing moves
             offset = after
         # Skipped updates count: a full page says more even when some were unreadable; a
         # page that cannot move the offset says no more, as the next read is the same.

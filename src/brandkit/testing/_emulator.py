@@ -192,7 +192,16 @@ class WatchedDict(dict[_K, _V]):
 class Watched(Generic[_K, _V]):
     """A public dict attribute of an emulator, kept as a `WatchedDict`: set to any mapping,
     the attribute holds a copy of it, counted as changed (another dict of as many items is
-    another state of them)."""
+    another state of them).
+
+    Args:
+        kind: the `WatchedDict` class the copy is made as (one that checks what it takes).
+    """
+
+    def __init__(
+        self, kind: Callable[[Mapping[_K, _V]], WatchedDict[_K, _V]] = WatchedDict
+    ) -> None:
+        self._kind = kind
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._name = name
@@ -219,7 +228,7 @@ class Watched(Generic[_K, _V]):
         return found
 
     def __set__(self, instance: object, value: Mapping[_K, _V]) -> None:
-        fresh: WatchedDict[_K, _V] = WatchedDict(value)
+        fresh = self._kind(value)
         old = instance.__dict__.get(self._slot)
         if old is not None:
             fresh.changes = old.changes + 1

@@ -652,19 +652,6 @@ class _Users(WatchedDict[str, XUser]):
         return self
 
 
-class _WatchedUsers(Watched[str, XUser]):
-    """`XEmulator.users` as a `Watched` attribute: set to any mapping, it holds a `_Users`
-    copy of it (refused, with ``ValueError``, when a user is under a key other than its
-    id)."""
-
-    def __set__(self, instance: object, value: Mapping[str, XUser]) -> None:
-        fresh = _Users(value)
-        old = instance.__dict__.get(self._slot)
-        if old is not None:
-            fresh.changes = old.changes + 1
-        instance.__dict__[self._slot] = fresh
-
-
 def _add_user(index: dict[str, list[XUser]], user: XUser) -> None:
     index.setdefault(user.username.lower(), []).append(user)
 
@@ -932,7 +919,7 @@ class XEmulator(Emulator):
     # A test may add, replace or take away users and uploads, or set either to another
     # dict: the indexes over them are made again (see `Watched`). Each user is kept under
     # its own id (`_Users`): its posts, tokens and likes name it by that id.
-    users: Watched[str, XUser] = _WatchedUsers()
+    users: Watched[str, XUser] = Watched(_Users)
     media: Watched[str, XMedia] = Watched()
 
     def __init__(

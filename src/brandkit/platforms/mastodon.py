@@ -571,11 +571,13 @@ class MastodonAdapter(Adapter):
             self._account_id = status.account.id
         return _ref(part.index, status)
 
-    def _saw_date(self, response: httpx.Response) -> None:
-        """Note how far this machine's clock is ahead of the instance's ``Date``."""
+    def _saw_date(self, response: httpx.Response) -> datetime | None:
+        """Note how far this machine's clock is ahead of the instance's ``Date``; that
+        ``Date`` (None when missing or unreadable)."""
         date = _date(response)
         if date is not None:
             self._ahead = datetime.fromtimestamp(self.clock(), UTC) - date
+        return date
 
     def _keep_stamp_ahead(self, thread: ThreadContext) -> None:
         """Before the part's create leaves: when its key's stamp is past the instance's
@@ -690,8 +692,7 @@ class MastodonAdapter(Adapter):
             bucket="api",
         )
         self._account_id = self.parse(response, _Me).id
-        self._saw_date(response)
-        now = server_time(response)
+        now = self._saw_date(response) or datetime.now(UTC)  # as server_time, read once
         limit = int(caps.text_options.get("max_characters", 500))
         probed = limit < _MAX_PROBE_LENGTH
         if probed:

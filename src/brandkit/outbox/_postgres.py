@@ -670,14 +670,14 @@ class PostgresOutbox(Outbox):
         # adding the same new accounts in opposite orders (or an add and an insert_once) each
         # waited for the other's and PostgreSQL aborted one (an OutboxConflict). Under the
         # one lock no transaction holds a new row another needs; a committed row takes none.
+        # One statement (the lock taken in its subquery, before the row): one round trip
+        # per delivery inserted, not two.
         db.execute(
-            "SELECT pg_advisory_xact_lock(%s) "  # noqa: S608
-            f"WHERE NOT EXISTS (SELECT 1 FROM {a} WHERE account = %s)",
-            (self._insert_key, delivery.account),
-        )
-        db.execute(
-            f"INSERT INTO {a} (account) VALUES (%s) ON CONFLICT DO NOTHING",  # noqa: S608
-            (delivery.account,),
+            f"INSERT INTO {a} (account) SELECT %s FROM ("  # noqa: S608
+            "SELECT pg_advisory_xact_lock(%s)::text AS locked "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {a} WHERE account = %s)) AS held "
+            "WHERE held.locked IS NOT NULL ON CONFLICT DO NOTHING",
+            (delivery.account, self._insert_key, delivery.account),
         )
         if delivery.status is DeliveryStatus.PENDING:
             # Delivered at commit, once per transaction (identical notifications merge).

@@ -620,14 +620,19 @@ def _check_user(key: object, user: object) -> None:
         )
 
 
+def _checked_users(*args: Any, **kwargs: Any) -> dict[str, XUser]:
+    """``dict(*args, **kwargs)``, each user checked to be under its own id (`_check_user`)."""
+    given: dict[str, XUser] = dict(*args, **kwargs)
+    for key, user in given.items():
+        _check_user(key, user)
+    return given
+
+
 class _Users(WatchedDict[str, XUser]):
     """`XEmulator.users`: a `WatchedDict` that takes a user only under its own id."""
 
     def __init__(self, items: Mapping[str, XUser] | None = None) -> None:
-        given = dict(items or {})
-        for key, user in given.items():
-            _check_user(key, user)
-        super().__init__(given)
+        super().__init__(_checked_users(items or {}))
 
     def __setitem__(self, key: str, value: XUser) -> None:
         _check_user(key, value)
@@ -639,16 +644,10 @@ class _Users(WatchedDict[str, XUser]):
         return super().setdefault(key, default)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        given: dict[str, XUser] = dict(*args, **kwargs)
-        for key, user in given.items():
-            _check_user(key, user)
-        super().update(given)
+        super().update(_checked_users(*args, **kwargs))
 
     def __ior__(self, other: Any) -> _Users:  # type: ignore[override,misc]
-        given: dict[str, XUser] = dict(other)
-        for key, user in given.items():
-            _check_user(key, user)
-        super().__ior__(given)
+        super().__ior__(_checked_users(other))
         return self
 
 

@@ -45,7 +45,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
 from urllib.parse import quote, unquote
 
@@ -86,6 +85,7 @@ from brandkit.platforms._base import (
     PartRef,
     RatePolicy,
     ThreadContext,
+    http_time,
     read_each,
     retry_after_of,
 )
@@ -1731,16 +1731,9 @@ def server_time(response: httpx.Response) -> datetime:
 
 
 def _date(response: httpx.Response) -> datetime | None:
-    """The ``Date`` header (None when missing or unreadable)."""
-    value = _header(response, "date")
-    if value:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, OverflowError):
-            return None
-        if when.tzinfo is not None:
-            return when.astimezone(UTC)
-    return None
+    """The ``Date`` header (None when missing or unreadable, `http_time`)."""
+    when = http_time(_header(response, "date"))
+    return None if when is None else datetime.fromtimestamp(when, UTC)
 
 
 def _stamp_ahead(thread: ThreadContext) -> timedelta:

@@ -62,14 +62,14 @@ def _transient(delivery: Delivery) -> bool:
     return isinstance(err, RateLimited | PlatformUnavailable)
 
 
-def _no_later(until: datetime, now: datetime, cap: float = DEFAULT_MAX_WAIT) -> datetime:
+def _no_later(until: datetime, now: datetime, cap: float) -> datetime:
     """``until``, or ``now`` plus ``cap``, the longest wait brandkit takes from a server (24 h,
     or the governor's shorter `max_server_wait`): a stored reset no brandkit wrote (a hand
     edit, another tool) parks no delivery beyond it."""
     return min(until, now + timedelta(seconds=cap))
 
 
-def _outage(delivery: Delivery, delay: float, cap: float = DEFAULT_MAX_WAIT) -> float:
+def _outage(delivery: Delivery, delay: float, cap: float) -> float:
     """``delay``, or the longer wait the platform announced with its 5xx (``Retry-After``),
     at most ``cap`` seconds."""
     err = delivery.error

@@ -1290,16 +1290,8 @@ class MastodonEmulator(Emulator):
         if st is None or not self._visible(st, author):
             raise KeyError(f"no status {target!r} on this instance that {author.acct} can see")
         pair = (author.id, st.id)
-        if kind == "favourite" and pair not in self._favourites:
-            self._favourites.add(pair)
-            self._favourite_counts[st.id] += 1
-            self._favourite_ids[pair] = self._next_favourite_id()
-            self._notify("favourite", st.user_id, author.id, st.id)
-        elif kind == "unfavourite" and pair in self._favourites:
-            self._favourites.discard(pair)
-            self._favourite_counts[st.id] -= 1
-            self._favourite_ids.pop(pair, None)
-            self._drop_notification("favourite", st.user_id, author.id, st.id)
+        if kind in ("favourite", "unfavourite"):
+            self._set_favourite(author, st, kind == "favourite")
         elif kind == "reblog":
             if st.visibility not in ("public", "unlisted"):
                 # Status#reblog? policy: private and direct statuses cannot be reblogged.
@@ -3051,23 +3043,30 @@ class MastodonEmulator(Emulator):
     @_api()
     def _favourite(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
         st = self._shown(status_id, user)
-        if (user.id, st.id) not in self._favourites:
-            self._favourites.add((user.id, st.id))
-            self._favourite_counts[st.id] += 1
-            self._favourite_ids[(user.id, st.id)] = self._next_favourite_id()
-            self._notify("favourite", st.user_id, user.id, st.id)
+        self._set_favourite(user, st, True)
         return self.json(self._status_json(st, viewer=user))
+
+    def _set_favourite(self, user: _User, st: _Status, on: bool) -> None:
+        """Favourite ``st`` as ``user`` (``on``) or take the favourite back; nothing when it
+        already stands so. The count, the favourite's id and its notification follow."""
+        pair = (user.id, st.id)
+        if on and pair not in self._favourites:
+            self._favourites.add(pair)
+            self._favourite_counts[st.id] += 1
+            self._favourite_ids[pair] = self._next_favourite_id()
+            self._notify("favourite", st.user_id, user.id, st.id)
+        elif not on and pair in self._favourites:
+            self._favourites.discard(pair)
+            self._favourite_counts[st.id] -= 1
+            self._favourite_ids.pop(pair, None)
+            # Favourite's has_one :notification, dependent: :destroy.
+            self._drop_notification("favourite", st.user_id, user.id, st.id)
 
     @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/unfavourite")
     @_api()
     def _unfavourite(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
         st = self._shown(status_id, user)
-        if (user.id, st.id) in self._favourites:
-            self._favourites.discard((user.id, st.id))
-            self._favourite_counts[st.id] -= 1
-            self._favourite_ids.pop((user.id, st.id), None)
-            # Favourite's has_one :notification, dependent: :destroy.
-            self._drop_notification("favourite", st.user_id, user.id, st.id)
+        self._set_favourite(user, st, False)
         return self.json(self._status_json(st, viewer=user))
 
     def _reblog_json(self, reblog_id: str, st: _Status, user: _User) -> dict[str, Any]:

@@ -971,11 +971,12 @@ class GraphEmulator(Emulator):
 
     def comment_count(self, object_id: str) -> int:
         """How many live comments (replies included) a post has."""
-        return len(self._live_comments.over(self._comments).on.get(object_id, ()))
+        return len(self._live_on(object_id))
 
-    def _live_on(self, object_id: str) -> list[Comment]:
-        """The comments on a post (replies included) not deleted, in the order made."""
-        return list(self._live_comments.over(self._comments).on.get(object_id, ()))
+    def _live_on(self, object_id: str) -> Sequence[Comment]:
+        """The comments on a post (replies included) not deleted, in the order made (the
+        index's own list: read it, do not change it)."""
+        return self._live_comments.over(self._comments).on.get(object_id, ())
 
     # -- plumbing --------------------------------------------------------------------------
 
